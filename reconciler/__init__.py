@@ -1,0 +1,3 @@
+"""reconciler: ad operations as code."""
+
+__version__ = "0.1.0"

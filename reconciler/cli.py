@@ -1,0 +1,273 @@
+"""The `reconciler` command. Thin: parse arguments, call the core, render."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.errors import ReconcilerError, SpecError
+from reconciler.github.annotations import format_annotation, in_github_actions
+from reconciler.github.cli import github
+from reconciler.model import Plan
+from reconciler.plan.graph import change_graph, to_dot, to_mermaid
+from reconciler.plan.planfile import plan_to_json
+from reconciler.plan.render import render_json, render_markdown, render_text
+from reconciler.project import Project
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _project(ctx: click.Context) -> Project:
+    params = ctx.find_root().params
+    return Project(Path(params["project_dir"]), params["workspace"])
+
+
+def _variables(values: tuple[str, ...]) -> dict[str, str]:
+    variables = {}
+    for value in values:
+        name, sep, content = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{value!r} is not NAME=VALUE", param_hint="--var")
+        variables[name.strip()] = content
+    return variables
+
+
+def var_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--var",
+        "variables",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Template variable for *.j2 specs; overrides specs/vars.yaml. Repeatable.",
+    )(command)
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "-C",
+    "project_dir",
+    default=".",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Project directory holding specs/ and state/ (default: current directory).",
+)
+@click.option("--workspace", default="default", show_default=True, help="State workspace: state/NAME.json.")
+@click.version_option(package_name="reconciler")
+def cli(project_dir: str, workspace: str) -> None:
+    """Ad operations as code: plan and apply ad campaigns declared in YAML.
+
+    \b
+    Typical use:
+      reconciler validate
+      reconciler plan --out plan.json
+      reconciler apply plan.json
+    """
+
+
+@cli.command()
+@var_option
+@click.pass_context
+def validate(ctx: click.Context, variables: tuple[str, ...]) -> None:
+    """Check the specs: syntax, fields, references, assets. Sends no request.
+
+    \b
+    Example:
+      reconciler -C my-project validate --var env=prod
+    """
+    compiled = _project(ctx).compile(_variables(variables))
+    for warning in compiled.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    targets = len(compiled.targets)
+    click.echo(f"Specs are valid: {len(compiled.resources)} resources on {targets} target{'s' * (targets != 1)}.")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan as JSON to FILE.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan.",
+)
+@click.option("--refresh", is_flag=True, help="Read the live objects first and plan to undo out-of-band edits.")
+@click.option(
+    "--target",
+    "target_patterns",
+    multiple=True,
+    metavar="ADDR",
+    help="Plan only ADDR (glob allowed, e.g. 'bs-main:*') and what it depends on. Repeatable.",
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+@var_option
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    out: Path | None,
+    output_format: str,
+    refresh: bool,
+    target_patterns: tuple[str, ...],
+    detailed_exitcode: bool,
+    variables: tuple[str, ...],
+) -> None:
+    """Show what apply would create, update, replace and delete.
+
+    Without --refresh no request is sent: the plan compares the specs with
+    the recorded state only.
+
+    \b
+    Examples:
+      reconciler plan
+      reconciler plan --out plan.json --detailed-exitcode
+      reconciler plan --format markdown --target 'bs-main:campaign/*'
+    """
+    project = _project(ctx)
+    if refresh:
+        from reconciler.refresh import refreshed_state
+
+        result = project.plan(_variables(variables), target_patterns, state=refreshed_state(project))
+    else:
+        result = project.plan(_variables(variables), target_patterns)
+    if out:
+        _write_plan(out, result)
+    if output_format == "json":
+        click.echo(render_json(result), nl=False)
+    elif output_format == "markdown":
+        click.echo(render_markdown(result))
+    else:
+        click.echo(render_text(result, color=_use_color()), nl=False)
+        if out:
+            click.echo(f"\nSaved the plan to {out}. Apply exactly this plan with: reconciler apply {out}")
+    if detailed_exitcode and result.has_changes:
+        ctx.exit(2)
+
+
+def _write_plan(path: Path, result: Plan) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(plan_to_json(result), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+@cli.command()
+@click.option("--format", "output_format", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True)
+@var_option
+@click.pass_context
+def graph(ctx: click.Context, output_format: str, variables: tuple[str, ...]) -> None:
+    """Print the plan's dependency graph (Graphviz dot or Mermaid).
+
+    \b
+    Example:
+      reconciler graph | dot -Tsvg > plan.svg
+    """
+    result = _project(ctx).plan(_variables(variables))
+    graph_ = change_graph(result.changes)
+    click.echo(to_dot(graph_) if output_format == "dot" else to_mermaid(graph_), nl=False)
+
+
+@cli.group()
+def state() -> None:
+    """Inspect or edit the recorded state (state/WORKSPACE.json)."""
+
+
+@state.command("list")
+@click.pass_context
+def state_list(ctx: click.Context) -> None:
+    """List recorded addresses with their platform ids.
+
+    \b
+    Example:
+      reconciler state list
+    """
+    recorded = _project(ctx).store.read()
+    for address, resource in sorted(recorded.resources.items()):
+        click.echo(f"{address}\t{resource.id}")
+    for address, pending in sorted(recorded.pending.items()):
+        click.echo(f"{address}\t(pending {pending.action} since {pending.started_at})")
+
+
+@state.command("show")
+@click.argument("address")
+@click.pass_context
+def state_show(ctx: click.Context, address: str) -> None:
+    """Show one recorded resource as JSON.
+
+    \b
+    Example:
+      reconciler state show bs-main:campaign/acme-summer
+    """
+    recorded = _project(ctx).store.read()
+    resource = recorded.resources.get(address)
+    if resource is None:
+        raise ReconcilerError(f"{address} is not in the state; `reconciler state list` shows what is")
+    click.echo(json.dumps({address: resource.to_json()}, indent=2, sort_keys=True))
+
+
+@state.command("rm")
+@click.argument("address")
+@click.pass_context
+def state_rm(ctx: click.Context, address: str) -> None:
+    """Forget a resource without touching the platform (the next plan creates it again).
+
+    \b
+    Example:
+      reconciler state rm bs-main:placement/acme-summer.summer-728x90.home-leaderboard
+    """
+    store = _project(ctx).store
+    with store.lock("state rm"):
+        if address not in store.read().resources:
+            raise ReconcilerError(f"{address} is not in the state; `reconciler state list` shows what is")
+        store.remove(address)
+    click.echo(f"Removed {address} from the state. The object itself was not touched.")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec kinds, for editors.
+
+    \b
+    Example (VS Code, yaml-language-server):
+      reconciler schema > .reconciler.schema.json
+      # then in a spec file: # yaml-language-server: $schema=../.reconciler.schema.json
+    """
+    from reconciler.spec.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+cli.add_command(github)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors print a message and exit 1, never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except SpecError as error:
+        if in_github_actions(os.environ):
+            for issue in error.issues:
+                click.echo(format_annotation(issue))
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    except ReconcilerError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(1)  # usage errors are errors (exit 1); 2 is reserved for "plan has changes"
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(code or 0)

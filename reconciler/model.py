@@ -1,0 +1,243 @@
+"""The few types passed along the pipeline.
+
+specs -> Resource (desired) -> diff against RecordedResource (state)
+      -> Change -> Plan -> Operation (executor) -> provider
+
+They are plain data: no I/O, no platform knowledge.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A local file uploaded as part of a resource (image, video)."""
+
+    path: str  # absolute path of the file on this machine
+    sha256: str
+    media_type: str  # e.g. "image/png"
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """What a provider needs to talk to one target: no YAML, no secrets (only env var names)."""
+
+    name: str
+    platform: str  # broadstreet | meta | tiktok | snapchat
+    settings: dict[str, Any] = field(default_factory=dict)  # network_id, ad_account_id, ...
+    credentials: dict[str, str] = field(default_factory=dict)  # e.g. {"token_env": "BROADSTREET_API_TOKEN"}
+    api_base_url: str | None = None
+    auth_url: str | None = None
+    concurrency: int | None = None
+    rate_limit: float | None = None  # requests per second
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One object we want to exist on a platform.
+
+    `attributes` use the platform API's own field names, values and units.
+    `refs` maps an attribute name to the address of the resource whose platform
+    id fills it at apply time (e.g. {"advertiser_id": "bs-main:advertiser/acme"}).
+    """
+
+    address: str  # TARGET:TYPE/NAME
+    target: str
+    platform: str
+    type: str
+    name: str
+    attributes: dict[str, Any]
+    refs: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    asset: Asset | None = None
+
+
+def make_address(target: str, type_: str, name: str) -> str:
+    return f"{target}:{type_}/{name}"
+
+
+def split_address(address: str) -> tuple[str, str, str]:
+    """'bs-main:campaign/acme' -> ('bs-main', 'campaign', 'acme')."""
+    target, _, rest = address.partition(":")
+    type_, _, name = rest.partition("/")
+    if not (target and type_ and name):
+        raise ValueError(f"not a resource address: {address!r} (expected TARGET:TYPE/NAME)")
+    return target, type_, name
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """A resource as last applied, from the state file."""
+
+    address: str
+    id: str  # the platform's id, as a string
+    type: str
+    target: str
+    attributes: dict[str, Any]  # as applied, ref fields holding resolved platform ids
+    depends_on: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "target": self.target,
+            "attributes": self.attributes,
+            "depends_on": list(self.depends_on),
+        }
+
+    @classmethod
+    def from_json(cls, address: str, data: dict[str, Any]) -> RecordedResource:
+        return cls(
+            address=address,
+            id=str(data["id"]),
+            type=data["type"],
+            target=data["target"],
+            attributes=dict(data.get("attributes") or {}),
+            depends_on=tuple(data.get("depends_on") or ()),
+        )
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NOOP = "noop"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the plan proposes for one address (Terraform's ResourceInstanceChange).
+
+    `before` is the recorded attributes (None on create), `after` the desired
+    ones (None on delete). `desired` and `recorded` keep the full objects the
+    executor needs.
+    """
+
+    address: str
+    target: str
+    type: str
+    action: Action
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    changed_fields: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    reason: str = ""  # why, when not obvious: "content of summer-728x90 changed", "deleted out of band"
+    desired: Resource | None = None
+    recorded: RecordedResource | None = None
+
+
+@dataclass
+class Plan:
+    """Plain data: the changes, in dependency order, and what the reviewer must know."""
+
+    changes: list[Change]
+    warnings: list[str] = field(default_factory=list)
+    lineage: str | None = None
+    serial: int = 0
+    targets: dict[str, TargetConfig] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {action.value: 0 for action in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action is not Action.NOOP for c in self.changes)
+
+    def change(self, address: str) -> Change:
+        for change in self.changes:
+            if change.address == address:
+                return change
+        raise KeyError(address)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One call the executor asks a provider to make.
+
+    A replace becomes a delete Operation and a create Operation. `attributes`
+    are fully resolved: ref fields already hold platform ids.
+    """
+
+    address: str
+    action: Action  # CREATE, UPDATE or DELETE
+    type: str
+    name: str
+    attributes: dict[str, Any]
+    id: str | None = None  # platform id, for update and delete
+    changed_fields: tuple[str, ...] = ()
+    asset: Asset | None = None
+
+
+# ------------------------------------------------------------------ refs
+# A ref path names an attribute, possibly nested: "advertiser_id",
+# "creative.creative_id" (Meta ad), "image_ids.0" (TikTok ad). Digits index lists.
+
+
+def get_path(attributes: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path, or None when any part is missing."""
+    value: Any = attributes
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def set_path(attributes: dict[str, Any], path: str, value: Any) -> None:
+    """Set the value at a dotted path in place, creating dicts and lists on the way."""
+    parts = path.split(".")
+    node: Any = attributes
+    for part, following in zip(parts, parts[1:], strict=False):
+        key: Any = int(part) if isinstance(node, list) else part
+        if isinstance(node, list):
+            while len(node) <= key:
+                node.append(None)
+        child = node[key] if isinstance(node, list) else node.get(key)
+        if not isinstance(child, dict | list):
+            child = [] if following.isdigit() else {}
+            node[key] = child
+        node = child
+    last = parts[-1]
+    if isinstance(node, list):
+        index = int(last)
+        while len(node) <= index:
+            node.append(None)
+        node[index] = value
+    else:
+        node[last] = value
+
+
+def resolve_refs(
+    attributes: dict[str, Any], refs: dict[str, str], id_of: Callable[[str], str | None]
+) -> tuple[dict[str, Any], list[str]]:
+    """Attributes with every ref path filled by id_of(address).
+
+    Returns (attributes, addresses whose id is unknown); unknown ids are left as None.
+    """
+    resolved = copy.deepcopy(attributes)
+    missing: list[str] = []
+    for path, address in refs.items():
+        platform_id = id_of(address)
+        if platform_id is None:
+            missing.append(address)
+        set_path(resolved, path, platform_id)
+    return resolved, missing
+
+
+def ref_field(path: str) -> str:
+    """The top-level attribute a ref path lives in: 'creative.creative_id' -> 'creative'."""
+    return path.split(".", 1)[0]

@@ -1,0 +1,96 @@
+"""What every provider offers the executor, and the errors it raises.
+
+A provider knows one platform's API and nothing else: no YAML, no plan, no
+state file. It receives Operations whose attributes already use the
+platform's field names, and returns platform ids and attributes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reconciler.model import Operation
+
+
+class ErrorClass(enum.StrEnum):
+    VALIDATION = "VALIDATION"  # the platform refused the request as sent: fix the spec
+    DEPENDENCY = "DEPENDENCY"  # a parent is missing or in the wrong state
+    AUTH = "AUTH"  # bad or expired credentials, missing permission
+    RATE_LIMIT = "RATE_LIMIT"  # transient: slow down and retry
+    NETWORK = "NETWORK"  # transient: connection failure, timeout, 5xx
+    CONFLICT = "CONFLICT"  # the object changed or exists already
+
+    @property
+    def transient(self) -> bool:
+        return self in (ErrorClass.RATE_LIMIT, ErrorClass.NETWORK)
+
+
+class ProviderError(Exception):
+    """A failed platform call. The message never contains a secret."""
+
+    def __init__(
+        self,
+        error_class: ErrorClass,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after  # seconds the platform asked us to wait
+        # True when the request may have been carried out although we got no
+        # answer (timeout after sending, connection dropped mid-response). A
+        # create in this state must be resolved by lookup, never resent blind.
+        self.outcome_unknown = outcome_unknown
+
+    @property
+    def transient(self) -> bool:
+        return self.error_class.transient
+
+    def __str__(self) -> str:
+        return f"{self.error_class.value}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The result of a create: the platform's id and the attributes as applied."""
+
+    id: str
+    attributes: dict[str, Any]
+
+
+class Provider(Protocol):
+    """One platform, one target. Implementations are async and reuse one HTTP client."""
+
+    platform: str
+
+    async def create(self, op: Operation) -> Applied: ...
+
+    async def update(self, op: Operation) -> dict[str, Any]:
+        """Apply op.changed_fields to object op.id; returns the attributes as applied."""
+        ...
+
+    async def delete(self, op: Operation) -> None:
+        """Delete object op.id. An object that is already gone is not an error."""
+        ...
+
+    async def read(self, type_: str, id_: str, attributes: dict[str, Any]) -> dict[str, Any] | None:
+        """Live attributes of an object in our attribute vocabulary; None if it no longer exists.
+
+        `attributes` are the recorded ones: some platforms need a parent id to
+        find an object (a Broadstreet placement is its campaign/ad/zone triple).
+        """
+        ...
+
+    async def find(self, op: Operation) -> str | None:
+        """The id of an existing object that op would create (same name within the
+        same parent), or None. Resolves creates whose outcome is unknown."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,240 @@
+"""Pydantic models, one per spec kind (DESIGN.md section 3).
+
+These check each document on its own (types, formats, unknown fields).
+Checks across documents (references, duplicates) live in validate.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=128)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+
+FORMATS = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "video/mp4",
+    "video/quicktime",
+    "text/html",
+    "text/plain",
+)
+Format = Literal["image/png", "image/jpeg", "image/gif", "video/mp4", "video/quicktime", "text/html", "text/plain"]
+Objective = Literal["awareness", "traffic", "engagement", "conversions"]
+Platform = Literal["broadstreet", "meta", "tiktok", "snapchat"]
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Document(SpecModel):
+    kind: str
+    name: Name
+    labels: dict[str, str] = {}
+
+
+# ---------------------------------------------------------------- targets
+
+
+class TokenCredentials(SpecModel):
+    token_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class SnapchatCredentials(SpecModel):
+    refresh_token_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    client_id_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    client_secret_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    token_env: Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = None
+
+
+class TargetBase(Document):
+    kind: Literal["Target"]
+    api_base_url: HttpUrl | None = None
+    concurrency: Annotated[int, Field(ge=1, le=256)] | None = None
+    rate_limit: Annotated[float, Field(gt=0, le=10_000)] | None = None  # requests per second
+
+
+class BroadstreetTarget(TargetBase):
+    platform: Literal["broadstreet"]
+    network_id: Annotated[int, Field(gt=0)]
+    credentials: TokenCredentials
+
+
+class MetaTarget(TargetBase):
+    platform: Literal["meta"]
+    ad_account_id: Annotated[str, Field(pattern=r"^act_[0-9]+$")]
+    page_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    credentials: TokenCredentials
+
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _page_id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class TikTokTarget(TargetBase):
+    platform: Literal["tiktok"]
+    advertiser_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    identity_id: Annotated[str, Field(min_length=1)]
+    credentials: TokenCredentials
+
+    @field_validator("advertiser_id", "identity_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class SnapchatTarget(TargetBase):
+    platform: Literal["snapchat"]
+    ad_account_id: Annotated[
+        str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    ]
+    credentials: SnapchatCredentials
+    auth_url: HttpUrl | None = None
+
+
+Target = Annotated[
+    BroadstreetTarget | MetaTarget | TikTokTarget | SnapchatTarget, Field(discriminator="platform")
+]
+
+# ---------------------------------------------------------------- the rest
+
+
+class Advertiser(Document):
+    kind: Literal["Advertiser"]
+    display_name: Annotated[str, Field(min_length=1, max_length=255)]
+    web_home_url: HttpUrl | None = None
+
+
+class Zone(Document):
+    kind: Literal["Zone"]
+    target: Name
+    display_name: Annotated[str, Field(min_length=1, max_length=255)]
+    alias: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] | None = None
+
+
+class Creative(Document):
+    kind: Literal["Creative"]
+    advertiser: Name
+    format: Format
+    size: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$")]
+    asset: str | None = None  # path relative to the file that declares it
+    html: str | None = None
+    text: str | None = None
+    click_url: HttpUrl
+    headline: Annotated[str, Field(max_length=255)] | None = None
+    body: Annotated[str, Field(max_length=2000)] | None = None
+    call_to_action: Annotated[str, Field(pattern=r"^[A-Z_]+$")] | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.size.split("x")[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.size.split("x")[1])
+
+    @property
+    def is_media(self) -> bool:
+        return self.format.startswith(("image/", "video/"))
+
+    @model_validator(mode="after")
+    def _content_matches_format(self) -> Creative:
+        given = [k for k in ("asset", "html", "text") if getattr(self, k) is not None]
+        if self.format == "text/html":
+            wanted = "html"
+        elif self.format == "text/plain":
+            wanted = "text"
+        else:
+            wanted = "asset"
+        if given != [wanted]:
+            extra = [k for k in given if k != wanted]
+            if extra:
+                raise ValueError(f"format {self.format} takes `{wanted}`, not `{'`, `'.join(extra)}`")
+            raise ValueError(f"format {self.format} needs `{wanted}`")
+        return self
+
+
+class Budget(SpecModel):
+    daily: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = None
+    lifetime: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> Budget:
+        if (self.daily is None) == (self.lifetime is None):
+            raise ValueError("give exactly one of `daily` or `lifetime`")
+        return self
+
+
+class Audience(SpecModel):
+    countries: Annotated[list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]], Field(min_length=1)]
+    age_min: Annotated[int, Field(ge=13, le=65)] = 18
+    age_max: Annotated[int, Field(ge=13, le=65)] | None = None
+
+    @model_validator(mode="after")
+    def _ages(self) -> Audience:
+        if self.age_max is not None and self.age_max < self.age_min:
+            raise ValueError(f"age_max ({self.age_max}) is below age_min ({self.age_min})")
+        return self
+
+
+class Campaign(Document):
+    kind: Literal["Campaign"]
+    advertiser: Name
+    start_date: dt.date
+    end_date: dt.date
+    targets: Annotated[list[Name], Field(min_length=1)]
+    creatives: list[Name] = []
+    budget: Budget | None = None
+    objective: Objective = "traffic"
+    audience: Audience | None = None
+    paused: bool = False
+    overrides: dict[Platform, dict[str, Any]] = {}
+
+    @model_validator(mode="after")
+    def _dates(self) -> Campaign:
+        if self.end_date < self.start_date:
+            raise ValueError(
+                f"end_date {self.end_date} is before start_date {self.start_date}; "
+                "set end_date on or after start_date"
+            )
+        return self
+
+
+class Placement(SpecModel):
+    kind: Literal["Placement"]
+    name: Name | None = None  # derived as CAMPAIGN.CREATIVE.ZONE when omitted
+    labels: dict[str, str] = {}
+    campaign: Name
+    creative: Name
+    zone: Name
+    restrictions: list[Literal["phone", "non_phone", "tablet", "desktop", "mobile"]] = []
+
+    @property
+    def full_name(self) -> str:
+        return self.name or f"{self.campaign}.{self.creative}.{self.zone}"
+
+
+KIND_MODELS: dict[str, Any] = {
+    "Target": Target,
+    "Advertiser": Advertiser,
+    "Zone": Zone,
+    "Creative": Creative,
+    "Campaign": Campaign,
+    "Placement": Placement,
+}
+
+TARGET_MODELS = {
+    "broadstreet": BroadstreetTarget,
+    "meta": MetaTarget,
+    "tiktok": TikTokTarget,
+    "snapchat": SnapchatTarget,
+}
