@@ -1,0 +1,1 @@
+"""GitHub integration: the sticky plan comment on pull requests and workflow annotations."""

@@ -1,0 +1,82 @@
+"""The GitHub workflows and the composite action: schema-valid, zizmor-clean, pinned, least privilege."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION = ROOT / "action.yml"
+BIN = Path(sys.executable).parent  # check-jsonschema and zizmor come with the test extras
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the key `on` as True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def test_the_three_workflows_exist():
+    assert [p.name for p in WORKFLOWS] == ["apply.yml", "ci.yml", "plan.yml"]
+
+
+def test_workflows_match_the_github_schema():
+    result = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_action_matches_the_github_schema():
+    result = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-actions", str(ACTION))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_finds_nothing():
+    result = run_tool("zizmor", "--offline", "--no-progress", "--color", "never", ".github/workflows", "action.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit(path):
+    uses = re.findall(r"uses:\s*(\S+)(.*)", path.read_text())
+    assert uses
+    for ref, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert re.fullmatch(r"\s*# v\d+\.\d+\.\d+", comment), f"{ref}: add the version as `# vX.Y.Z`"
+
+
+def test_plan_is_safe_for_forks():
+    plan = load(ROOT / ".github" / "workflows" / "plan.yml")
+    assert set(plan["on"]) == {"pull_request"}
+    assert plan["on"]["pull_request"]["paths"] == ["specs/**"]
+    [job] = plan["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "secrets" not in str(job)
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["persist-credentials"] is False
+
+
+def test_apply_never_runs_twice_at_once_and_is_gated():
+    apply = load(ROOT / ".github" / "workflows" / "apply.yml")
+    assert apply["on"]["push"] == {"branches": ["main"], "paths": ["specs/**"]}
+    assert apply["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
+    [job] = apply["jobs"].values()
+    assert job["environment"] == "production"
+    assert job["permissions"] == {"contents": "write"}
+    # Platform secrets reach only the apply step.
+    with_secrets = [s["name"] for s in job["steps"] if "secrets" in str(s)]
+    assert with_secrets == ["Apply"]
+    assert "secrets" not in str(job.get("env", {}))
