@@ -1,0 +1,223 @@
+"""Recorded state: the types every backend shares and the StateStore protocol.
+
+The JSON shape produced by `State.to_json` is the state file contract of
+DESIGN.md section 4; `State.from_json` validates it so that a hand-edited
+file fails with a message naming the bad field instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from reconciler.errors import ReconcilerError
+from reconciler.model import RecordedResource, split_address
+
+FORMAT_VERSION = 1
+
+PendingAction = Literal["create", "update", "delete"]
+PENDING_ACTIONS: tuple[str, ...] = ("create", "update", "delete")
+
+
+def utc_now_iso() -> str:
+    """The current time as ISO 8601 UTC, e.g. '2026-06-01T12:00:00Z'."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class PendingOperation:
+    """An operation about to be sent to a platform whose outcome is not yet recorded.
+
+    If the process dies after `begin` and before `record`, the next apply finds
+    it here and looks the object up instead of blindly repeating a create.
+    """
+
+    address: str
+    action: PendingAction
+    type: str
+    target: str
+    name: str
+    attributes: dict[str, Any]  # the resolved attributes being sent
+    started_at: str = field(default_factory=utc_now_iso)
+
+    def __post_init__(self) -> None:
+        split_address(self.address)
+        if self.action not in PENDING_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(PENDING_ACTIONS)}, not {self.action!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The state file entry (the address is its key, so it is not repeated)."""
+        return {
+            "action": self.action,
+            "type": self.type,
+            "target": self.target,
+            "name": self.name,
+            "attributes": self.attributes,
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_json(cls, address: str, data: Any) -> PendingOperation:
+        """Validate and build; raises ValueError naming the bad field."""
+        where = f"pending[{address!r}]"
+        _check_keys(data, where, required={"action", "type", "target", "name", "started_at"}, optional={"attributes"})
+        fields = {key: _string(data, key, where) for key in ("type", "target", "name", "started_at")}
+        attributes = _object(data.get("attributes", {}), f"{where}.attributes")
+        try:  # address and action are checked by __post_init__
+            return cls(address=address, action=data["action"], attributes=attributes, **fields)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
+def resource_from_json(address: str, data: Any) -> RecordedResource:
+    """Validate one `resources` entry and build it; raises ValueError naming the bad field."""
+    where = f"resources[{address!r}]"
+    _check_keys(data, where, required={"id", "type", "target"}, optional={"attributes", "depends_on"})
+    if isinstance(data["id"], bool) or not isinstance(data["id"], str | int) or data["id"] == "":
+        raise ValueError(f"{where}.id: must be the platform's id as a non-empty string")
+    _string(data, "type", where)
+    _string(data, "target", where)
+    _object(data.get("attributes", {}), f"{where}.attributes")
+    depends_on = data.get("depends_on", [])
+    if not isinstance(depends_on, list) or not all(isinstance(a, str) for a in depends_on):
+        raise ValueError(f"{where}.depends_on: must be a list of resource addresses")
+    return RecordedResource.from_json(_address(address, where), data)
+
+
+@dataclass
+class State:
+    """Everything recorded for one workspace."""
+
+    lineage: str  # uuid fixed when the state is created; tells two unrelated states apart
+    serial: int  # +1 on every write
+    resources: dict[str, RecordedResource] = field(default_factory=dict)
+    pending: dict[str, PendingOperation] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> State:
+        """A state that has never been written: fresh lineage, serial 0."""
+        return cls(lineage=str(uuid.uuid4()), serial=0)
+
+    def id_of(self, address: str) -> str | None:
+        """The platform id recorded for `address`, or None if it is not in state."""
+        resource = self.resources.get(address)
+        return resource.id if resource else None
+
+    def copy(self) -> State:
+        """A copy whose dicts can be changed without touching this one (entries are immutable)."""
+        return State(self.lineage, self.serial, dict(self.resources), dict(self.pending))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "resources": {address: r.to_json() for address, r in self.resources.items()},
+            "pending": {address: p.to_json() for address, p in self.pending.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> State:
+        """Validate a decoded state file; raises ValueError saying what is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("the top level must be a JSON object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION or isinstance(version, bool):
+            raise ValueError(
+                f"format_version {version!r} is not supported: this reconciler reads format_version "
+                f"{FORMAT_VERSION}; use the reconciler version that wrote the file"
+            )
+        _check_keys(data, "state", required={"format_version", "lineage", "serial"}, optional={"resources", "pending"})
+        lineage = _string(data, "lineage", "state")
+        serial = data["serial"]
+        if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
+            raise ValueError(f"serial: must be a non-negative integer, not {serial!r}")
+        resources = _object(data.get("resources", {}), "resources")
+        pending = _object(data.get("pending", {}), "pending")
+        return cls(
+            lineage=lineage,
+            serial=serial,
+            resources={a: resource_from_json(a, entry) for a, entry in resources.items()},
+            pending={a: PendingOperation.from_json(a, entry) for a, entry in pending.items()},
+        )
+
+
+class StateLockedError(ReconcilerError):
+    """Another process holds the workspace lock."""
+
+    def __init__(self, lock_path: str, host: str, pid: int | None, operation: str, since: str) -> None:
+        self.lock_path, self.host, self.pid, self.operation, self.since = lock_path, host, pid, operation, since
+        super().__init__(
+            f"the state is locked by pid {pid if pid is not None else '?'} on host {host} "
+            f"for {operation!r} since {since}. Wait for it to finish. If that process is gone "
+            f"(crashed or killed on another machine), remove the stale lock: rm {lock_path}"
+        )
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Where recorded state lives. Writes are only allowed while `lock()` is held."""
+
+    def read(self) -> State:
+        """The current state; no lock needed. A workspace never written gives State.empty()."""
+        ...
+
+    def lock(self, operation: str) -> contextlib.AbstractContextManager[None]:
+        """Exclusive workspace lock for a whole apply; raises StateLockedError at once if held."""
+        ...
+
+    def begin(self, op: PendingOperation) -> None:
+        """Durably record that `op` is about to be sent (on stable storage when this returns)."""
+        ...
+
+    def record(self, address: str, resource: RecordedResource | None) -> None:
+        """Durably record an operation's result (None: the object is gone); clears its pending entry."""
+        ...
+
+    def forget_pending(self, address: str) -> None:
+        """Drop the pending entry of `address` (no-op if there is none)."""
+        ...
+
+    def remove(self, address: str) -> None:
+        """Drop `address` from state without touching the platform (`state rm`)."""
+        ...
+
+    def compact(self) -> None:
+        """Fold any write-ahead log into the state snapshot."""
+        ...
+
+
+def _check_keys(data: Any, where: str, required: set[str], optional: set[str]) -> None:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: must be a JSON object")
+    missing = sorted(required - data.keys())
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    unknown = sorted(data.keys() - required - optional)
+    if unknown:
+        allowed = ", ".join(sorted(required | optional))
+        raise ValueError(f"{where}: unknown field {', '.join(unknown)} (allowed: {allowed})")
+
+
+def _string(data: dict[str, Any], key: str, where: str) -> str:
+    value = data[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{where}.{key}: must be a non-empty string")
+    return value
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: must be a JSON object")
+    return value
+
+
+def _address(address: str, where: str) -> str:
+    try:
+        split_address(address)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return address
