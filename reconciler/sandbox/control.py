@@ -1,0 +1,139 @@
+"""The /__sandbox__ control API (DESIGN.md section 6): inspect objects, set auth, faults, reviews.
+
+Control requests are never counted, delayed, rate-limited or failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from reconciler.sandbox.context import REVIEW_STATUSES, ReviewRule, Sandbox
+
+PREFIX = "/__sandbox__"
+TRUE_VALUES = ("1", "true", "yes")
+
+
+class BadRequest(Exception):
+    pass
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
+    """The control routes, for a sandbox serving `platforms`."""
+
+    def platform_of(body: dict[str, Any], *, required: bool) -> str | None:
+        platform = body.get("platform")
+        if platform is None and not required:
+            return None
+        if platform not in platforms:
+            raise BadRequest(f"platform must be one of {', '.join(platforms)}")
+        return platform
+
+    async def objects(request: Request) -> Response:
+        query = request.query_params
+        found = sandbox.store.find(
+            query.get("platform"),
+            query.get("type"),
+            include_deleted=query.get("include_deleted", "").lower() in TRUE_VALUES,
+        )
+        return JSONResponse(
+            [
+                {"platform": o.platform, "type": o.type, "id": o.id, "fields": o.fields, "deleted": o.deleted}
+                for o in found
+            ]
+        )
+
+    async def auth(request: Request) -> Response:
+        body = await _body(request)
+        platform = platform_of(body, required=True)
+        tokens = body.get("valid_tokens")
+        if tokens is not None and not (isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)):
+            raise BadRequest("valid_tokens must be a list of strings (or null for any non-empty token)")
+        expire = body.get("expire_access_tokens")
+        if expire is not None and not isinstance(expire, bool):
+            raise BadRequest("expire_access_tokens must be true or false")
+        assert platform is not None
+        sandbox.auth.configure(platform, tokens, expire)
+        return JSONResponse({"ok": True})
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(sandbox.stats.snapshot(platforms))
+
+    async def faults(request: Request) -> Response:
+        body = await _body(request)
+        unknown = set(body) - {
+            "platform",
+            "latency_ms",
+            "rate_limit",
+            "fault_rate",
+            "drop_response_rate",
+            "seed",
+            "reject",
+        }
+        if unknown:
+            raise BadRequest(f"unknown keys: {', '.join(sorted(unknown))}")
+        for item in body.get("reject") or []:
+            if isinstance(item, dict) and item.get("platform") not in platforms:
+                raise BadRequest(f"reject: platform must be one of {', '.join(platforms)}")
+        try:
+            sandbox.faults.configure(body, platform_of(body, required=False))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return JSONResponse(sandbox.faults.describe())
+
+    async def add_review(request: Request) -> Response:
+        body = await _body(request)
+        name_contains, status, reason = body.get("name_contains"), body.get("status"), body.get("reason")
+        if not isinstance(name_contains, str):
+            raise BadRequest("name_contains must be a string")
+        if status not in REVIEW_STATUSES:
+            raise BadRequest(f"status must be one of {', '.join(REVIEW_STATUSES)}")
+        if reason is not None and not isinstance(reason, str):
+            raise BadRequest("reason must be a string")
+        sandbox.reviews.add(ReviewRule(name_contains, status, reason))
+        return JSONResponse({"ok": True})
+
+    async def list_reviews(request: Request) -> Response:
+        return JSONResponse([asdict(rule) for rule in sandbox.reviews.rules()])
+
+    async def reset(request: Request) -> Response:
+        sandbox.reset()
+        return JSONResponse({"ok": True})
+
+    def route(path: str, handler: Callable[[Request], Awaitable[Response]], method: str) -> Route:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except BadRequest as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+
+        return Route(path, endpoint, methods=[method])
+
+    return [
+        route("/objects", objects, "GET"),
+        route("/auth", auth, "POST"),
+        route("/stats", stats, "GET"),
+        route("/faults", faults, "POST"),
+        route("/review", add_review, "POST"),
+        route("/review", list_reviews, "GET"),
+        route("/reset", reset, "POST"),
+    ]

@@ -1,0 +1,266 @@
+"""Fault injection for the emulated platforms: latency, rate limits, 5xx, lost responses.
+
+`FaultMiddleware` wraps one platform's routes (never the control API). Settings
+have a sandbox-wide default that a platform can override key by key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Protocol
+
+import httpx
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class ResponseDropped(httpx.RemoteProtocolError):
+    """The write was carried out but its response is lost.
+
+    A subclass of httpx's own transport error on purpose: in-process clients
+    (httpx.ASGITransport re-raises app exceptions) then see exactly what a real
+    client sees when the server closes the connection mid-response.
+    """
+
+
+class ErrorResponses(Protocol):
+    """How one platform answers errors that do not come from its own routes."""
+
+    def http_error(self, status: int, message: str) -> Response:
+        """A routing error (unknown path 404, wrong method 405)."""
+        ...
+
+    def rate_limited(self, retry_after: int) -> Response: ...
+
+    def transient_error(self) -> Response:
+        """The platform's answer to an internal, retryable failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    latency_ms: float = 0.0
+    rate_limit: float | None = None  # requests/s per platform; also the burst size
+    fault_rate: float = 0.0  # share of requests answered with a transient 5xx
+    drop_response_rate: float = 0.0  # share of successful writes whose response is lost
+
+    def __post_init__(self) -> None:
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must be >= 0")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError("rate_limit must be > 0 (or null for no limit)")
+        for name in ("fault_rate", "drop_response_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+
+
+SETTING_NAMES = tuple(f.name for f in fields(FaultSettings))
+
+
+def _setting_changes(raw: dict[str, Any]) -> dict[str, Any]:
+    """Coerce the setting keys of a control-API body; other keys are ignored here."""
+    changes: dict[str, Any] = {}
+    for name in SETTING_NAMES:
+        if name not in raw:
+            continue
+        value = raw[name]
+        if value is None and name == "rate_limit":
+            changes[name] = None
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            changes[name] = float(value)
+        else:
+            raise ValueError(f"{name} must be a number")
+    return changes
+
+
+@dataclass
+class _Bucket:
+    rate: float
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> float:
+        """Take one token; returns 0 when allowed, else the seconds until a token is free."""
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class Faults:
+    """The current fault settings, the rate-limit buckets and the random source."""
+
+    def __init__(self, initial: FaultSettings, seed: int | None = None) -> None:
+        self._initial = initial
+        self._initial_seed = seed
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the settings the sandbox was started with."""
+        with self._lock:
+            self._default = self._initial
+            self._overrides: dict[str, dict[str, Any]] = {}
+            self._rejects: set[tuple[str, str]] = set()
+            self._buckets: dict[str, _Bucket] = {}
+            self._random = random.Random(self._initial_seed)
+
+    def configure(self, body: dict[str, Any], platform: str | None = None) -> None:
+        """Apply a control-API body. Raises ValueError (nothing changed) on a bad value."""
+        changes = _setting_changes(body)
+        rejects = None
+        if "reject" in body:
+            rejects = set()
+            for item in body["reject"] or []:
+                if not (isinstance(item, dict) and isinstance(item.get("type"), str) and item.get("platform")):
+                    raise ValueError('reject must be a list of {"platform": ..., "type": ...}')
+                rejects.add((str(item["platform"]), item["type"]))
+        seed = body.get("seed")
+        if seed is not None and not isinstance(seed, int):
+            raise ValueError("seed must be an integer")
+        with self._lock:
+            if platform is None:
+                new_default = replace(self._default, **changes)
+                overrides = self._overrides
+            else:
+                new_default = self._default
+                overrides = {**self._overrides, platform: {**self._overrides.get(platform, {}), **changes}}
+            for scoped in overrides.values():  # validate every effective combination before committing
+                replace(new_default, **scoped)
+            self._default, self._overrides = new_default, overrides
+            if rejects is not None:
+                self._rejects = rejects
+            if "seed" in body:
+                self._random = random.Random(seed)
+
+    def settings(self, platform: str) -> FaultSettings:
+        with self._lock:
+            return replace(self._default, **self._overrides.get(platform, {}))
+
+    def rejects(self, platform: str, type_: str) -> bool:
+        """Whether creates of this type must fail with the platform's validation error."""
+        with self._lock:
+            return (platform, type_) in self._rejects
+
+    def take_token(self, platform: str, rate: float) -> int | None:
+        """None when the request may go on, else the Retry-After in whole seconds (>= 1)."""
+        now = time.monotonic()
+        with self._lock:
+            bucket = self._buckets.get(platform)
+            if bucket is None or bucket.rate != rate:  # a new limit starts with a full bucket
+                bucket = self._buckets[platform] = _Bucket(rate, rate, now)
+            wait = bucket.take(now)
+        return None if wait == 0 else max(1, math.ceil(wait))
+
+    def roll(self, probability: float) -> bool:
+        """True with the given probability, from the seeded random source."""
+        if probability <= 0:
+            return False
+        with self._lock:
+            return self._random.random() < probability
+
+    def describe(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "default": asdict(self._default),
+                "platforms": {p: asdict(replace(self._default, **o)) for p, o in self._overrides.items()},
+                "reject": [{"platform": p, "type": t} for p, t in sorted(self._rejects)],
+            }
+
+
+class Stats:
+    """Request counters for the control API's /stats."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests: dict[str, Counter[str]] = {}
+            self._events: Counter[str] = Counter()
+
+    def request(self, platform: str, method: str) -> None:
+        with self._lock:
+            self._requests.setdefault(platform, Counter())[method] += 1
+
+    def event(self, name: str) -> None:
+        """Count one of: rate_limited, faults, dropped."""
+        with self._lock:
+            self._events[name] += 1
+
+    def snapshot(self, platforms: list[str]) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": {p: dict(self._requests.get(p, {})) for p in platforms},
+                "rate_limited": self._events["rate_limited"],
+                "faults": self._events["faults"],
+                "dropped": self._events["dropped"],
+            }
+
+
+class FaultMiddleware:
+    """Counts, delays, rate-limits, fails and drops requests to one platform's routes."""
+
+    def __init__(self, app: ASGIApp, platform: str, errors: ErrorResponses, faults: Faults, stats: Stats):
+        self.app = app
+        self.platform = platform
+        self.errors = errors
+        self.faults = faults
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        self.stats.request(self.platform, method)
+        settings = self.faults.settings(self.platform)
+        if settings.latency_ms:
+            await asyncio.sleep(settings.latency_ms / 1000)
+        if settings.rate_limit is not None:
+            retry_after = self.faults.take_token(self.platform, settings.rate_limit)
+            if retry_after is not None:
+                self.stats.event("rate_limited")
+                await self.errors.rate_limited(retry_after)(scope, receive, send)
+                return
+        # The fault comes before the handler runs: a 5xx here never leaves a half-done write.
+        if self.faults.roll(settings.fault_rate):
+            self.stats.event("faults")
+            await self.errors.transient_error()(scope, receive, send)
+            return
+        if method not in WRITE_METHODS or settings.drop_response_rate <= 0:
+            await self.app(scope, receive, send)
+            return
+        await self._maybe_drop(scope, receive, send, settings.drop_response_rate)
+
+    async def _maybe_drop(self, scope: Scope, receive: Receive, send: Send, rate: float) -> None:
+        """Run the write; if it succeeded and the dice say so, lose its response."""
+        dropping = False
+
+        async def send_unless_dropped(message: Message) -> None:
+            nonlocal dropping
+            if message["type"] == "http.response.start":
+                dropping = 200 <= message["status"] < 300 and self.faults.roll(rate)
+            if not dropping:
+                await send(message)
+
+        await self.app(scope, receive, send_unless_dropped)
+        if not dropping:
+            return
+        self.stats.event("dropped")
+        # Start a response with no length, then fail: uvicorn closes the connection
+        # mid-body, so the client gets a transport error and never the real answer
+        # (a 204 start would already be a complete response, hence the plain 200).
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise ResponseDropped(f"sandbox dropped the response to {scope['method']} {scope['path']}")
