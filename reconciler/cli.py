@@ -11,14 +11,14 @@ from typing import Any
 
 import click
 
+from reconciler import connect
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
 from reconciler.model import Plan
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
-from reconciler.plan.planfile import plan_to_json
 from reconciler.plan.render import render_json, render_markdown, render_text
-from reconciler.project import Project
+from reconciler.project import Connect, Project
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -46,6 +46,21 @@ def var_option(command: Callable[..., Any]) -> Callable[..., Any]:
         metavar="NAME=VALUE",
         help="Template variable for *.j2 specs; overrides specs/vars.yaml. Repeatable.",
     )(command)
+
+
+def sandbox_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--sandbox",
+        "use_sandbox",
+        is_flag=True,
+        help="Talk to the in-process emulator (kept under state/) instead of the real APIs.",
+    )(command)
+
+
+def _connector(project: Project, use_sandbox: bool) -> Connect:
+    if use_sandbox:
+        return lambda targets: connect.sandbox(targets, os.environ, project.sandbox_data)
+    return lambda targets: connect.live(targets, os.environ)
 
 
 def _use_color() -> bool:
@@ -110,6 +125,7 @@ def validate(ctx: click.Context, variables: tuple[str, ...]) -> None:
     help="Plan only ADDR (glob allowed, e.g. 'bs-main:*') and what it depends on. Repeatable.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+@sandbox_option
 @var_option
 @click.pass_context
 def plan(
@@ -119,6 +135,7 @@ def plan(
     refresh: bool,
     target_patterns: tuple[str, ...],
     detailed_exitcode: bool,
+    use_sandbox: bool,
     variables: tuple[str, ...],
 ) -> None:
     """Show what apply would create, update, replace and delete.
@@ -133,18 +150,14 @@ def plan(
       reconciler plan --format markdown --target 'bs-main:campaign/*'
     """
     project = _project(ctx)
-    if refresh:
-        from reconciler.refresh import refreshed_state
-
-        result = project.plan(_variables(variables), target_patterns, state=refreshed_state(project))
-    else:
-        result = project.plan(_variables(variables), target_patterns)
+    connect = _connector(project, use_sandbox) if refresh else None
+    result = project.plan(_variables(variables), target_patterns, refresh_with=connect)
     if out:
         _write_plan(out, result)
     if output_format == "json":
         click.echo(render_json(result), nl=False)
     elif output_format == "markdown":
-        click.echo(render_markdown(result))
+        click.echo(render_markdown(result), nl=False)
     else:
         click.echo(render_text(result, color=_use_color()), nl=False)
         if out:
@@ -155,7 +168,7 @@ def plan(
 
 def _write_plan(path: Path, result: Plan) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(plan_to_json(result), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    temporary.write_text(render_json(result), encoding="utf-8")
     temporary.replace(path)
 
 
@@ -243,6 +256,58 @@ def schema() -> None:
     from reconciler.spec.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+@cli.group()
+def sandbox() -> None:
+    """The local emulator of the Broadstreet, Meta, TikTok and Snapchat APIs."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8750, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Delay per request.")
+@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), help="Requests/s per platform; 429 above.")
+@click.option("--fault-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of requests failing with 5xx.")
+@click.option(
+    "--drop-response-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of writes carried out whose response is then lost.",
+)
+@click.option("--seed", type=int, help="Seed for reproducible faults.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="Keep the objects in FILE across runs.")
+def sandbox_serve(
+    host: str,
+    port: int,
+    latency_ms: float,
+    rate_limit: float | None,
+    fault_rate: float,
+    drop_response_rate: float,
+    seed: int | None,
+    data: Path | None,
+) -> None:
+    """Serve the emulated APIs on one port, plus the /__sandbox__ control API.
+
+    Point a target at it with api_base_url, e.g.
+    http://127.0.0.1:8750/broadstreet/api/1 for Broadstreet.
+
+    \b
+    Example:
+      reconciler sandbox serve --port 8750 --latency-ms 20 --fault-rate 0.1 --seed 7
+    """
+    from reconciler.sandbox.server import serve
+
+    serve(
+        host,
+        port,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        fault_rate=fault_rate,
+        drop_response_rate=drop_response_rate,
+        seed=seed,
+        data_file=data,
+    )
 
 
 cli.add_command(github)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +150,11 @@ class Plan:
         for change in self.changes:
             counts[change.action.value] += 1
         return counts
+
+    @functools.cached_property
+    def new_ids(self) -> frozenset[str]:
+        """Addresses whose platform id is only known after apply (created or replaced)."""
+        return frozenset(c.address for c in self.changes if c.action in (Action.CREATE, Action.REPLACE))
 
     @property
     def has_changes(self) -> bool:

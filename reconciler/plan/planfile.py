@@ -1,0 +1,260 @@
+"""The plan file: a Plan as JSON (DESIGN.md section 4) and back.
+
+The contract keys are format_version, state, changes (address, target, type,
+action, before, after, changed_fields, depends_on), warnings and summary. So
+that `apply PLANFILE` can run without the specs, each change also carries
+"reason", "refs", "asset" and the recorded platform "id", and the top level
+carries "targets" (TargetConfig fields: env var names, never their values).
+
+Reading is strict: a malformed file is a ReconcilerError naming the file and
+what is wrong, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, NoReturn
+
+from reconciler.errors import ReconcilerError
+from reconciler.model import Action, Asset, Change, Plan, RecordedResource, Resource, TargetConfig, split_address
+from reconciler.resource_types import PLATFORMS
+
+FORMAT_VERSION = "1"
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as a JSON-ready dict. Attributes must already be plain JSON types."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "state": {"lineage": plan.lineage, "serial": plan.serial},
+        "targets": {name: _target_to_json(target) for name, target in plan.targets.items()},
+        "changes": [_change_to_json(change) for change in plan.changes],
+        "warnings": list(plan.warnings),
+        "summary": plan.summary,
+    }
+
+
+def _target_to_json(target: TargetConfig) -> dict[str, Any]:
+    data = dataclasses.asdict(target)
+    del data["name"]  # the key of the "targets" object
+    return data
+
+
+def _change_to_json(change: Change) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "address": change.address,
+        "target": change.target,
+        "type": change.type,
+        "action": change.action.value,
+        "before": change.before,
+        "after": change.after,
+        "changed_fields": list(change.changed_fields),
+        "depends_on": list(change.depends_on),
+        "refs": dict(change.desired.refs) if change.desired else {},
+    }
+    if change.reason:
+        data["reason"] = change.reason
+    if change.desired and change.desired.asset:
+        data["asset"] = dataclasses.asdict(change.desired.asset)
+    if change.recorded:
+        data["id"] = change.recorded.id
+    return data
+
+
+def read_plan_file(path: Path) -> Plan:
+    """Read and check a saved plan (`plan --out FILE`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReconcilerError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(str(path), f"line {exc.lineno} column {exc.colno}", f"not valid JSON ({exc.msg})")
+    return plan_from_json(data, str(path))
+
+
+def plan_from_json(data: Any, source: str) -> Plan:
+    """Rebuild a Plan from plan_to_json's output; `source` names the file in errors."""
+    if not isinstance(data, dict):
+        _fail(source, "", f"expected a JSON object, got {_kind(data)}")
+    reader = _Reader(source)
+    version = reader.get(data, "format_version", str, "")
+    if version != FORMAT_VERSION:
+        _fail(source, "format_version", f'"{version}" is not supported (this reconciler reads "{FORMAT_VERSION}")')
+    state = reader.get(data, "state", dict, "")
+    targets = {
+        name: reader.target(name, value) for name, value in reader.get(data, "targets", dict, "", default={}).items()
+    }
+    raw_changes = reader.get(data, "changes", list, "")
+    plan = Plan(
+        changes=[reader.change(f"changes[{i}]", item, targets) for i, item in enumerate(raw_changes)],
+        warnings=reader.strings(data, "warnings", ""),
+        lineage=reader.get(state, "lineage", (str, type(None)), "state"),
+        serial=reader.get(state, "serial", int, "state"),
+        targets=targets,
+    )
+    summary = reader.get(data, "summary", dict, "")
+    if summary != plan.summary:
+        _fail(source, "summary", f"{json.dumps(summary)} does not match the changes ({json.dumps(plan.summary)})")
+    return plan
+
+
+def _fail(source: str, where: str, what: str) -> NoReturn:
+    place = f" at {where}" if where else ""
+    raise ReconcilerError(
+        f"{source}: invalid plan file{place}: {what}. Re-create it with `reconciler plan --out FILE`."
+    )
+
+
+_MISSING = object()
+_TYPE_NAMES = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def _kind(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+class _Reader:
+    """Typed access to the parsed JSON, failing with the file and the key's path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def get(self, obj: dict[str, Any], key: str, kinds: Any, where: str, default: Any = _MISSING) -> Any:
+        path = f"{where}.{key}" if where else key
+        if key not in obj:
+            if default is _MISSING:
+                _fail(self.source, where, f'missing key "{key}"')
+            return default
+        value = obj[key]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        # bool is an int subclass; a boolean is never a valid serial or count here.
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            wanted = " or ".join(_TYPE_NAMES[k] for k in kinds)
+            _fail(self.source, path, f"expected {wanted}, got {_kind(value)}")
+        return value
+
+    def strings(self, obj: dict[str, Any], key: str, where: str) -> list[str]:
+        values = self.get(obj, key, list, where)
+        path = f"{where}.{key}" if where else key
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                _fail(self.source, f"{path}[{i}]", f"expected a string, got {_kind(value)}")
+        return values
+
+    def string_map(self, obj: dict[str, Any], key: str, where: str) -> dict[str, str]:
+        values = self.get(obj, key, dict, where, default={})
+        for name, value in values.items():
+            if not isinstance(value, str):
+                _fail(self.source, f"{where}.{key}.{name}", f"expected a string, got {_kind(value)}")
+        return values
+
+    def target(self, name: str, data: Any) -> TargetConfig:
+        where = f"targets.{name}"
+        if not isinstance(data, dict):
+            _fail(self.source, where, f"expected an object, got {_kind(data)}")
+        platform = self.get(data, "platform", str, where)
+        if platform not in PLATFORMS:
+            _fail(self.source, f"{where}.platform", f"unknown platform {platform!r} (known: {', '.join(PLATFORMS)})")
+        rate_limit = self.get(data, "rate_limit", (int, float, type(None)), where, default=None)
+        return TargetConfig(
+            name=name,
+            platform=platform,
+            settings=self.get(data, "settings", dict, where, default={}),
+            credentials=self.string_map(data, "credentials", where),
+            api_base_url=self.get(data, "api_base_url", (str, type(None)), where, default=None),
+            auth_url=self.get(data, "auth_url", (str, type(None)), where, default=None),
+            concurrency=self.get(data, "concurrency", (int, type(None)), where, default=None),
+            rate_limit=None if rate_limit is None else float(rate_limit),
+        )
+
+    def change(self, where: str, data: Any, targets: dict[str, TargetConfig]) -> Change:
+        if not isinstance(data, dict):
+            _fail(self.source, where, f"expected an object, got {_kind(data)}")
+        address = self.get(data, "address", str, where)
+        try:
+            target, type_, name = split_address(address)
+        except ValueError as exc:
+            _fail(self.source, f"{where}.address", str(exc))
+        for key, expected in (("target", target), ("type", type_)):
+            if self.get(data, key, str, where) != expected:
+                _fail(self.source, f"{where}.{key}", f"does not match the address {address!r}")
+        raw_action = self.get(data, "action", str, where)
+        try:
+            action = Action(raw_action)
+        except ValueError:
+            known = ", ".join(a.value for a in Action)
+            _fail(self.source, f"{where}.action", f"unknown action {raw_action!r} (known: {known})")
+        before = self.get(data, "before", (dict, type(None)), where)
+        after = self.get(data, "after", (dict, type(None)), where)
+        if after is None and action is not Action.DELETE:
+            _fail(self.source, f"{where}.after", f"is null, but a {action.value} needs the desired attributes")
+        if after is not None and action is Action.DELETE:
+            _fail(self.source, f"{where}.after", "must be null for a delete")
+        if before is None and action is not Action.CREATE:
+            _fail(self.source, f"{where}.before", f"a {action.value} needs the recorded attributes, got null")
+        record_id = self.get(data, "id", str, where, default=None)
+        if record_id is None and action in (Action.UPDATE, Action.REPLACE, Action.DELETE):
+            _fail(self.source, where, f'missing key "id" (a {action.value} needs the recorded platform id)')
+        depends_on = tuple(self.strings(data, "depends_on", where))
+
+        desired = None
+        if after is not None:
+            if target not in targets:
+                _fail(self.source, f"{where}.target", f'{target!r} is not in "targets"')
+            desired = Resource(
+                address=address,
+                target=target,
+                platform=targets[target].platform,
+                type=type_,
+                name=name,
+                attributes=after,
+                refs=self.string_map(data, "refs", where),
+                depends_on=depends_on,
+                asset=self.asset(f"{where}.asset", data.get("asset")),
+            )
+        recorded = None
+        if record_id is not None:
+            recorded = RecordedResource(
+                address=address,
+                id=record_id,
+                type=type_,
+                target=target,
+                attributes=before or {},
+                depends_on=depends_on,
+            )
+        return Change(
+            address=address,
+            target=target,
+            type=type_,
+            action=action,
+            before=before,
+            after=after,
+            changed_fields=tuple(self.strings(data, "changed_fields", where)),
+            depends_on=depends_on,
+            reason=self.get(data, "reason", str, where, default=""),
+            desired=desired,
+            recorded=recorded,
+        )
+
+    def asset(self, where: str, data: Any) -> Asset | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            _fail(self.source, where, f"expected an object, got {_kind(data)}")
+        return Asset(
+            path=self.get(data, "path", str, where),
+            sha256=self.get(data, "sha256", str, where),
+            media_type=self.get(data, "media_type", str, where),
+        )

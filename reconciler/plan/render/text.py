@@ -1,0 +1,225 @@
+"""The plan as terminal text, Terraform-like.
+
+The per-change lines (`Line`) are built here once and shared with the
+markdown renderer, which prints them in a ```diff block.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model import Action, Change, Plan, set_path
+from reconciler.resource_types import ResourceType, resource_type
+
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
+_LEGEND = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update in place",
+    Action.REPLACE: "replace (delete and create again)",
+    Action.DELETE: "delete",
+}
+MAX_STRING = 72  # longer strings (html, body text) are cut in the plan view
+_CONTEXT = 20  # characters shown before the first difference of two long strings
+NO_CHANGES = "No changes. Recorded state matches the specs."
+_UNKNOWN = "\ue000"  # private-use marker for a ref value not known until apply
+_ABSENT = object()  # a field missing on one side of a change
+FORCES_REPLACEMENT = "# forces replacement"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a change: its header (the address) or one field."""
+
+    symbol: str  # "+", "~", "-/+" or "-"
+    text: str  # the address, or `name = value` with the name padded
+    note: str = ""  # after the text: why a replace, or "# forces replacement"
+    header: bool = False
+
+
+def render_text(plan: Plan, color: bool) -> str:
+    """The plan for a terminal; ANSI colours only when `color` (the CLI decides)."""
+    paint = _Paint(color)
+    out: list[str] = []
+    groups = changes_by_target(plan)
+    if groups:
+        used = {change.action for _, changes in groups for change in changes}
+        out.append("Resource actions are indicated with the following symbols:")
+        out += [f"{paint.symbol(SYMBOLS[a])} {_LEGEND[a]}" for a in _LEGEND if a in used]
+        out += ["", "reconciler will perform the following actions:"]
+        for target, changes in groups:
+            out += ["", paint.bold(target_heading(plan, target, changes))]
+            for change in changes:
+                out.append("")
+                out += [_format(line, paint) for line in change_lines(change, plan)]
+        out.append("")
+    for warning in plan.warnings:
+        out += [f"{paint.yellow_bold('Warning:')} {warning}", ""]
+    out.append(paint.bold(summary_line(plan)))
+    return "\n".join(out) + "\n"
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.has_changes:
+        return NO_CHANGES
+    s = plan.summary
+    return (
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
+    )
+
+
+def changes_by_target(plan: Plan) -> list[tuple[str, list[Change]]]:
+    """Changes other than noop, grouped by target in order of first appearance, plan order within."""
+    groups: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        if change.action is not Action.NOOP:
+            groups.setdefault(change.target, []).append(change)
+    return list(groups.items())
+
+
+def target_heading(plan: Plan, target: str, changes: list[Change]) -> str:
+    config = plan.targets.get(target)
+    platform = f" ({config.platform})" if config else ""
+    return f"{target}{platform}: {len(changes)} change{'s' if len(changes) != 1 else ''}"
+
+
+def change_lines(change: Change, plan: Plan) -> list[Line]:
+    """The header line of one change and its field lines, for text and markdown."""
+    kind = _resource_type(change, plan)
+    note = change.reason
+    if change.action is Action.REPLACE and not note:
+        forced = [f for f in change.changed_fields if kind and kind.requires_replace(f)]
+        names = ", ".join(forced or change.changed_fields)
+        note = f"must be replaced: {names}" if names else "must be replaced"
+    header = Line(SYMBOLS[change.action], change.address, f"({note})" if note else "", header=True)
+    fields = _field_lines(change, plan, kind)
+    width = max((len(name) for _, name, _, _ in fields), default=0)
+    return [header] + [Line(symbol, f"{name.ljust(width)} = {value}", note) for symbol, name, value, note in fields]
+
+
+def format_value(value: Any, start: int = 0) -> str:
+    """A JSON scalar, or compact one-line JSON for lists and objects.
+
+    A long string shows MAX_STRING characters from `start`, with "…" where it is cut.
+    """
+    if not isinstance(value, str) or (start == 0 and len(value) <= MAX_STRING):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    shown = value[start : start + MAX_STRING]
+    rest = len(value) - start - len(shown)
+    more = f"…({rest} more chars)" if rest else ""
+    return json.dumps(("…" if start else "") + shown, ensure_ascii=False) + more
+
+
+def _diff_start(old: Any, new: Any) -> int:
+    """Where to start showing two long strings: a little before they first differ."""
+    if not (isinstance(old, str) and isinstance(new, str)) or max(len(old), len(new)) <= MAX_STRING:
+        return 0
+    same = len(os.path.commonprefix([old, new]))
+    return max(0, same - _CONTEXT)
+
+
+def platform_of(change: Change, plan: Plan) -> str | None:
+    """The change's platform, from the plan's targets or else its desired resource."""
+    config = plan.targets.get(change.target)
+    return config.platform if config else change.desired.platform if change.desired else None
+
+
+def _resource_type(change: Change, plan: Plan) -> ResourceType | None:
+    platform = platform_of(change, plan)
+    if platform is None:
+        return None
+    try:
+        return resource_type(platform, change.type)
+    except KeyError:
+        return None
+
+
+def _field_lines(change: Change, plan: Plan, kind: ResourceType | None) -> list[tuple[str, str, str, str]]:
+    """(symbol, field path, rendered value, note) for the fields worth showing.
+
+    A changed object shows only its changed leaves, by dotted path, as Terraform does.
+    """
+    before = change.before or {}
+    after = change.after or {}
+    refs = change.desired.refs if change.desired else {}
+    unknown = {path: address for path, address in refs.items() if address in plan.new_ids}
+
+    def new_value(path: str, value: Any, start: int = 0) -> str:
+        """`value` (at `path` in after), showing refs to resources created or replaced here as unknown."""
+        if path in unknown:
+            return _known_after_apply(unknown[path])
+        inside = {p: a for p, a in unknown.items() if p.startswith(path + ".")}
+        if not inside:
+            return format_value(value, start)
+        holder = {path: copy.deepcopy(value)}
+        for ref_path, address in inside.items():
+            set_path(holder, path + ref_path[len(path) :], _UNKNOWN + address)
+        text = format_value(holder[path])
+        for address in inside.values():
+            text = text.replace(json.dumps(_UNKNOWN + address, ensure_ascii=False), _known_after_apply(address))
+        return text
+
+    def leaves(path: str, old: Any, new: Any) -> list[tuple[str, str, str]]:
+        if isinstance(old, dict) and isinstance(new, dict):
+            keys = sorted(old.keys() | new.keys())
+            return [leaf for k in keys for leaf in leaves(f"{path}.{k}", old.get(k, _ABSENT), new.get(k, _ABSENT))]
+        if old is _ABSENT:
+            return [("+", path, new_value(path, new))]
+        if new is _ABSENT:
+            return [("-", path, format_value(old))]
+        if old == new and path not in unknown:
+            return []
+        start = _diff_start(old, new)
+        return [("~", path, f"{format_value(old, start)} -> {new_value(path, new, start)}")]
+
+    if change.action is Action.CREATE:
+        return [("+", f, new_value(f, after[f]), "") for f in sorted(after)]
+    if change.action is Action.DELETE:
+        return [("-", f, format_value(before[f]), "") for f in sorted(before)]
+    lines = []
+    for field in change.changed_fields:
+        note = FORCES_REPLACEMENT if change.action is Action.REPLACE and kind and kind.requires_replace(field) else ""
+        changed = leaves(field, before.get(field, _ABSENT), after.get(field, _ABSENT))
+        lines += [(symbol, path, value, note) for symbol, path, value in changed]
+    return lines
+
+
+def _known_after_apply(address: str) -> str:
+    return f"(known after apply: {address})"
+
+
+def _format(line: Line, paint: _Paint) -> str:
+    indent = "" if line.header else "    "
+    text = paint.bold(line.text) if line.header else line.text
+    note = "" if not line.note else f" {line.note if line.header else paint.red(line.note)}"
+    return f"{indent}{paint.symbol(line.symbol)} {text}{note}"
+
+
+class _Paint:
+    """ANSI colours, or nothing at all."""
+
+    _CODES = {"+": "32", "-": "31", "~": "33"}
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def symbol(self, symbol: str) -> str:
+        """The symbol right-aligned in three columns, padded outside the colour codes."""
+        if symbol == "-/+":
+            return f"{self._wrap('31', '-')}/{self._wrap('32', '+')}"
+        return f"  {self._wrap(self._CODES[symbol], symbol)}"
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def red(self, text: str) -> str:
+        return self._wrap("31", text)
+
+    def yellow_bold(self, text: str) -> str:
+        return self._wrap("1;33", text)
