@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=128)]
@@ -93,16 +93,12 @@ class TikTokTarget(TargetBase):
 
 class SnapchatTarget(TargetBase):
     platform: Literal["snapchat"]
-    ad_account_id: Annotated[
-        str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-    ]
+    ad_account_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     credentials: SnapchatCredentials
     auth_url: HttpUrl | None = None
 
 
-Target = Annotated[
-    BroadstreetTarget | MetaTarget | TikTokTarget | SnapchatTarget, Field(discriminator="platform")
-]
+Target = Annotated[BroadstreetTarget | MetaTarget | TikTokTarget | SnapchatTarget, Field(discriminator="platform")]
 
 # ---------------------------------------------------------------- the rest
 
@@ -199,14 +195,16 @@ class Campaign(Document):
     paused: bool = False
     overrides: dict[Platform, dict[str, Any]] = {}
 
-    @model_validator(mode="after")
-    def _dates(self) -> Campaign:
-        if self.end_date < self.start_date:
+    @field_validator("end_date")
+    @classmethod
+    def _dates(cls, end_date: dt.date, info: ValidationInfo) -> dt.date:
+        # a field validator (not a model one) so that the error points at end_date's line
+        start_date = info.data.get("start_date")  # absent when start_date itself is invalid
+        if start_date is not None and end_date < start_date:
             raise ValueError(
-                f"end_date {self.end_date} is before start_date {self.start_date}; "
-                "set end_date on or after start_date"
+                f"end_date {end_date} is before start_date {start_date}; set end_date on or after start_date"
             )
-        return self
+        return end_date
 
 
 class Placement(SpecModel):
