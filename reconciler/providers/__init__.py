@@ -1,0 +1,54 @@
+"""Providers: one per platform, built from a target's config and the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from reconciler.model import TargetConfig
+from reconciler.providers.base import ErrorClass, Provider, ProviderError
+from reconciler.providers.broadstreet import BroadstreetProvider
+
+ProviderFactory = Callable[[TargetConfig, Mapping[str, str], httpx.AsyncBaseTransport | None], Provider]
+
+
+def env_secret(target: TargetConfig, environ: Mapping[str, str], credential: str) -> str:
+    """The value of the env var that `target.credentials[credential]` names; the value is never shown."""
+    var = target.credentials.get(credential)
+    if not var:
+        raise ProviderError(ErrorClass.AUTH, f"target {target.name} has no credentials.{credential}")
+    value = environ.get(var, "")
+    if not value:
+        raise ProviderError(ErrorClass.AUTH, f"environment variable {var} is not set (target {target.name})")
+    return value
+
+
+def _broadstreet(
+    target: TargetConfig, environ: Mapping[str, str], transport: httpx.AsyncBaseTransport | None
+) -> Provider:
+    return BroadstreetProvider(target, env_secret(target, environ, "token_env"), transport=transport)
+
+
+# platform -> factory; meta, tiktok and snapchat join here as their providers land.
+PROVIDERS: dict[str, ProviderFactory] = {"broadstreet": _broadstreet}
+
+
+def provider_from_target(
+    target: TargetConfig,
+    environ: Mapping[str, str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Provider:
+    """The provider for `target`, its credentials read from `environ`.
+
+    `transport` replaces the network (e.g. httpx.ASGITransport of the in-process sandbox).
+    """
+    factory = PROVIDERS.get(target.platform)
+    if factory is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ProviderError(
+            ErrorClass.VALIDATION,
+            f"no provider for platform {target.platform!r} yet (target {target.name}; available: {known})",
+        )
+    return factory(target, environ, transport)

@@ -1,0 +1,298 @@
+"""Broadstreet ad server, API /api/1 (research/platform-apis.md section 1).
+
+Flat routes with the parent id as a filter (`/campaigns?advertiser_id=`), the
+token in the `access_token` query parameter, `{"advertiser": {...}}` envelopes.
+Placements have no id of their own: ours is the "CAMPAIGN/AD/ZONE" triple.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.model import Operation, TargetConfig
+from reconciler.providers.base import Applied, ErrorClass, ProviderError
+from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
+
+DEFAULT_BASE_URL = "https://api.broadstreetads.com/api/1"
+# Broadstreet documents no limit outside reporting (2 requests / 5 s, which we
+# never call); a public client sleeps 50 ms after each write (about 20/s). Half
+# of that stays polite while an apply of a few hundred objects takes under a minute.
+DEFAULT_RATE_LIMIT = 10.0
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How one object type sits in /api/1 (placements are handled apart)."""
+
+    path: str  # collection path, also the list envelope key
+    key: str  # single-object envelope key
+    parent: str  # the attribute holding the parent's id
+    parent_in_query: bool  # create sends the parent id as a query parameter, not in the body
+
+
+_KINDS = {
+    "advertiser": _Kind("advertisers", "advertiser", "network_id", parent_in_query=True),
+    "zone": _Kind("zones", "zone", "network_id", parent_in_query=False),
+    "campaign": _Kind("campaigns", "campaign", "advertiser_id", parent_in_query=True),
+    "advertisement": _Kind("advertisements", "advertisement", "advertiser_id", parent_in_query=True),
+}
+PLACEMENT_KEYS = ("campaign_id", "advertisement_id", "zone_id")
+
+# Our attributes that are never sent: a content hash the compiler tracks.
+_NOT_SENT = {"asset_sha256"}
+# Attributes the API does not give back as sent, carried over from what we
+# applied: the asset hash, and an ad's `html`, which responses fill with the
+# embed script instead (research 1.4).
+_CARRIED = {"advertisement": {"asset_sha256", "html"}}
+# Always part of a type's attributes, whatever was recorded.
+_BASE_KEYS = {
+    "advertiser": ("name", "network_id"),
+    "zone": ("name", "network_id"),
+    "campaign": ("name", "advertiser_id", "start_date", "end_date", "paused"),
+    "advertisement": ("name", "advertiser_id", "type"),
+    "placement": (*PLACEMENT_KEYS, "restrictions"),
+}
+_ID_KEYS = {"network_id", "advertiser_id", *PLACEMENT_KEYS}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+class BroadstreetProvider:
+    """Provider for one Broadstreet target (one network)."""
+
+    platform = "broadstreet"
+
+    def __init__(self, target: TargetConfig, token: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.target = target
+        self._network_id = target.settings.get("network_id")
+        self._http = HttpClient(
+            str(target.api_base_url or DEFAULT_BASE_URL),
+            rate_limit=target.rate_limit or DEFAULT_RATE_LIMIT,
+            auth_params={"access_token": token},
+            error_parser=_error_detail,
+            transport=transport,
+            max_connections=target.concurrency,
+        )
+
+    def __repr__(self) -> str:
+        return f"BroadstreetProvider(target={self.target.name!r})"
+
+    async def create(self, op: Operation) -> Applied:
+        attrs = op.attributes
+        if op.type == "placement":
+            key = _placement_key(attrs)
+            await self._http.request("POST", "/placements", json=_body(attrs, ()))  # 201, empty body
+            return Applied("/".join(key), _attributes("placement", attrs, attrs))
+        kind = _kind(op.type)
+        body = _body(attrs, (kind.parent,) if kind.parent_in_query else ())
+        params = {kind.parent: attrs[kind.parent]} if kind.parent_in_query else None
+        if op.type == "advertisement" and attrs.get("type") == "static":
+            body["active_base64"] = await _read_asset(op)
+        data = await self._http.request("POST", f"/{kind.path}", params=params, json=body)
+        obj = _unwrap(data, kind.key, f"create {op.type} {attrs.get('name')!r}")
+        return Applied(str(obj["id"]), _attributes(op.type, obj, attrs))
+
+    async def update(self, op: Operation) -> dict[str, Any]:
+        if op.type not in ("advertiser", "zone", "campaign"):
+            raise ProviderError(
+                ErrorClass.VALIDATION,
+                f"a Broadstreet {op.type} cannot be changed in place (/api/1 has no update); it must be replaced",
+            )
+        kind = _kind(op.type)
+        fields = op.changed_fields or tuple(op.attributes)
+        # A field no longer in the spec is left as it is on the platform (no longer managed).
+        changed = {f: op.attributes[f] for f in fields if f in op.attributes}
+        data = await self._http.request("PUT", f"/{kind.path}/{op.id}", json=_body(changed, (kind.parent,)))
+        return _attributes(op.type, _unwrap(data, kind.key, f"update {op.type} {op.id}"), op.attributes)
+
+    async def delete(self, op: Operation) -> None:
+        try:
+            if op.type == "placement":
+                key = _split_placement_id(op.id or "")
+                await self._http.request("DELETE", "/placements", params=dict(zip(PLACEMENT_KEYS, key, strict=True)))
+            else:
+                await self._http.request("DELETE", f"/{_kind(op.type).path}/{op.id}")
+        except NotFound:
+            pass  # already gone: the goal is met
+
+    async def read(self, type_: str, id_: str, attributes: dict[str, Any]) -> dict[str, Any] | None:
+        if type_ == "placement":
+            key = _split_placement_id(id_)
+            row = await self._find_placement(key)
+            return None if row is None else _attributes("placement", row, attributes)
+        kind = _kind(type_)
+        try:
+            data = await self._http.request("GET", f"/{kind.path}/{id_}")
+        except NotFound:
+            return None
+        return _attributes(type_, _unwrap(data, kind.key, f"read {type_} {id_}"), attributes)
+
+    async def find(self, op: Operation) -> str | None:
+        attrs = op.attributes
+        if op.type == "placement":
+            key = _placement_key(attrs)
+            return "/".join(key) if await self._find_placement(key) is not None else None
+        kind = _kind(op.type)
+        parent = str(attrs[kind.parent])
+        params = {kind.parent: parent}
+        if op.type == "advertisement" and self._network_id is not None:
+            params["network_id"] = str(self._network_id)
+        rows = await self._list(kind.path, params)
+        # A zone's alias is its stable key when it has one.
+        field = "alias" if op.type == "zone" and attrs.get("alias") else "name"
+        matches = [
+            row
+            for row in rows
+            if row.get(field) == attrs[field]
+            # Never trust the filter alone: a row naming another parent is not ours.
+            and str(row.get(kind.parent, parent)) == parent
+            and (op.type != "advertisement" or _ad_type(row.get("type", attrs["type"])) == attrs["type"])
+        ]
+        if not matches:
+            return None
+        return str(max(matches, key=lambda row: _id_order(row["id"]))["id"])
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _list(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """The rows of a list call; none when the parent itself is gone."""
+        try:
+            data = await self._http.request("GET", f"/{path}", params=params)
+        except NotFound:
+            return []
+        # Envelope `{"zones": [...]}`; placements come as a bare array.
+        rows = data.get(path) if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise ProviderError(ErrorClass.NETWORK, f"unexpected response to GET /{path}: no list of {path}")
+        return [row for row in rows if isinstance(row, dict)]
+
+    async def _find_placement(self, key: tuple[str, str, str]) -> dict[str, Any] | None:
+        for row in await self._list("placements", {"campaign_id": key[0]}):
+            row = {"campaign_id": key[0], **row}  # rows may leave out the campaign they were listed by
+            if _placement_key(row) == key:
+                return row
+        return None
+
+
+def _kind(type_: str) -> _Kind:
+    try:
+        return _KINDS[type_]
+    except KeyError:
+        raise ProviderError(ErrorClass.VALIDATION, f"Broadstreet has no resource type {type_!r}") from None
+
+
+def _body(attrs: dict[str, Any], omit: tuple[str, ...]) -> dict[str, Any]:
+    """The API fields of our attributes: without the hash and ids sent in the path or query."""
+    return {k: v for k, v in attrs.items() if k not in _NOT_SENT and k not in omit}
+
+
+def _placement_key(attrs: dict[str, Any]) -> tuple[str, str, str]:
+    return tuple(str(attrs[k]) for k in PLACEMENT_KEYS)  # type: ignore[return-value]
+
+
+def _split_placement_id(id_: str) -> tuple[str, str, str]:
+    parts = id_.split("/")
+    if len(parts) != 3 or not all(parts):
+        raise ProviderError(ErrorClass.VALIDATION, f"not a Broadstreet placement id: {id_!r} (expected C/A/Z)")
+    return parts[0], parts[1], parts[2]
+
+
+def _unwrap(data: Any, key: str, what: str) -> dict[str, Any]:
+    """The object of a `{"campaign": {...}}` envelope (or an unwrapped object,
+    which some docs show for show/update: research 1.3)."""
+    obj = data.get(key, data) if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or "id" not in obj:
+        # The call went through, but we cannot tell what it made.
+        raise ProviderError(ErrorClass.NETWORK, f"unexpected response to {what}: no {key} object", outcome_unknown=True)
+    return obj
+
+
+async def _read_asset(op: Operation) -> str:
+    """The asset's bytes, base64-encoded for `active_base64`; checked against the planned hash."""
+    if op.asset is None:
+        raise ProviderError(ErrorClass.VALIDATION, f"static advertisement {op.name!r} has no asset file")
+    try:
+        data = await asyncio.to_thread(Path(op.asset.path).read_bytes)
+    except OSError as exc:
+        raise ProviderError(ErrorClass.VALIDATION, f"cannot read asset {op.asset.path}: {exc.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != op.asset.sha256:
+        raise ProviderError(
+            ErrorClass.VALIDATION, f"asset {op.asset.path} changed since the plan was made: run plan again"
+        )
+    return base64.b64encode(data).decode("ascii")
+
+
+def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    """The object in our attribute vocabulary: the type's base keys plus those of
+    `expected` (what we applied or recorded), valued from the response and shaped
+    like `expected`, so that comparing the two shows real differences only."""
+    carried = _CARRIED.get(type_, set())
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
+        if key in obj and key not in carried:
+            out[key] = _normalise(key, obj[key], expected.get(key))
+        elif key in expected:
+            out[key] = expected[key]
+    return out
+
+
+def _normalise(key: str, value: Any, expected: Any) -> Any:
+    if value is None:
+        return None
+    if key == "restrictions":
+        items = value.split(",") if isinstance(value, str) else value
+        return sorted(str(item).strip() for item in items if str(item).strip())
+    if key == "type":
+        return _ad_type(value)
+    if key in ("start_date", "end_date") and isinstance(value, str) and _DATE_RE.match(value):
+        return value[:10]  # some replies carry a time of day; we manage dates
+    if isinstance(expected, bool) or key == "paused":
+        return value.strip().lower() in ("true", "1", "t", "yes") if isinstance(value, str) else bool(value)
+    if isinstance(expected, int | float) and isinstance(value, str | int | float):
+        # Ids and decimals may come back as strings ("85", "1.5").
+        try:
+            return type(expected)(value)
+        except ValueError:
+            return value
+    if key in _ID_KEYS or isinstance(expected, str):
+        return str(value) if isinstance(value, int | float) else value
+    return value
+
+
+def _ad_type(value: Any) -> str:
+    """The type we send ("static") from the server's class name ("StaticAdvertisement")."""
+    text = str(value)
+    return text.removesuffix("Advertisement").lower() if text.endswith("Advertisement") else text
+
+
+def _id_order(id_: Any) -> tuple[int, int | str]:
+    text = str(id_)
+    return (1, int(text)) if text.isdigit() else (0, text)
+
+
+def _error_detail(response: httpx.Response) -> ErrorDetail:
+    """`{"error": "..."}` or `{"errors": {"field": ["msg", ...]}}` (UNCONFIRMED shapes, research 1.5)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return default_error_parser(response)
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, dict) and errors:
+            return ErrorDetail(
+                "; ".join(
+                    f"{field}: {', '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
+                    for field, msgs in errors.items()
+                )
+            )
+        if isinstance(body.get("error"), str):
+            return ErrorDetail(body["error"])
+    return default_error_parser(response)

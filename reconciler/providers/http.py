@@ -1,0 +1,285 @@
+"""The HTTP layer every provider shares: one pooled httpx client per target,
+a rate limiter, error classification and secret redaction.
+
+It knows no platform: how credentials are sent (query parameter or header) and
+how an error body reads are parameters. It does not retry: the executor owns
+retry policy, because only it knows whether a failed call was a create whose
+outcome is unknown (which must be resolved by lookup, never resent blind).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import httpx
+
+from reconciler.providers.base import ErrorClass, ProviderError
+
+logger = logging.getLogger(__name__)
+
+# Reads are safe to repeat and have no outcome to be unsure about.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Uploads can be slow; connecting should not be.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_MAX_CONNECTIONS = 10
+
+MASK = "***"
+_SECRET_NAMES = r"access[_-]token|refresh[_-]token|client[_-]secret|api[_-]key|authorization"
+# `name=value` (query strings, forms) and `"name": "value"` / `Name: value` (JSON, headers).
+_SECRET_FIELD_RE = re.compile(
+    rf"""((?:{_SECRET_NAMES})["']?\s*[=:]\s*["']?(?:(?:bearer|basic)\s+)?)[^\s"'&,;}}#]+""", re.I
+)
+_BEARER_RE = re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.I)
+
+
+class Redactor:
+    """Removes secrets from text: known secret values (raw and URL-encoded),
+    credential-named fields (`access_token=...`, `"client_secret": ...`) and
+    bearer tokens."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        if secret:
+            self._secrets.update({secret, quote(secret, safe=""), quote_plus(secret)})
+
+    def __call__(self, text: str) -> str:
+        # Longest first, so a secret that contains another is masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        text = _SECRET_FIELD_RE.sub(rf"\1{MASK}", text)
+        return _BEARER_RE.sub(rf"\1{MASK}", text)
+
+
+class RateLimiter:
+    """Paces one target's requests at most `rate` per second, evenly spaced.
+
+    A token bucket holding a single token: bursts are never allowed, so a
+    platform limit counted over any window is not exceeded when `rate` is that
+    limit. `pause()` (on a 429 with Retry-After) holds back every request of
+    the target, including those already waiting. Uses the event loop's clock.
+    """
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next = float("-inf")  # loop time of the next free slot
+        self._paused_until = float("-inf")
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            start = max(now, self._next, self._paused_until)
+            self._next = start + self._interval
+            if start > now:
+                await asyncio.sleep(start - now)
+            # A pause that began while we slept moves us behind it (in a new slot).
+            if start >= self._paused_until:
+                return
+
+    def pause(self, seconds: float) -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """What a platform's error body says, as read by the provider's parser."""
+
+    message: str
+    # Overrides the class the HTTP status implies, for platforms that signal
+    # e.g. rate limiting in the body of a 400 (Meta's error codes 4, 17, 613).
+    error_class: ErrorClass | None = None
+
+
+ErrorParser = Callable[[httpx.Response], ErrorDetail]
+
+
+def default_error_parser(response: httpx.Response) -> ErrorDetail:
+    text = " ".join(response.text.split())
+    return ErrorDetail(text[:300] or response.reason_phrase)
+
+
+class NotFound(ProviderError):
+    """HTTP 404. Callers decide: a read returns None, a delete succeeds, and
+    anything else is a missing dependency."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorClass.DEPENDENCY, message, status=404)
+
+
+def _class_for_status(status: int) -> ErrorClass:
+    if status in (401, 403):
+        return ErrorClass.AUTH
+    if status == 404:
+        return ErrorClass.DEPENDENCY
+    if status == 409:
+        return ErrorClass.CONFLICT
+    if status == 429:
+        return ErrorClass.RATE_LIMIT
+    if status == 408 or status >= 500:
+        return ErrorClass.NETWORK
+    return ErrorClass.VALIDATION  # 400, 422 and the rest: the request as sent was refused
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None  # float() also reads "inf", "nan"
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpClient:
+    """One target's connection to its platform API.
+
+    `request()` returns the decoded JSON body of a 2xx response (None when
+    empty) and raises ProviderError otherwise, with every message redacted.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        rate_limit: float | None,
+        auth_params: Mapping[str, str] | None = None,
+        auth_headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
+        error_parser: ErrorParser = default_error_parser,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.redact = Redactor(secrets)
+        self.set_auth(params=auth_params, headers=auth_headers)
+        self._error_parser = error_parser
+        self._limiter = RateLimiter(rate_limit)
+        self._base_path = httpx.URL(base_url).path.rstrip("/")
+        # HTTP/1.1 (httpx's default): the platforms and the sandbox speak it;
+        # pooled keep-alive connections, as many as the target may use at once.
+        pool = max_connections or DEFAULT_MAX_CONNECTIONS
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, transport=transport)
+
+    def set_auth(self, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None) -> None:
+        """Credentials sent with every request (replacing earlier ones); their values are redacted."""
+        self._auth_params = dict(params or {})
+        self._auth_headers = dict(headers or {})
+        for value in (*self._auth_params.values(), *self._auth_headers.values()):
+            self.redact.add(value)
+            self.redact.add(value.removeprefix("Bearer ").strip())
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        method = method.upper()
+        request = self._client.build_request(
+            method,
+            path,
+            params={**(params or {}), **self._auth_params},
+            json=json,
+            headers=self._auth_headers,
+        )
+        shown = self._describe_request(request)
+        write = method not in SAFE_METHODS
+        await self._limiter.acquire()
+        try:
+            response = await self._client.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing reached the server.
+            raise ProviderError(
+                ErrorClass.NETWORK, self.redact(f"{shown} could not be sent: {_describe(exc)}")
+            ) from None
+        except Exception as exc:
+            # Failed while in flight (read timeout, connection dropped, or the
+            # transport itself raised): the server may have carried it out.
+            note = " (the request may have been carried out)" if write else ""
+            raise ProviderError(
+                ErrorClass.NETWORK,
+                self.redact(f"{shown} failed: {_describe(exc)}{note}"),
+                outcome_unknown=write,
+            ) from None
+        logger.debug("%s -> %s", shown, response.status_code)
+        if response.is_success:
+            return self._decode(response, shown, write)
+        raise self._error(response, shown, write)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _describe_request(self, request: httpx.Request) -> str:
+        """`POST /advertisers?network_id=85&access_token=***`: the path relative to the API root."""
+        path = request.url.path
+        if self._base_path and path.startswith(self._base_path):
+            path = path[len(self._base_path) :] or "/"
+        query = "&".join(
+            f"{key}={MASK if key in self._auth_params else value}" for key, value in request.url.params.multi_items()
+        )
+        return self.redact(f"{request.method} {path}{'?' + query if query else ''}")
+
+    def _decode(self, response: httpx.Response, shown: str, write: bool) -> Any:
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            # Done, perhaps, but we cannot tell what was made.
+            raise ProviderError(
+                ErrorClass.NETWORK,
+                f"{shown} returned HTTP {response.status_code} with a body that is not JSON",
+                status=response.status_code,
+                outcome_unknown=write,
+            ) from None
+
+    def _error(self, response: httpx.Response, shown: str, write: bool) -> ProviderError:
+        status = response.status_code
+        detail = self._error_parser(response)
+        error_class = detail.error_class or _class_for_status(status)
+        message = self.redact(f"{shown} returned HTTP {status}: {detail.message}")
+        if error_class is ErrorClass.DEPENDENCY and status == 404:
+            return NotFound(message)
+        retry_after = None
+        if error_class is ErrorClass.RATE_LIMIT:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None:
+                self._limiter.pause(retry_after)
+        return ProviderError(
+            error_class,
+            message,
+            status=status,
+            retry_after=retry_after,
+            # A 5xx may come after the server did the work.
+            outcome_unknown=error_class is ErrorClass.NETWORK and write,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

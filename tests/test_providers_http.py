@@ -1,0 +1,276 @@
+"""The shared HTTP layer: rate limiter pacing, redaction, error classification.
+
+The limiter runs on an event loop whose clock is virtual (it jumps to the next
+timer instead of sleeping), so pacing is checked exactly and instantly. Status
+codes the sandbox does not produce (409, HTTP-date Retry-After, platform error
+overrides) use httpx.MockTransport; the Broadstreet tests use the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import socket
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.providers.base import ErrorClass, ProviderError
+from reconciler.providers.http import (
+    ErrorDetail,
+    HttpClient,
+    NotFound,
+    RateLimiter,
+    Redactor,
+    parse_retry_after,
+)
+
+TOKEN = "tok-Zq8/+x=secret"
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock only moves when every task waits on a timer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._now = 0.0
+        select = self._selector.select
+
+        def virtual_select(timeout: float | None = None) -> Any:
+            events = select(0)
+            if not events and timeout:
+                self._now += timeout
+            return events
+
+        self._selector.select = virtual_select  # type: ignore[method-assign]
+
+    def time(self) -> float:
+        return self._now
+
+
+def run_virtual(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        return runner.run(main())
+
+
+async def acquire_at(limiter: RateLimiter, times: list[float]) -> None:
+    await limiter.acquire()
+    times.append(asyncio.get_running_loop().time())
+
+
+def test_limiter_spaces_sequential_requests_evenly() -> None:
+    async def main() -> list[float]:
+        limiter, times = RateLimiter(10), []
+        for _ in range(5):
+            await acquire_at(limiter, times)
+        return times
+
+    assert run_virtual(main) == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+
+
+def test_limiter_never_exceeds_rate_with_concurrent_callers() -> None:
+    async def main() -> list[float]:
+        limiter, times = RateLimiter(4), []
+        await asyncio.gather(*(acquire_at(limiter, times) for _ in range(12)))
+        return times
+
+    times = sorted(run_virtual(main))
+    assert times == pytest.approx([i * 0.25 for i in range(12)])
+    # No 1-second window holds more than the limit (the server's bucket holds `rate` tokens).
+    assert all(sum(t <= s < t + 1 for s in times) <= 4 for t in times)
+
+
+def test_limiter_without_rate_does_not_wait() -> None:
+    async def main() -> list[float]:
+        limiter, times = RateLimiter(None), []
+        await asyncio.gather(*(acquire_at(limiter, times) for _ in range(5)))
+        return times
+
+    assert run_virtual(main) == [0.0] * 5
+
+
+def test_limiter_starts_after_idle_without_catching_up() -> None:
+    async def main() -> list[float]:
+        limiter, times = RateLimiter(10), []
+        await acquire_at(limiter, times)
+        await asyncio.sleep(5)
+        await acquire_at(limiter, times)
+        await acquire_at(limiter, times)
+        return times
+
+    assert run_virtual(main) == pytest.approx([0.0, 5.0, 5.1])
+
+
+def test_limiter_pause_holds_back_waiting_and_new_requests() -> None:
+    async def main() -> list[float]:
+        limiter, times = RateLimiter(10), []
+        waiters = [asyncio.create_task(acquire_at(limiter, times)) for _ in range(3)]
+        await asyncio.sleep(0.05)  # the first has gone, two wait for slots 0.1 and 0.2
+        limiter.pause(2.0)  # a 429 with Retry-After: 2
+        await asyncio.gather(*waiters)
+        await acquire_at(limiter, times)
+        return times
+
+    times = run_virtual(main)
+    assert times[0] == pytest.approx(0.0)
+    assert all(t >= 2.05 for t in times[1:])
+    assert all(b - a >= 0.1 - 1e-9 for a, b in zip(times[1:], times[2:], strict=False))
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("-1") == 0.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("inf") is None
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 < parse_retry_after(later) <= 30  # type: ignore[operator]
+
+
+def test_redactor_masks_known_secrets_in_every_encoding() -> None:
+    redact = Redactor([TOKEN])
+    text = f"raw {TOKEN} url tok-Zq8%2F%2Bx%3Dsecret form tok-Zq8%2F%2Bx%3Dsecret"
+    assert redact(text) == "raw *** url *** form ***"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GET /x?a=1&access_token=abc123&b=2", "GET /x?a=1&access_token=***&b=2"),
+        ('{"refresh_token": "r-1", "ok": 1}', '{"refresh_token": "***", "ok": 1}'),
+        ("client_secret=s3&x=1", "client_secret=***&x=1"),
+        ("Authorization: Bearer abc.def", "Authorization: Bearer ***"),
+        ("Access-Token: 0123abcd", "Access-Token: ***"),
+        ("sent with bearer xyz", "sent with bearer ***"),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
+def test_redactor_masks_credential_fields(text: str, expected: str) -> None:
+    assert Redactor()(text) == expected
+
+
+def mock_client(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> HttpClient:
+    kwargs.setdefault("auth_params", {"access_token": TOKEN})
+    return HttpClient(
+        "https://api.example.test/api/1", rate_limit=None, transport=httpx.MockTransport(handler), **kwargs
+    )
+
+
+def call(client: HttpClient, method: str, path: str, **kwargs: Any) -> Any:
+    async def main() -> Any:
+        try:
+            return await client.request(method, path, **kwargs)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(main())
+
+
+def error_of(client: HttpClient, method: str = "POST", path: str = "/things", **kwargs: Any) -> ProviderError:
+    with pytest.raises(ProviderError) as info:
+        call(client, method, path, **kwargs)
+    return info.value
+
+
+def test_request_sends_auth_and_decodes_json() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"thing": {"id": 7}})
+
+    client = mock_client(handler, auth_headers={"Access-Token": "hdr-secret"})
+    assert call(client, "POST", "/things", params={"parent_id": 3}, json={"name": "a"}) == {"thing": {"id": 7}}
+    [request] = seen
+    assert request.url.path == "/api/1/things"
+    assert dict(request.url.params) == {"parent_id": "3", "access_token": TOKEN}
+    assert request.headers["Access-Token"] == "hdr-secret"
+    assert request.headers["Content-Type"] == "application/json"
+
+
+def test_empty_success_body_is_none() -> None:
+    assert call(mock_client(lambda r: httpx.Response(204)), "DELETE", "/things/1") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "unknown"),
+    [
+        (400, ErrorClass.VALIDATION, False),
+        (401, ErrorClass.AUTH, False),
+        (403, ErrorClass.AUTH, False),
+        (409, ErrorClass.CONFLICT, False),
+        (422, ErrorClass.VALIDATION, False),
+        (500, ErrorClass.NETWORK, True),
+        (503, ErrorClass.NETWORK, True),
+    ],
+)
+def test_status_classification(status: int, error_class: ErrorClass, unknown: bool) -> None:
+    exc = error_of(mock_client(lambda r: httpx.Response(status, text="nope")))
+    assert (exc.error_class, exc.status, exc.outcome_unknown) == (error_class, status, unknown)
+    assert str(exc) == f"{error_class.value}: POST /things?access_token=*** returned HTTP {status}: nope"
+
+
+def test_5xx_on_a_read_is_not_an_unknown_outcome() -> None:
+    exc = error_of(mock_client(lambda r: httpx.Response(502)), "GET")
+    assert exc.error_class is ErrorClass.NETWORK and not exc.outcome_unknown
+
+
+def test_404_is_not_found() -> None:
+    exc = error_of(mock_client(lambda r: httpx.Response(404, json={"error": "Not found"})), "GET")
+    assert isinstance(exc, NotFound) and exc.error_class is ErrorClass.DEPENDENCY
+
+
+def test_429_reports_retry_after_as_http_date() -> None:
+    later = email.utils.formatdate(time.time() + 20, usegmt=True)
+    exc = error_of(mock_client(lambda r: httpx.Response(429, headers={"Retry-After": later})))
+    assert exc.error_class is ErrorClass.RATE_LIMIT and 15 < exc.retry_after <= 20  # type: ignore[operator]
+
+
+def test_error_parser_can_override_the_class() -> None:
+    def parser(response: httpx.Response) -> ErrorDetail:
+        code = response.json()["error"]["code"]
+        return ErrorDetail(f"code {code}", ErrorClass.RATE_LIMIT if code == 17 else None)
+
+    body = {"error": {"code": 17}}
+    exc = error_of(mock_client(lambda r: httpx.Response(400, json=body), error_parser=parser))
+    assert exc.error_class is ErrorClass.RATE_LIMIT and exc.message.endswith("code 17")
+
+
+def test_non_json_success_body_is_an_unknown_outcome() -> None:
+    exc = error_of(mock_client(lambda r: httpx.Response(201, text="<html>")))
+    assert exc.error_class is ErrorClass.NETWORK and exc.outcome_unknown
+
+
+def test_secrets_never_reach_error_messages() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        echoed = f"{request.url} {request.headers['Authorization']} {request.content.decode()}"
+        return httpx.Response(500, text=f"boom: {echoed}")
+
+    client = mock_client(echo, auth_headers={"Authorization": "Bearer hdr-Secret-42"}, secrets=["extra-Secret-9"])
+    exc = error_of(client, json={"note": "extra-Secret-9"})
+    for text in (str(exc), repr(exc), exc.message):
+        assert TOKEN not in text and "hdr-Secret-42" not in text and "Secret" not in text
+    assert "access_token=***" in str(exc)
+
+
+def test_transport_exception_in_flight_is_an_unknown_outcome() -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout(f"timed out reading {request.url}", request=request)
+
+    exc = error_of(mock_client(fail))
+    assert exc.error_class is ErrorClass.NETWORK and exc.outcome_unknown
+    assert TOKEN not in str(exc) and "ReadTimeout" in str(exc)
+    assert exc.__cause__ is None and exc.__suppress_context__
+
+
+def test_connection_refused_was_not_sent() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = HttpClient(f"http://127.0.0.1:{port}/api/1", rate_limit=None, auth_params={"access_token": TOKEN})
+    exc = error_of(client)
+    assert exc.error_class is ErrorClass.NETWORK and not exc.outcome_unknown
+    assert "could not be sent" in str(exc) and TOKEN not in str(exc)
