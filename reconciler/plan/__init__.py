@@ -32,7 +32,8 @@ def build_plan(compiled: Compiled, state: State, target_patterns: Sequence[str] 
     return Plan(
         changes=changes,
         warnings=warnings,
-        lineage=state.lineage,
+        # A state never written has no lineage yet (Terraform's first plan): compared on serial only.
+        lineage=state.lineage if state.serial else None,
         serial=state.serial,
         targets=compiled.targets,
     )
