@@ -1,0 +1,246 @@
+"""What apply reports while it runs: JSON lines for machines, progress for people.
+
+`Event` is the data; `EventSink` fans each event out to an optional JSON lines
+stream (`--events FILE|-`) and an optional console renderer: `TtyProgress`, a
+single redrawn line on a terminal, or `PlainProgress`, one line per finished
+operation (CI logs). `render_summary` writes the closing block from an
+ApplyResult. No event carries an attribute value, so no secret can leak here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from reconciler.apply.executor import ApplyResult
+
+EventName = Literal["op:start", "op:retry", "op:done", "op:error", "op:skip", "apply:done"]
+
+_DOING = {"create": "creating", "update": "updating", "delete": "deleting"}
+_DONE = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened during apply."""
+
+    event: EventName
+    address: str | None = None  # the state address acted on (ADDR or ADDR#deposed)
+    action: str | None = None  # the call made: create | update | delete
+    attempt: int | None = None  # 1-based; on op:retry, the attempt about to be made
+    duration_ms: int | None = None
+    error_class: str | None = None
+    message: str | None = None
+    id: str | None = None  # the platform id, on op:done of a create or update
+    rollback: bool = False  # the call undoes an earlier step of this run
+    counts: dict[str, int] | None = None  # on apply:done
+    ts: str = field(default_factory=_now)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented keys always (null when not relevant), the extras only when set."""
+        data: dict[str, Any] = {
+            "event": self.event,
+            "address": self.address,
+            "action": self.action,
+            "attempt": self.attempt,
+            "duration_ms": self.duration_ms,
+            "error_class": self.error_class,
+            "message": self.message,
+            "ts": self.ts,
+        }
+        if self.id is not None:
+            data["id"] = self.id
+        if self.rollback:
+            data["rollback"] = True
+        if self.counts is not None:
+            data["counts"] = self.counts
+        return data
+
+
+class Progress(Protocol):
+    """Renders events for a person."""
+
+    def begin(self, total: int) -> None: ...
+
+    def show(self, event: Event) -> None: ...
+
+    def end(self, result: ApplyResult) -> None: ...
+
+
+def describe(event: Event) -> str | None:
+    """The one-line, human text of an event; None for events a log need not show (op:start)."""
+    what = event.address
+    seconds = f"{(event.duration_ms or 0) / 1000:.2f}s"
+    undo = "rollback: " if event.rollback else ""
+    if event.event == "op:done":
+        verb = _DONE.get(event.action or "", event.action)
+        ident = f" (id {event.id})" if event.id else ""
+        note = f" ({event.message})" if event.message else ""
+        return f"{undo}{verb} {what}{ident}{note} in {seconds}"
+    if event.event == "op:error":
+        return f"{undo}failed to {event.action} {what}: {event.error_class}: {event.message}"
+    if event.event == "op:retry":
+        error = f"{event.error_class}: {event.message}"
+        return f"{undo}retrying {event.action} of {what} (attempt {event.attempt}) after {error}"
+    if event.event == "op:skip":
+        return f"skipped {event.action} of {what}: {event.message}"
+    return None
+
+
+class PlainProgress:
+    """One line per finished, failed, retried or skipped operation: for logs and CI."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def begin(self, total: int) -> None:
+        self._stream.write(f"Applying {total} operation{'s' if total != 1 else ''}...\n")
+        self._stream.flush()
+
+    def show(self, event: Event) -> None:
+        line = describe(event)
+        if line is not None:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    def end(self, result: ApplyResult) -> None:
+        self._stream.write(render_summary(result))
+        self._stream.flush()
+
+
+class TtyProgress:
+    """A single status line, redrawn in place: `[ 37/120] creating ADDR`.
+
+    Failures and retries are printed as lines of their own above it, so they stay visible.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._total = 0
+        self._finished = 0
+        self._current = ""
+        self._width = 0  # of the line currently drawn
+
+    def begin(self, total: int) -> None:
+        self._total = total
+        self._draw()
+
+    def show(self, event: Event) -> None:
+        if event.event == "op:start":
+            self._current = f"{_DOING.get(event.action or '', event.action)} {event.address}"
+        elif event.event in ("op:error", "op:retry"):
+            self._print(describe(event) or "")
+        if event.event in ("op:done", "op:error", "op:skip") and not event.rollback:
+            self._finished += 1
+        self._draw()
+
+    def end(self, result: ApplyResult) -> None:
+        self._clear()
+        self._stream.write(render_summary(result))
+        self._stream.flush()
+
+    def _draw(self) -> None:
+        digits = len(str(self._total))
+        line = f"[{self._finished:>{digits}}/{self._total}] {self._current}"
+        self._stream.write("\r" + line + " " * max(0, self._width - len(line)))
+        self._width = len(line)
+        self._stream.flush()
+
+    def _clear(self) -> None:
+        self._stream.write("\r" + " " * self._width + "\r")
+        self._width = 0
+
+    def _print(self, line: str) -> None:
+        self._clear()
+        self._stream.write(line + "\n")
+
+
+def progress_for(stream: TextIO) -> Progress:
+    """A redrawn progress line on a terminal, plain lines otherwise."""
+    isatty = getattr(stream, "isatty", None)
+    return TtyProgress(stream) if isatty is not None and isatty() else PlainProgress(stream)
+
+
+class EventSink:
+    """Where the executor sends its events."""
+
+    def __init__(self, *, jsonl: TextIO | None = None, progress: Progress | None = None) -> None:
+        self._jsonl = jsonl
+        self._progress = progress
+
+    def begin(self, total: int) -> None:
+        """The walk is about to start `total` operations."""
+        if self._progress is not None:
+            self._progress.begin(total)
+
+    def emit(self, event: Event) -> None:
+        if self._jsonl is not None:
+            self._jsonl.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            self._jsonl.flush()
+        if self._progress is not None:
+            self._progress.show(event)
+
+    def finish(self, result: ApplyResult) -> None:
+        """Emit apply:done and show the summary."""
+        self.emit(
+            Event(
+                "apply:done",
+                duration_ms=round(result.duration_s * 1000),
+                counts=result.counts,
+                message="ok" if result.ok else "failed",
+            )
+        )
+        if self._progress is not None:
+            self._progress.end(result)
+
+
+@contextlib.contextmanager
+def open_event_sink(events: str | None, *, console: TextIO | None = None) -> Iterator[EventSink]:
+    """The sink for `apply [--events FILE|-]`.
+
+    `-` writes JSON lines to stdout, and progress then goes to stderr so stdout
+    stays pure JSON lines. `console` overrides where progress goes.
+    """
+    with contextlib.ExitStack() as stack:
+        jsonl: TextIO | None = None
+        if events == "-":
+            jsonl = sys.stdout
+        elif events:
+            jsonl = stack.enter_context(Path(events).open("a", encoding="utf-8"))
+        stream = console or (sys.stderr if events == "-" else sys.stdout)
+        yield EventSink(jsonl=jsonl, progress=progress_for(stream))
+
+
+def render_summary(result: ApplyResult) -> str:
+    """The closing block: counts, then every failure with its skipped dependents."""
+    counts = result.counts
+    parts = [f"{counts[status]} {status.replace('_', ' ')}" for status in counts if counts[status]]
+    verdict = "Apply complete" if result.ok else "Apply failed"
+    lines = [f"\n{verdict}: {', '.join(parts) or 'nothing to do'} in {result.duration_s:.2f}s."]
+    failures = result.failures
+    if failures:
+        lines.append("Failed:")
+        for failure in failures:
+            lines.append(f"  {failure.address} ({failure.action}): {failure.error_class}: {failure.message}")
+            skipped = [o.address for o in result.skipped_because(failure.key)]
+            if skipped:
+                lines.append(f"    skipped dependents: {', '.join(skipped)}")
+    stopped = [o.address for o in result.outcomes.values() if o.status == "skipped" and o.cause is None]
+    if stopped:
+        lines.append(f"Not started (the apply stopped after the first failure): {', '.join(stopped)}")
+    if result.undo_failures:
+        lines.append("Could not be rolled back (see the state for what exists now):")
+        for undo in result.undo_failures:
+            lines.append(f"  {undo.address} ({undo.action}): {undo.error_class}: {undo.message}")
+    return "\n".join(lines) + "\n"

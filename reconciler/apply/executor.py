@@ -1,0 +1,591 @@
+"""Carry out a Plan: an async walk of its step graph (DESIGN.md sections 4 and 7).
+
+A step starts as soon as every step it waits for has succeeded (no level by
+level batching), within a per-target and a global concurrency limit. A step
+downstream of a failure is skipped, not attempted ("upstream failed", as in
+Terraform's walker). State is written after every single call, and a create is
+recorded as pending before it is sent, so a crash at any point leaves a state
+from which the next apply neither duplicates nor orphans an object.
+
+Transient errors are retried with exponential backoff and full jitter, never
+sooner than the platform's Retry-After. A create whose outcome is unknown (the
+response was lost) is never resent blind: the object is looked up first and
+adopted if it exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
+
+import networkx as nx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from reconciler.apply.events import Event, EventSink
+from reconciler.apply.steps import Step, base_address, build_steps, deposed_address
+from reconciler.errors import ReconcilerError
+from reconciler.model import Action, Operation, Plan, RecordedResource, Resource, resolve_refs, split_address
+from reconciler.providers.base import ErrorClass, Provider, ProviderError
+from reconciler.state import PendingOperation, State, StateStore
+
+T = TypeVar("T")
+OnError = Literal["continue", "stop", "rollback"]
+Status = Literal["done", "failed", "skipped", "rolled_back"]
+
+# Calls in flight per target when neither the caller nor the target sets it.
+# Broadstreet matches the provider's connection pool (providers/broadstreet.py).
+DEFAULT_TARGET_CONCURRENCY = {"broadstreet": 4, "meta": 4, "tiktok": 4, "snapchat": 4}
+FALLBACK_TARGET_CONCURRENCY = 4
+INTERNAL = "INTERNAL"  # error class of a failure on this machine (a bug, the state file), not the platform's
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient errors (RATE_LIMIT, NETWORK) are retried."""
+
+    max_attempts: int = 6
+    base: float = 0.2  # seconds: the first backoff window
+    max_wait: float = 30.0  # seconds: the largest backoff window (a longer Retry-After still wins)
+
+    def retrying(self, on_retry: Callable[[int, ProviderError, float], None] | None = None) -> AsyncRetrying:
+        """A tenacity retrier; `on_retry(next_attempt, error, wait_seconds)` is called before each wait."""
+        jitter = wait_random_exponential(multiplier=self.base, max=self.max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            retry_after = error.retry_after if isinstance(error, ProviderError) else None
+            return max(jitter(state), retry_after or 0.0)
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            if on_retry is not None and isinstance(error, ProviderError):
+                on_retry(state.attempt_number + 1, error, state.next_action.sleep if state.next_action else 0.0)
+
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait,
+            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What became of one step."""
+
+    key: str
+    address: str  # the state address acted on
+    action: str  # create | update | delete
+    status: Status
+    id: str | None = None  # the platform id made or changed
+    attempts: int = 0
+    duration_s: float = 0.0
+    error_class: str | None = None
+    message: str = ""
+    cause: str | None = None  # skipped: the failed step upstream; None when the apply stopped first
+
+
+@dataclass(frozen=True)
+class UndoFailure:
+    """A completed step that rollback could not undo."""
+
+    key: str
+    address: str
+    action: str  # the step's action (the one that could not be undone)
+    error_class: str
+    message: str
+
+
+@dataclass
+class ApplyResult:
+    outcomes: dict[str, StepOutcome]  # by step key, in a dependency order
+    duration_s: float
+    undo_failures: list[UndoFailure] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("done", "failed", "skipped", "rolled_back"), 0)
+        for outcome in self.outcomes.values():
+            counts[outcome.status] += 1
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.undo_failures
+
+    @property
+    def failures(self) -> list[StepOutcome]:
+        return [o for o in self.outcomes.values() if o.status == "failed"]
+
+    def skipped_because(self, key: str) -> list[StepOutcome]:
+        """The steps skipped because step `key` failed."""
+        return [o for o in self.outcomes.values() if o.status == "skipped" and o.cause == key]
+
+
+async def execute(
+    plan: Plan,
+    *,
+    store: StateStore,
+    providers: Mapping[str, Provider],
+    parallelism: int = 10,
+    target_concurrency: Mapping[str, int] | None = None,
+    on_error: OnError = "continue",
+    events: EventSink,
+    retry: RetryPolicy | None = None,
+) -> ApplyResult:
+    """Apply `plan`. The caller holds the store's lock and closes the providers.
+
+    `providers` and `target_concurrency` are keyed by target name.
+    """
+    graph = build_steps(plan)
+    targets = {graph.nodes[key]["step"].change.target for key in graph}
+    if missing := sorted(targets - set(providers)):
+        raise ReconcilerError(f"no provider for target {', '.join(missing)}: it must be configured in the specs")
+    state = await asyncio.to_thread(store.read)
+    limits = {target: _target_limit(target, plan, target_concurrency or {}) for target in targets}
+    run = _Run(graph, state, store, providers, events, retry or RetryPolicy(), on_error, parallelism, limits)
+    return await run.run()
+
+
+def _target_limit(target: str, plan: Plan, overrides: Mapping[str, int]) -> int:
+    """Calls in flight for `target`: the caller's setting, else the target's, else its platform's default."""
+    config = plan.targets.get(target)
+    platform = config.platform if config else ""
+    return (
+        overrides.get(target)
+        or (config.concurrency if config else None)
+        or DEFAULT_TARGET_CONCURRENCY.get(platform, FALLBACK_TARGET_CONCURRENCY)
+    )
+
+
+class _NotStarted(Exception):
+    """The apply stopped before this step's first call."""
+
+
+@dataclass
+class _Call:
+    """One provider call being made, for its events."""
+
+    address: str
+    action: str
+    target: str
+    rollback: bool = False
+    attempts: int = 0
+    started: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Completed:
+    """A step done in this run, and what its state entry held before (for rollback)."""
+
+    step: Step
+    before: RecordedResource | None
+
+
+class _Run:
+    def __init__(
+        self,
+        graph: nx.DiGraph,
+        state: State,
+        store: StateStore,
+        providers: Mapping[str, Provider],
+        events: EventSink,
+        retry: RetryPolicy,
+        on_error: OnError,
+        parallelism: int,
+        target_limits: Mapping[str, int],
+    ) -> None:
+        self.graph, self.store, self.providers = graph, store, providers
+        self.events, self.retry, self.on_error = events, retry, on_error
+        # Our own copy of the state, kept in step with every write we make: ref
+        # ids are looked up here rather than re-reading the store for each call.
+        self.resources = dict(state.resources)
+        self.start_ids = {address: r.id for address, r in state.resources.items()}
+        self.outcomes: dict[str, StepOutcome] = {}
+        self.completed: list[_Completed] = []
+        self.stopping = False
+        self.global_slots = asyncio.Semaphore(max(1, parallelism))
+        self.target_slots = {target: asyncio.Semaphore(max(1, limit)) for target, limit in target_limits.items()}
+
+    def step(self, key: str) -> Step:
+        return self.graph.nodes[key]["step"]
+
+    async def run(self) -> ApplyResult:
+        started = time.monotonic()
+        self.events.begin(len(self.graph))
+        await self.walk()
+        undo_failures = await self.rollback() if self.on_error == "rollback" and self.failed() else []
+        order = nx.lexicographical_topological_sort(self.graph)
+        result = ApplyResult({key: self.outcomes[key] for key in order}, time.monotonic() - started, undo_failures)
+        self.events.finish(result)
+        return result
+
+    def failed(self) -> bool:
+        return any(o.status == "failed" for o in self.outcomes.values())
+
+    # -- the walk ----------------------------------------------------------------------------------------
+
+    async def walk(self) -> None:
+        graph = self.graph
+        waiting = {key: graph.in_degree(key) for key in graph}
+        # Longest chain of steps from each step on: start those first when several are ready.
+        height: dict[str, int] = {}
+        for key in reversed(list(nx.topological_sort(graph))):
+            height[key] = 1 + max((height[s] for s in graph.successors(key)), default=0)
+        running: dict[str, asyncio.Task[None]] = {}
+        # Finished steps arrive here (asyncio.wait over thousands of tasks would cost O(n) per wake-up).
+        finished: asyncio.Queue[str] = asyncio.Queue()
+
+        def launch(keys: list[str]) -> None:
+            for key in sorted(keys, key=lambda k: (-height[k], k)):
+                task = asyncio.create_task(self.run_step(self.step(key)))
+                task.add_done_callback(lambda _, key=key: finished.put_nowait(key))
+                running[key] = task
+
+        launch([key for key, count in waiting.items() if count == 0])
+        try:
+            while running:
+                key = await finished.get()
+                running.pop(key).result()  # run_step handles failures; this re-raises only cancellation
+                ready = []
+                status = self.outcomes[key].status
+                if status == "failed":
+                    self.skip_downstream(key)
+                elif status == "done":
+                    for successor in graph.successors(key):
+                        waiting[successor] -= 1
+                        if waiting[successor] == 0 and not self.stopping and successor not in self.outcomes:
+                            ready.append(successor)
+                launch(ready)
+        finally:
+            for task in running.values():
+                task.cancel()
+        for key in nx.lexicographical_topological_sort(graph):
+            if key not in self.outcomes:
+                self.skip(self.step(key), "not started: the apply stopped after a failure", cause=None)
+
+    def skip_downstream(self, failed: str) -> None:
+        for key in nx.descendants(self.graph, failed):
+            if key not in self.outcomes:
+                self.skip(self.step(key), f"upstream failed: {self.outcomes[failed].address}", cause=failed)
+
+    def skip(self, step: Step, message: str, *, cause: str | None) -> None:
+        self.outcomes[step.key] = StepOutcome(
+            step.key, step.state_address, step.action.value, "skipped", message=message, cause=cause
+        )
+        self.events.emit(Event("op:skip", step.state_address, step.action.value, message=message))
+
+    async def run_step(self, step: Step) -> None:
+        call = _Call(step.state_address, step.action.value, step.change.target)
+        before = self.resources.get(step.state_address)
+        try:
+            if step.action is Action.CREATE:
+                id_, note = await self.create(step, call)
+            elif step.action is Action.UPDATE:
+                id_, note = await self.update(step, call), ""
+            else:
+                id_, note = await self.delete(step, call), ""
+        except _NotStarted:
+            self.skip(step, "not started: the apply stopped after a failure", cause=None)
+            return
+        except ProviderError as exc:
+            self.fail(step, call, exc.error_class.value, exc.message)
+            return
+        except Exception as exc:  # a bug or a state write failing: stop, whatever the policy
+            self.stopping = True
+            self.fail(step, call, INTERNAL, f"{type(exc).__name__}: {exc}")
+            return
+        self.completed.append(_Completed(step, before))
+        duration = time.monotonic() - call.started if call.started else 0.0
+        self.outcomes[step.key] = StepOutcome(
+            step.key, call.address, call.action, "done", id_, call.attempts, duration, message=note
+        )
+        self.events.emit(self.event("op:done", call, id=id_, message=note or None))
+
+    def fail(self, step: Step, call: _Call, error_class: str, message: str) -> None:
+        if self.on_error != "continue":
+            self.stopping = True
+        duration = time.monotonic() - call.started if call.started else 0.0
+        self.outcomes[step.key] = StepOutcome(
+            step.key, call.address, call.action, "failed", None, call.attempts, duration, error_class, message
+        )
+        self.events.emit(self.event("op:error", call, error_class=error_class, message=message))
+
+    # -- one provider call, retried ----------------------------------------------------------------------
+
+    async def call(self, call: _Call, attempt: Callable[[bool], Awaitable[T]]) -> T:
+        """Run `attempt(first)` within the target's and the global slots, retrying transient errors.
+
+        Slots are held only during an attempt, never during a backoff wait.
+        """
+
+        async def once() -> T:
+            async with self.target_slots[call.target], self.global_slots:
+                first = call.attempts == 0
+                if first:
+                    if self.stopping and not call.rollback:
+                        raise _NotStarted
+                    call.started = time.monotonic()
+                    self.events.emit(self.event("op:start", call))
+                call.attempts += 1
+                return await attempt(first)
+
+        def on_retry(next_attempt: int, error: ProviderError, wait: float) -> None:
+            self.events.emit(
+                self.event(
+                    "op:retry",
+                    call,
+                    attempt=next_attempt,
+                    error_class=error.error_class.value,
+                    message=f"{error.message}; retrying in {wait:.2f}s",
+                )
+            )
+
+        return await self.retry.retrying(on_retry)(once)
+
+    def event(self, name: Any, call: _Call, **fields: Any) -> Event:
+        fields.setdefault("attempt", call.attempts)
+        duration = round((time.monotonic() - call.started) * 1000) if call.started else None
+        return Event(name, call.address, call.action, duration_ms=duration, rollback=call.rollback, **fields)
+
+    # -- state -------------------------------------------------------------------------------------------
+
+    async def write(self, address: str, resource: RecordedResource | None) -> None:
+        """Durably record `address` (None: gone), then mirror it."""
+        await asyncio.to_thread(self.store.record, address, resource)
+        if resource is None:
+            self.resources.pop(address, None)
+        else:
+            self.resources[address] = resource
+
+    def resolve(self, desired: Resource) -> dict[str, Any]:
+        """The desired attributes with each ref path set to its parent's current platform id."""
+        attributes, missing = resolve_refs(desired.attributes, desired.refs, self.id_of)
+        if missing:
+            raise ProviderError(
+                ErrorClass.DEPENDENCY,
+                f"{', '.join(missing)} (referenced by {desired.address}) has no platform id in the state: "
+                "it was not created",
+            )
+        return attributes
+
+    def id_of(self, address: str) -> str | None:
+        resource = self.resources.get(address)
+        return resource.id if resource else None
+
+    # -- the three calls ---------------------------------------------------------------------------------
+
+    async def create(self, step: Step, call: _Call) -> tuple[str, str]:
+        """Make the desired object of `step`; returns (id, note)."""
+        desired = step.change.desired
+        assert desired is not None
+        attributes = self.resolve(desired)
+        op = Operation(step.address, Action.CREATE, desired.type, desired.name, attributes, asset=desired.asset)
+        applied, note = await self.create_object(step.address, desired.target, desired.depends_on, op, call)
+        return applied.id, note
+
+    async def create_object(
+        self, address: str, target: str, depends_on: tuple[str, ...], op: Operation, call: _Call
+    ) -> tuple[RecordedResource, str]:
+        """Create `op`'s object and record it at `address`, crash-safely; returns (record, note).
+
+        An object still recorded at `address` (the old one of a replace) is first
+        moved to `ADDR#deposed`, so its id is never lost. The create is journaled
+        as pending before it is sent, and a create whose outcome is unknown is
+        resolved by looking the object up, never by sending it again blind.
+        """
+        provider = self.providers[target]
+        old = self.resources.get(address)
+        unknown = False  # the last attempt may have created the object
+
+        async def attempt(first: bool) -> tuple[str, dict[str, Any], str]:
+            nonlocal unknown
+            if first:
+                if old is not None:
+                    await self.write(deposed_address(address), replace(old, address=deposed_address(address)))
+                pending = PendingOperation(address, "create", op.type, target, op.name, op.attributes)
+                await asyncio.to_thread(self.store.begin, pending)
+            elif unknown:
+                found = await provider.find(op)
+                if found is not None and found not in self.ids_at(address):
+                    return found, op.attributes, "adopted: it was made by an attempt whose response was lost"
+                unknown = False  # it was not made: safe to send again
+            try:
+                applied = await provider.create(op)
+            except ProviderError as exc:
+                unknown = exc.outcome_unknown
+                raise
+            return applied.id, applied.attributes, ""
+
+        try:
+            id_, attributes, note = await self.call(call, attempt)
+        except ProviderError:
+            if not unknown:
+                # It was not made: drop the pending entry, and undo the depose.
+                await asyncio.to_thread(self.store.forget_pending, address)
+                if old is not None:
+                    await self.write(deposed_address(address), None)
+            # Unknown outcome: the pending entry stays for the next apply to resolve by lookup.
+            raise
+        recorded = RecordedResource(address, id_, op.type, target, attributes, depends_on)
+        await self.write(address, recorded)
+        return recorded, note
+
+    def ids_at(self, address: str) -> set[str]:
+        """Ids of old objects of `address` (its entry and its deposed one): never adopted as new."""
+        base = base_address(address)
+        return {r.id for a in (base, deposed_address(base)) if (r := self.resources.get(a)) is not None}
+
+    async def update(self, step: Step, call: _Call) -> str:
+        desired = step.change.desired
+        current = self.resources.get(step.address)
+        assert desired is not None
+        if current is None:
+            raise ProviderError(ErrorClass.DEPENDENCY, f"{step.address} is not in the state: nothing to update")
+        attributes = self.resolve(desired)
+        op = Operation(
+            step.address,
+            Action.UPDATE,
+            desired.type,
+            desired.name,
+            attributes,
+            id=current.id,
+            changed_fields=step.change.changed_fields,
+            asset=desired.asset,
+        )
+        applied = await self.call(call, lambda first: self.providers[desired.target].update(op))
+        await self.write(step.address, replace(current, attributes=applied, depends_on=desired.depends_on))
+        return current.id
+
+    async def delete(self, step: Step, call: _Call) -> None:
+        current = self.resources.get(step.state_address)
+        if current is not None:  # else it is already gone from the state: nothing to delete
+            await self.delete_object(current, call)
+
+    async def delete_object(self, current: RecordedResource, call: _Call) -> None:
+        name = split_address(base_address(current.address))[2]
+        op = Operation(current.address, Action.DELETE, current.type, name, current.attributes, id=current.id)
+        await self.call(call, lambda first: self.providers[current.target].delete(op))
+        await self.write(current.address, None)
+
+    # -- rollback ----------------------------------------------------------------------------------------
+
+    async def rollback(self) -> list[UndoFailure]:
+        """Undo this run's completed steps, last first; returns what could not be undone."""
+        failures: list[UndoFailure] = []
+        undo = list(reversed(self.completed))
+        for position, completed in enumerate(undo):
+            step = completed.step
+            try:
+                await self.undo(completed)
+            except ProviderError as exc:
+                failures.append(self.undo_failure(step, exc.error_class.value, exc.message))
+                continue
+            except _CannotUndo as exc:
+                failures.append(self.undo_failure(step, ErrorClass.DEPENDENCY.value, str(exc)))
+                continue
+            except Exception as exc:  # a bug or a state write failing: touch nothing more
+                failures.append(self.undo_failure(step, INTERNAL, f"{type(exc).__name__}: {exc}"))
+                failures += [
+                    self.undo_failure(c.step, INTERNAL, "not attempted: rollback stopped after the failure above")
+                    for c in undo[position + 1 :]
+                ]
+                break
+            self.outcomes[step.key] = replace(self.outcomes[step.key], status="rolled_back")
+        return failures
+
+    @staticmethod
+    def undo_failure(step: Step, error_class: str, message: str) -> UndoFailure:
+        return UndoFailure(step.key, step.state_address, step.action.value, error_class, message)
+
+    async def undo(self, completed: _Completed) -> None:
+        step, before = completed.step, completed.before
+        address = step.state_address
+        if step.action is Action.CREATE:
+            made = self.resources[address]
+            deposed = self.resources.get(deposed_address(address))
+            if before is not None and deposed is None:
+                raise _CannotUndo(f"kept the new object {made.id}: the old one it replaced could not be restored")
+            await self.delete_object(made, _Call(address, "delete", made.target, rollback=True))
+            if before is not None and deposed is not None:  # the replaced object becomes current again
+                await self.write(address, replace(deposed, address=address))
+                await self.write(deposed.address, None)
+            return
+        assert before is not None
+        attributes = self.restore_refs(before)
+        if step.action is Action.UPDATE:
+            name = split_address(address)[2]
+            current = self.resources[address]
+            op = Operation(
+                address,
+                Action.UPDATE,
+                before.type,
+                name,
+                attributes,
+                id=current.id,
+                changed_fields=step.change.changed_fields,
+            )
+            call = _Call(address, "update", before.target, rollback=True)
+            applied = await self.call(call, lambda first: self.providers[before.target].update(op))
+            await self.write(address, replace(before, attributes=applied))
+            return
+        # A delete: make the object again from what was recorded. An asset is not
+        # recorded, so an uploaded image or video cannot come back this way.
+        name = split_address(base_address(address))[2]
+        op = Operation(address, Action.CREATE, before.type, name, attributes)
+        call = _Call(address, "create", before.target, rollback=True)
+        await self.create_object(address, before.target, before.depends_on, op, call)
+
+    def restore_refs(self, before: RecordedResource) -> dict[str, Any]:
+        """`before`'s attributes with refs pointing at the current ids of the objects they pointed
+        at when the run began (which rollback may have made again, under new ids)."""
+        deps = [base_address(d) for d in before.depends_on]
+        refs = infer_refs(before.attributes, {d: self.start_ids[d] for d in deps if d in self.start_ids})
+
+        def restored_id(address: str) -> str | None:
+            # A replaced parent's old object waits at ADDR#deposed until rollback makes it current again.
+            return self.id_of(deposed_address(address)) or self.id_of(address) or self.start_ids[address]
+
+        return resolve_refs(before.attributes, refs, restored_id)[0]
+
+
+class _CannotUndo(Exception):
+    """Rollback decided not to undo a step."""
+
+
+def infer_refs(attributes: Mapping[str, Any], ids: Mapping[str, str]) -> dict[str, str]:
+    """Which attribute paths hold the id of which address: {path: address}.
+
+    Recorded attributes keep resolved ids, not the refs they came from. A string
+    value equal to exactly one address's id is a ref to it; when several ids are
+    equal (ids of different types may coincide), the one whose type starts the
+    attribute's name wins, ignoring underscores ("ad_squad_id" -> adsquad).
+    """
+    refs = {}
+    for path, value in _leaves(attributes):
+        if not isinstance(value, str):
+            continue
+        matches = [address for address, id_ in ids.items() if id_ == value]
+        if len(matches) > 1:
+            name = next(p for p in reversed(path.split(".")) if not p.isdigit()).replace("_", "").lower()
+            matches = [a for a in matches if name.startswith(split_address(a)[1].replace("_", "").lower())]
+        if len(matches) == 1:
+            refs[path] = matches[0]
+    return refs
+
+
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) of every non-container value; list items by index ("image_ids.0")."""
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        yield path, value
+        return
+    for key, item in items:
+        yield from _leaves(item, f"{path}.{key}" if path else str(key))
