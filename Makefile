@@ -12,9 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The quickstart: plan the example specs, apply them to the embedded sandbox
+# (kept under state/, workspace "demo", reset each time), then show that a
+# second plan has nothing left to do (--detailed-exitcode: exit 0 = no changes).
+DEMO := $(BIN)/reconciler --workspace demo
 demo: $(STAMP)
-	$(BIN)/reconciler validate
-	$(BIN)/reconciler plan
+	@rm -f state/demo.json state/demo.journal state/sandbox-demo.json
+	$(DEMO) validate
+	$(DEMO) plan
+	$(DEMO) apply --sandbox --auto-approve
+	$(DEMO) plan --detailed-exitcode
 
 test: $(STAMP)
 	$(BIN)/ruff check .

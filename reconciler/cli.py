@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from reconciler import connect
+from reconciler.apply import open_event_sink
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
@@ -19,6 +20,7 @@ from reconciler.model import Plan
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.project import Connect, Project
+from reconciler.providers.base import ProviderError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -173,6 +175,87 @@ def _write_plan(path: Path, result: Plan) -> None:
 
 
 @cli.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
+@click.option(
+    "--parallelism",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Operations in flight at once, across all targets.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["continue", "stop", "rollback"]),
+    default="continue",
+    show_default=True,
+    help="continue: independent work goes on, dependents are skipped; stop: start nothing new; "
+    "rollback: undo this run's changes.",
+)
+@click.option("--events", metavar="FILE|-", help="Write one JSON line per event to FILE, or stdout with '-'.")
+@click.option("--refresh", is_flag=True, help="Read the live objects first and undo out-of-band edits.")
+@click.option("--target", "target_patterns", multiple=True, metavar="ADDR", help="Apply only ADDR and its needs.")
+@sandbox_option
+@var_option
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    plan_file: Path | None,
+    auto_approve: bool,
+    parallelism: int,
+    on_error: str,
+    events: str | None,
+    refresh: bool,
+    target_patterns: tuple[str, ...],
+    use_sandbox: bool,
+    variables: tuple[str, ...],
+) -> None:
+    """Carry out the plan: create, update, replace and delete on the platforms.
+
+    With PLANFILE (from `plan --out`), apply exactly that reviewed plan; it is
+    refused if the state changed since. Without it, plan now and ask first.
+    State is saved after every operation; an interrupted apply is resumed
+    safely by the next one.
+
+    \b
+    Examples:
+      reconciler apply
+      reconciler plan --out plan.json && reconciler apply plan.json
+      reconciler apply --sandbox --auto-approve      # against the local emulator
+    """
+    project = _project(ctx)
+    if plan_file and (target_patterns or variables or refresh):
+        raise click.UsageError("a saved plan is applied as it is: --target, --var and --refresh go to `plan`")
+    human = sys.stderr if events == "-" else sys.stdout
+
+    def confirm(plan: Plan) -> bool:
+        click.echo(render_text(plan, color=_use_color()), nl=False, file=human)
+        if not plan.has_changes:
+            return False
+        if auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise ReconcilerError("apply needs confirmation: run it in a terminal, or pass --auto-approve")
+        return click.confirm("\nApply these changes?", default=False, err=events == "-")
+
+    with open_event_sink(events) as sink:
+        result = project.apply(
+            connect=_connector(project, use_sandbox),
+            events=sink,
+            confirm=confirm,
+            notify=lambda line: click.echo(line, file=human),
+            plan_file=plan_file,
+            variables=_variables(variables),
+            target_patterns=target_patterns,
+            refresh=refresh,
+            parallelism=parallelism,
+            on_error=on_error,  # type: ignore[arg-type]
+        )
+    if result is not None and not result.ok:
+        ctx.exit(1)
+
+
+@cli.command()
 @click.option("--format", "output_format", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True)
 @var_option
 @click.pass_context
@@ -323,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
                 click.echo(format_annotation(issue))
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
-    except ReconcilerError as error:
+    except (ReconcilerError, ProviderError) as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:

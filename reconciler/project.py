@@ -10,10 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.apply import ApplyResult, EventSink, execute, resolve_pending
+from reconciler.apply.executor import OnError
 from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
-from reconciler.model import Plan, TargetConfig
-from reconciler.plan import build_plan
+from reconciler.model import Action, Plan, TargetConfig
+from reconciler.plan import build_plan, check_fresh
+from reconciler.plan.planfile import read_plan_file
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.loader import load_specs
@@ -64,6 +67,82 @@ class Project:
         plan = build_plan(compiled, state, target_patterns)
         plan.warnings[:0] = notes
         return plan
+
+
+    def apply(
+        self,
+        *,
+        connect: Connect,
+        events: EventSink,
+        confirm: Callable[[Plan], bool],
+        notify: Callable[[str], None],
+        plan_file: Path | None = None,
+        variables: Mapping[str, str] | None = None,
+        target_patterns: Sequence[str] = (),
+        refresh: bool = False,
+        parallelism: int = 10,
+        on_error: OnError = "continue",
+    ) -> ApplyResult | None:
+        """Plan (or load a saved plan) and carry it out, holding the state lock throughout.
+
+        `confirm` sees the plan first (it shows it, and says no when there is nothing to do);
+        returns None when it declined.
+        """
+        store = self.store
+        with store.lock("apply"):
+            state = store.read()
+            if plan_file is not None:
+                plan = read_plan_file(plan_file)
+                if state.pending:
+                    raise ReconcilerError(
+                        "the state holds operations whose outcome is unknown (an earlier apply was interrupted); "
+                        "run `reconciler apply` without a plan file to resolve them, then plan again"
+                    )
+                check_fresh(plan, state, str(plan_file))
+                return asyncio.run(_execute(plan, connect(plan.targets), store, events, confirm, parallelism, on_error))
+            compiled = self.compile(variables)
+            connection = connect(compiled.targets)
+            if state.pending:
+                for line in asyncio.run(_resolve(state, connection, store)):
+                    notify(line)
+                state = store.read()
+            notes: list[str] = []
+            if refresh:
+                state, notes = asyncio.run(_refresh(state, connection))
+            plan = build_plan(compiled, state, target_patterns)
+            plan.warnings[:0] = notes
+            return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
+
+
+async def _resolve(state: State, connection: Connection, store: LocalFileStore) -> list[str]:
+    names = {p.target for p in state.pending.values() if p.target in connection.targets}
+    async with open_providers(connection, names) as providers:
+        return await resolve_pending(state, store, providers)
+
+
+async def _execute(
+    plan: Plan,
+    connection: Connection,
+    store: LocalFileStore,
+    events: EventSink,
+    confirm: Callable[[Plan], bool],
+    parallelism: int,
+    on_error: OnError,
+) -> ApplyResult | None:
+    if not confirm(plan):
+        return None
+    names = {c.target for c in plan.changes if c.action is not Action.NOOP}
+    limits = {name: t.concurrency for name, t in plan.targets.items() if t.concurrency}
+    async with open_providers(connection, names) as providers:
+        return await execute(
+            plan,
+            store=store,
+            providers=providers,
+            parallelism=parallelism,
+            target_concurrency=limits,
+            on_error=on_error,
+            events=events,
+        )
 
 
 async def _refresh(state: State, connection: Connection) -> tuple[State, list[str]]:

@@ -102,7 +102,8 @@ def test_overrides_go_to_the_budget_carrier_or_the_named_type(project: Path) -> 
     specs.write_text(
         specs.read_text().replace(
             "objective: traffic",
-            "objective: traffic\noverrides: {meta: {bid_strategy: LOWEST_COST_WITHOUT_CAP, campaign: {spend_cap: 900}}}",
+            "objective: traffic\n"
+            "overrides: {meta: {bid_strategy: LOWEST_COST_WITHOUT_CAP, campaign: {spend_cap: 900}}}",
         )
     )
     resources = by_address(project)

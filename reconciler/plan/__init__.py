@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from reconciler.errors import ReconcilerError
 from reconciler.model import Plan
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
@@ -37,3 +38,17 @@ def build_plan(compiled: Compiled, state: State, target_patterns: Sequence[str] 
         serial=state.serial,
         targets=compiled.targets,
     )
+
+
+def check_fresh(plan: Plan, state: State, source: str) -> None:
+    """Refuse a saved plan made against another state, or before the state last changed."""
+    if plan.lineage is not None and plan.lineage != state.lineage:
+        raise ReconcilerError(
+            f"{source} does not match the state (lineage {plan.lineage} vs {state.lineage}): it was made for "
+            "another project or workspace. Make a new plan here with `reconciler plan --out FILE`."
+        )
+    if plan.serial != state.serial:
+        raise ReconcilerError(
+            f"{source} is stale: the state changed since it was made (serial {plan.serial}, now {state.serial}). "
+            "Make a new plan with `reconciler plan --out FILE`, review it, and apply that."
+        )

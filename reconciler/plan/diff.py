@@ -130,4 +130,3 @@ def _topological(graph: nx.DiGraph) -> list[str]:
         cycle = nx.find_cycle(graph)
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         raise ReconcilerError(f"dependency cycle: {path}; break it by removing one of these references") from None
-
