@@ -244,3 +244,11 @@ def test_references_to_an_invalid_document_are_not_reported_again(tmp_path: Path
     # only the campaign's own problem, not "unknown campaign" on its placement
     assert [(i.line, i.field) for i in issues] == [(line_of(rest, "end_date:"), "end_date")]
     assert issues[0].message.startswith("end_date 2026-05-31 is before start_date 2026-06-01")
+
+
+def test_an_invalid_target_is_reported_once_not_on_every_placement(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    targets = root / "specs" / "targets.yaml"
+    targets.write_text(TARGETS.replace("network_id: 85", "network_id: 85\nrate_limit: 100000", 1))
+    issues = issues_of(root)
+    assert [(i.file, i.field) for i in issues] == [("specs/targets.yaml", "rate_limit")]

@@ -117,8 +117,8 @@ class _Checker:
         campaign = self._ref("Placement", name, "campaign", placement.campaign, specs.campaigns, "Campaign")
         creative = self._ref("Placement", name, "creative", placement.creative, specs.creatives, "Creative")
         zone = self._ref("Placement", name, "zone", placement.zone, specs.zones, "Zone")
-        if campaign is None:
-            return
+        if campaign is None or any(("Target", t) in self.invalid for t in campaign.targets):
+            return  # an invalid target was reported already; what depends on it would only repeat that
         broadstreet = [t for t in campaign.targets if getattr(specs.targets.get(t), "platform", "") == "broadstreet"]
         if not broadstreet:
             self._issue(
