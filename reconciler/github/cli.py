@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import click
 
-from reconciler.errors import ReconcilerError
 from reconciler.github.comment import post_plan_comment
-from reconciler.plan.planfile import plan_from_json
+from reconciler.plan.planfile import read_plan_file
 
 
 @click.group()
@@ -38,13 +36,7 @@ def comment(ctx: click.Context, plan_file: Path, workspace: str | None) -> None:
     Uses GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL;
     also appends the plan to GITHUB_STEP_SUMMARY when set. Prints the comment URL.
     """
-    try:
-        data = json.loads(plan_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReconcilerError(
-            f"{plan_file}: cannot read the plan file ({exc}). Write it with `reconciler plan --out {plan_file}`."
-        ) from None
-    plan = plan_from_json(data, source=str(plan_file))
+    plan = read_plan_file(plan_file)
     # The root group's --workspace, when the lead's main defines one and it was given.
     workspace = workspace or ctx.find_root().params.get("workspace") or "default"
     click.echo(post_plan_comment(plan, workspace, os.environ))
