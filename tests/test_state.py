@@ -100,6 +100,7 @@ def test_round_trip_and_file_format(tmp_path: Path) -> None:
       "attributes": {{
         "advertiser_id": "7"
       }},
+      "depends_on": [],
       "name": "summer",
       "started_at": "2026-06-01T12:00:00Z",
       "target": "bs",

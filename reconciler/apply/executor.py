@@ -407,7 +407,9 @@ class _Run:
             if first:
                 if old is not None:
                     await self.write(deposed_address(address), replace(old, address=deposed_address(address)))
-                pending = PendingOperation(address, "create", op.type, target, op.name, op.attributes)
+                pending = PendingOperation(
+                    address, "create", op.type, target, op.name, op.attributes, depends_on=depends_on
+                )
                 await asyncio.to_thread(self.store.begin, pending)
             elif unknown:
                 found = await provider.find(op)

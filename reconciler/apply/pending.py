@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from reconciler.apply.executor import RetryPolicy, infer_refs
+from reconciler.apply.executor import RetryPolicy
 from reconciler.apply.steps import DEPOSED_SUFFIX, base_address, deposed_address
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Operation, RecordedResource
@@ -47,11 +47,9 @@ async def resolve_pending(
             await asyncio.to_thread(store.forget_pending, address)
             lines.append(f"{address}: an interrupted create had not been carried out; the plan will create it")
             continue
-        candidates = {
-            a: r.id for a, r in resources.items() if r.target == pending.target and not a.endswith(DEPOSED_SUFFIX)
-        }
-        depends_on = tuple(sorted(set(infer_refs(pending.attributes, candidates).values())))
-        adopted = RecordedResource(address, found, pending.type, pending.target, pending.attributes, depends_on)
+        adopted = RecordedResource(
+            address, found, pending.type, pending.target, pending.attributes, pending.depends_on
+        )
         await asyncio.to_thread(store.record, address, adopted)
         resources[address] = adopted
         lines.append(f"{address}: an interrupted create had been carried out; adopted id {found}")

@@ -42,6 +42,7 @@ class PendingOperation:
     name: str
     attributes: dict[str, Any]  # the resolved attributes being sent
     started_at: str = field(default_factory=utc_now_iso)
+    depends_on: tuple[str, ...] = ()  # recorded with the object if the lookup adopts it
 
     def __post_init__(self) -> None:
         split_address(self.address)
@@ -57,17 +58,32 @@ class PendingOperation:
             "name": self.name,
             "attributes": self.attributes,
             "started_at": self.started_at,
+            "depends_on": list(self.depends_on),
         }
 
     @classmethod
     def from_json(cls, address: str, data: Any) -> PendingOperation:
         """Validate and build; raises ValueError naming the bad field."""
         where = f"pending[{address!r}]"
-        _check_keys(data, where, required={"action", "type", "target", "name", "started_at"}, optional={"attributes"})
+        _check_keys(
+            data,
+            where,
+            required={"action", "type", "target", "name", "started_at"},
+            optional={"attributes", "depends_on"},
+        )
         fields = {key: _string(data, key, where) for key in ("type", "target", "name", "started_at")}
         attributes = _object(data.get("attributes", {}), f"{where}.attributes")
+        depends_on = data.get("depends_on", [])
+        if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
+            raise ValueError(f"{where}.depends_on: expected a list of addresses")
         try:  # address and action are checked by __post_init__
-            return cls(address=address, action=data["action"], attributes=attributes, **fields)
+            return cls(
+                address=address,
+                action=data["action"],
+                attributes=attributes,
+                depends_on=tuple(depends_on),
+                **fields,
+            )
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
 
