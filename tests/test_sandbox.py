@@ -542,6 +542,9 @@ def test_review_rules_are_stored() -> None:
     run(scenario)
 
 
+NO_REQUESTS_ELSEWHERE: dict[str, dict[str, int]] = {"meta": {}, "tiktok": {}, "snapchat": {}}
+
+
 def test_stats_and_reset() -> None:
     async def scenario(sb: Sandbox) -> None:
         await sb.advertiser()
@@ -552,7 +555,7 @@ def test_stats_and_reset() -> None:
         await sb.control("POST", "/review", {"name_contains": "x", "status": "pending"})
         stats = await sb.control("GET", "/stats")
         assert stats == {
-            "requests": {"broadstreet": {"POST": 1, "GET": 1, "DELETE": 1}},
+            "requests": {"broadstreet": {"POST": 1, "GET": 1, "DELETE": 1}, **NO_REQUESTS_ELSEWHERE},
             "rate_limited": 0,
             "faults": 0,
             "dropped": 0,
@@ -560,7 +563,7 @@ def test_stats_and_reset() -> None:
 
         await sb.control("POST", "/reset")
         assert await sb.objects(include_deleted=1) == []
-        assert (await sb.control("GET", "/stats"))["requests"] == {"broadstreet": {}}
+        assert (await sb.control("GET", "/stats"))["requests"] == {"broadstreet": {}, **NO_REQUESTS_ELSEWHERE}
         assert await sb.control("GET", "/review") == []
         assert (await sb.control("POST", "/faults", {}))["default"]["latency_ms"] == 0
         assert await sb.advertiser() == 10000  # ids start over; any token is accepted again

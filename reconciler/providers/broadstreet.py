@@ -7,17 +7,15 @@ Placements have no id of their own: ours is the "CAMPAIGN/AD/ZONE" triple.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from reconciler.model import Operation, TargetConfig
+from reconciler.providers.assets import read_asset
 from reconciler.providers.base import Applied, ErrorClass, ProviderError
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 
@@ -94,7 +92,7 @@ class BroadstreetProvider:
         body = _body(attrs, (kind.parent,) if kind.parent_in_query else ())
         params = {kind.parent: attrs[kind.parent]} if kind.parent_in_query else None
         if op.type == "advertisement" and attrs.get("type") == "static":
-            body["active_base64"] = await _read_asset(op)
+            body["active_base64"] = base64.b64encode(await read_asset(op)).decode("ascii")
         data = await self._http.request("POST", f"/{kind.path}", params=params, json=body)
         obj = _unwrap(data, kind.key, f"create {op.type} {attrs.get('name')!r}")
         return Applied(str(obj["id"]), _attributes(op.type, obj, attrs))
@@ -213,21 +211,6 @@ def _unwrap(data: Any, key: str, what: str) -> dict[str, Any]:
         # The call went through, but we cannot tell what it made.
         raise ProviderError(ErrorClass.NETWORK, f"unexpected response to {what}: no {key} object", outcome_unknown=True)
     return obj
-
-
-async def _read_asset(op: Operation) -> str:
-    """The asset's bytes, base64-encoded for `active_base64`; checked against the planned hash."""
-    if op.asset is None:
-        raise ProviderError(ErrorClass.VALIDATION, f"static advertisement {op.name!r} has no asset file")
-    try:
-        data = await asyncio.to_thread(Path(op.asset.path).read_bytes)
-    except OSError as exc:
-        raise ProviderError(ErrorClass.VALIDATION, f"cannot read asset {op.asset.path}: {exc.strerror}") from None
-    if hashlib.sha256(data).hexdigest() != op.asset.sha256:
-        raise ProviderError(
-            ErrorClass.VALIDATION, f"asset {op.asset.path} changed since the plan was made: run plan again"
-        )
-    return base64.b64encode(data).decode("ascii")
 
 
 def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:

@@ -103,9 +103,17 @@ class ErrorDetail:
     # Overrides the class the HTTP status implies, for platforms that signal
     # e.g. rate limiting in the body of a 400 (Meta's error codes 4, 17, 613).
     error_class: ErrorClass | None = None
+    # Seconds to wait, for platforms that say it elsewhere than Retry-After
+    # (Meta: estimated_time_to_regain_access in a usage header).
+    retry_after: float | None = None
+    # The object does not exist, for platforms that do not answer 404 (Meta: 400 with subcode 33).
+    not_found: bool = False
 
 
 ErrorParser = Callable[[httpx.Response], ErrorDetail]
+# Reads the decoded body of a 2xx response: an ErrorDetail when the platform
+# reports a failure inside a successful HTTP answer (TikTok's `code` != 0).
+BodyCheck = Callable[[Any], ErrorDetail | None]
 
 
 def default_error_parser(response: httpx.Response) -> ErrorDetail:
@@ -117,8 +125,8 @@ class NotFound(ProviderError):
     """HTTP 404. Callers decide: a read returns None, a delete succeeds, and
     anything else is a missing dependency."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(ErrorClass.DEPENDENCY, message, status=404)
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(ErrorClass.DEPENDENCY, message, status=status)
 
 
 def _class_for_status(status: int) -> ErrorClass:
@@ -168,6 +176,7 @@ class HttpClient:
         auth_headers: Mapping[str, str] | None = None,
         secrets: Iterable[str] = (),
         error_parser: ErrorParser = default_error_parser,
+        body_check: BodyCheck | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -175,6 +184,7 @@ class HttpClient:
         self.redact = Redactor(secrets)
         self.set_auth(params=auth_params, headers=auth_headers)
         self._error_parser = error_parser
+        self._body_check = body_check
         self._limiter = RateLimiter(rate_limit)
         self._base_path = httpx.URL(base_url).path.rstrip("/")
         # HTTP/1.1 (httpx's default): the platforms and the sandbox speak it;
@@ -198,13 +208,18 @@ class HttpClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
     ) -> Any:
+        """`data` + `files` send a multipart form (uploads) instead of `json`."""
         method = method.upper()
         request = self._client.build_request(
             method,
             path,
             params={**(params or {}), **self._auth_params},
             json=json,
+            data=data,
+            files=files,
             headers=self._auth_headers,
         )
         shown = self._describe_request(request)
@@ -227,9 +242,13 @@ class HttpClient:
                 outcome_unknown=write,
             ) from None
         logger.debug("%s -> %s", shown, response.status_code)
-        if response.is_success:
-            return self._decode(response, shown, write)
-        raise self._error(response, shown, write)
+        if not response.is_success:
+            raise self._error(response, shown, write)
+        body = self._decode(response, shown, write)
+        detail = self._body_check(body) if self._body_check is not None else None
+        if detail is not None:
+            raise self._error(response, shown, write, detail)
+        return body
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -258,16 +277,20 @@ class HttpClient:
                 outcome_unknown=write,
             ) from None
 
-    def _error(self, response: httpx.Response, shown: str, write: bool) -> ProviderError:
+    def _error(
+        self, response: httpx.Response, shown: str, write: bool, detail: ErrorDetail | None = None
+    ) -> ProviderError:
         status = response.status_code
-        detail = self._error_parser(response)
+        detail = detail or self._error_parser(response)
         error_class = detail.error_class or _class_for_status(status)
         message = self.redact(f"{shown} returned HTTP {status}: {detail.message}")
-        if error_class is ErrorClass.DEPENDENCY and status == 404:
-            return NotFound(message)
+        if detail.not_found or (error_class is ErrorClass.DEPENDENCY and status == 404):
+            return NotFound(message, status)
         retry_after = None
         if error_class is ErrorClass.RATE_LIMIT:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = detail.retry_after
+            if retry_after is None:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is not None:
                 self._limiter.pause(retry_after)
         return ProviderError(

@@ -1,0 +1,381 @@
+"""Meta Marketing API through the Graph API v25.0 (research/platform-apis.md section 2).
+
+Objects are created on the ad account's edges (`POST /act_{id}/campaigns`),
+then read, changed and deleted by id (`GET`/`POST`/`DELETE /{id}`). Images are
+the exception: they are addressed by the hash of their bytes, which is their
+platform id here, and listed or deleted through `/act_{id}/adimages`. The token
+travels as the `access_token` query parameter. Every error is a 400 whose
+`error.code` says what happened, so classification reads the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import httpx
+
+from reconciler.model import Operation, TargetConfig
+from reconciler.providers.assets import read_asset
+from reconciler.providers.base import Applied, ErrorClass, ProviderError
+from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
+
+DEFAULT_BASE_URL = "https://graph.facebook.com/v25.0"
+# Meta publishes no per-second cap: Business Use Case quotas are counted per hour by
+# access tier, plus real-time limits on bursts of mutations (research 2.7). 20 requests
+# a second keeps an apply of a few hundred objects under a minute without bursting;
+# when Meta throttles anyway (codes 17, 80004, ...), the executor waits as told.
+DEFAULT_RATE_LIMIT = 20.0
+PAGE_SIZE = 100
+
+# The account edge each type is created and listed on.
+_EDGES = {
+    "campaign": "campaigns",
+    "adset": "adsets",
+    "adcreative": "adcreatives",
+    "ad": "ads",
+    "adimage": "adimages",
+    "advideo": "advideos",
+}
+# The attribute naming an object's parent (besides the ad account), which find must match.
+_PARENTS = {"adset": "campaign_id", "ad": "adset_id"}
+# Ours, never sent: the account is in the path, the hash and currency are the compiler's.
+_NOT_SENT = frozenset({"account_id", "asset_sha256", "currency"})
+# Never read back: carried over from what was applied or recorded. Params that are
+# write-only on Graph; on a video the account (Graph shows none); on an image the
+# name (identical bytes are one image, which keeps the first name: UNCONFIRMED).
+_CARRIED = frozenset({"asset_sha256", "currency", "execution_options"})
+_CARRIED_BY_TYPE = {"advideo": frozenset({"account_id"}), "adimage": frozenset({"name"})}
+# Always part of a type's attributes, whatever was recorded.
+_BASE_KEYS = {
+    "campaign": ("account_id", "name", "objective", "status"),
+    "adset": ("account_id", "name", "campaign_id", "status"),
+    "adcreative": ("account_id", "name"),
+    "ad": ("account_id", "name", "adset_id", "status", "creative"),
+    "adimage": ("account_id", "name"),
+    "advideo": ("account_id", "name"),
+}
+# Money: sent as integers in the currency's minor unit, read back as numeric strings.
+_INTEGER_FIELDS = frozenset({"daily_budget", "lifetime_budget", "spend_cap", "bid_amount"})
+_TIME_FIELDS = frozenset({"start_time", "end_time", "stop_time"})
+
+# Graph error codes (research 2.6).
+_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+_TRANSIENT_CODES = frozenset({1, 2})
+_AUTH_CODES = frozenset({10, 190, *range(200, 300)})
+_NOT_FOUND_SUBCODE = 33  # with code 100: "object does not exist"
+
+
+class MetaProvider:
+    """Provider for one Meta target (one ad account)."""
+
+    platform = "meta"
+
+    def __init__(self, target: TargetConfig, token: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.target = target
+        self._account_id = str(target.settings.get("ad_account_id") or "").removeprefix("act_")
+        self._http = HttpClient(
+            str(target.api_base_url or DEFAULT_BASE_URL),
+            rate_limit=target.rate_limit or DEFAULT_RATE_LIMIT,
+            auth_params={"access_token": token},
+            error_parser=_error_detail,
+            transport=transport,
+            max_connections=target.concurrency,
+        )
+        self._currencies: dict[str, str] = {}  # account -> its currency, fetched once
+        self._currency_lock = asyncio.Lock()  # concurrent first ad sets wait for that one request
+
+    def __repr__(self) -> str:
+        return f"MetaProvider(target={self.target.name!r})"
+
+    async def create(self, op: Operation) -> Applied:
+        attrs = op.attributes
+        account = self._account(attrs)
+        _edge(op.type)
+        await self._check_currency(account, attrs)
+        what = f"create {op.type} {attrs.get('name')!r}"
+        if op.type in ("adimage", "advideo"):
+            name = str(attrs.get("name") or op.name)
+            upload = (name, await read_asset(op), op.asset.media_type if op.asset else "application/octet-stream")
+            if op.type == "adimage":
+                # Multipart, as the SDK uploads a file: the image takes the file's name.
+                reply = await self._http.request("POST", f"/act_{account}/adimages", files={"filename": upload})
+                return Applied(_image_hash(reply, name, what), dict(attrs))
+            data = {"name": name}
+            reply = await self._http.request("POST", f"/act_{account}/advideos", data=data, files={"source": upload})
+            return Applied(_new_id(reply, what), dict(attrs))
+        reply = await self._http.request("POST", f"/act_{account}/{_EDGES[op.type]}", json=_body(attrs))
+        return Applied(_new_id(reply, what), dict(attrs))
+
+    async def update(self, op: Operation) -> dict[str, Any]:
+        if op.type == "adimage":
+            raise ProviderError(
+                ErrorClass.VALIDATION, "a Meta ad image cannot be changed (it is its bytes); it must be replaced"
+            )
+        attrs = op.attributes
+        await self._check_currency(self._account(attrs), attrs)
+        fields = op.changed_fields or tuple(attrs)
+        # Only what changed, top-level; a field no longer in the spec is left as it is (no longer managed).
+        body = _body({f: attrs[f] for f in fields if f in attrs})
+        if body:
+            await self._http.request("POST", f"/{op.id}", json=body)  # answers {"success": true}
+        return dict(attrs)
+
+    async def delete(self, op: Operation) -> None:
+        try:
+            if op.type == "adimage":
+                account = self._account(op.attributes)
+                await self._http.request("DELETE", f"/act_{account}/adimages", params={"hash": op.id})
+            else:
+                _edge(op.type)
+                await self._http.request("DELETE", f"/{op.id}")
+        except NotFound:
+            pass  # already gone: the goal is met
+
+    async def read(self, type_: str, id_: str, attributes: dict[str, Any]) -> dict[str, Any] | None:
+        _edge(type_)
+        fields = _fields_to_read(type_, attributes)
+        if type_ == "adimage":
+            rows = await self._list(
+                self._account(attributes), "adimages", {"hashes": json.dumps([id_]), "fields": ",".join(fields)}
+            )
+            obj = next((row for row in rows if row.get("hash") == id_), None)
+        else:
+            try:
+                obj = await self._http.request("GET", f"/{id_}", params={"fields": ",".join(fields)})
+            except NotFound:
+                return None
+        if not isinstance(obj, dict) or obj.get("status") == "DELETED":
+            return None  # deleted objects stay readable on Graph, in status DELETED
+        return _attributes(type_, obj, attributes)
+
+    async def find(self, op: Operation) -> str | None:
+        attrs = op.attributes
+        account = self._account(attrs)
+        name = str(attrs.get("name") or op.name)
+        if op.type == "adimage":
+            return await self._find_image(account, name, op)
+        edge = _edge(op.type)
+        parent = _PARENTS.get(op.type)
+        name_field = "title" if op.type == "advideo" else "name"
+        params = {
+            "fields": ",".join(["id", name_field, *([parent] if parent else [])]),
+            "filtering": json.dumps([{"field": name_field, "operator": "EQUAL", "value": name}]),
+        }
+        matches = [
+            row
+            for row in await self._list(account, edge, params)
+            # Never trust the filter alone: a row with another name or parent is not ours.
+            if row.get(name_field) == name and (parent is None or str(row.get(parent)) == str(attrs.get(parent)))
+        ]
+        if not matches:
+            return None
+        return str(max(matches, key=lambda row: int(str(row["id"])) if str(row["id"]).isdigit() else 0)["id"])
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- helpers ---
+
+    def _account(self, attrs: dict[str, Any]) -> str:
+        account = str(attrs.get("account_id") or self._account_id).removeprefix("act_")
+        if not account.isdigit():
+            raise ProviderError(
+                ErrorClass.VALIDATION, f"target {self.target.name} has no valid ad_account_id (expected act_<digits>)"
+            )
+        return account
+
+    async def _check_currency(self, account: str, attrs: dict[str, Any]) -> None:
+        """A budget's currency must be the ad account's: Meta bills in the account currency only."""
+        wanted = attrs.get("currency")
+        if wanted is None:
+            return
+        async with self._currency_lock:
+            if account not in self._currencies:
+                self._currencies[account] = await self._fetch_currency(account)
+        actual = self._currencies[account]
+        if actual != wanted:
+            raise ProviderError(
+                ErrorClass.VALIDATION,
+                f"the budget is in {wanted} but ad account act_{account} bills in {actual}: "
+                f"set the campaign's budget currency to {actual}, or target an ad account that bills in {wanted}",
+            )
+
+    async def _fetch_currency(self, account: str) -> str:
+        reply = await self._http.request("GET", f"/act_{account}", params={"fields": "currency"})
+        currency = reply.get("currency") if isinstance(reply, dict) else None
+        if not isinstance(currency, str):
+            raise ProviderError(ErrorClass.NETWORK, f"ad account act_{account} answered without its currency")
+        return currency
+
+    async def _list(self, account: str, edge: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every row of an account edge, following the `after` cursor while Graph says more follow."""
+        rows: list[dict[str, Any]] = []
+        query = {**params, "limit": str(PAGE_SIZE)}
+        while True:
+            # The `next` link is not followed: it repeats the access token, which the client adds itself.
+            reply = await self._http.request("GET", f"/act_{account}/{edge}", params=query)
+            data = reply.get("data") if isinstance(reply, dict) else None
+            if not isinstance(data, list):
+                raise ProviderError(ErrorClass.NETWORK, f"unexpected response to GET /act_{account}/{edge}: no data")
+            rows += [row for row in data if isinstance(row, dict)]
+            paging = reply.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                return rows
+            query = {**query, "after": after}
+
+    async def _find_image(self, account: str, name: str, op: Operation) -> str | None:
+        """An image of this name; when the asset is at hand, only the one with its bytes."""
+        rows = await self._list(account, "adimages", {"name": name, "fields": "hash,name,status,created_time"})
+        rows = [row for row in rows if row.get("name") == name and row.get("status") != "DELETED"]
+        if op.asset is not None:
+            try:
+                digest = hashlib.md5(await read_asset(op)).hexdigest()  # noqa: S324 - Meta's image hash
+            except ProviderError:
+                return None  # the file changed: no image can be the one this op would upload
+            rows = [row for row in rows if row.get("hash") == digest]
+        if not rows:
+            return None
+        return str(max(rows, key=lambda row: str(row.get("created_time") or ""))["hash"])
+
+
+def _edge(type_: str) -> str:
+    try:
+        return _EDGES[type_]
+    except KeyError:
+        raise ProviderError(ErrorClass.VALIDATION, f"Meta has no resource type {type_!r}") from None
+
+
+def _body(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The API fields of our attributes."""
+    return {k: v for k, v in attrs.items() if k not in _NOT_SENT}
+
+
+def _new_id(reply: Any, what: str) -> str:
+    if not isinstance(reply, dict) or not reply.get("id"):
+        # The call went through, but we cannot tell what it made.
+        raise ProviderError(ErrorClass.NETWORK, f"unexpected response to {what}: no id", outcome_unknown=True)
+    return str(reply["id"])
+
+
+def _image_hash(reply: Any, name: str, what: str) -> str:
+    """The hash from `{"images": {NAME: {"hash": ..., "url": ...}}}`."""
+    images = reply.get("images") if isinstance(reply, dict) else None
+    if isinstance(images, dict) and images:
+        image = images.get(name) or next(iter(images.values()))
+        if isinstance(image, dict) and image.get("hash"):
+            return str(image["hash"])
+    raise ProviderError(ErrorClass.NETWORK, f"unexpected response to {what}: no image hash", outcome_unknown=True)
+
+
+def _carried(type_: str) -> frozenset[str]:
+    return _CARRIED | _CARRIED_BY_TYPE.get(type_, frozenset())
+
+
+def _fields_to_read(type_: str, expected: dict[str, Any]) -> list[str]:
+    """Graph's names of the fields behind the type's attributes (a video's name is its title)."""
+    fields = ["status"] if type_ != "advideo" else []
+    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
+        if key not in _carried(type_):
+            fields.append("title" if (type_, key) == ("advideo", "name") else key)
+    if type_ == "adimage":
+        fields.append("hash")
+    return list(dict.fromkeys(fields))
+
+
+def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    """The object in our attribute vocabulary: the type's base keys plus those of
+    `expected` (what was applied or recorded), shaped like `expected`, so that
+    comparing the two shows real differences only. A field Graph leaves out is unset."""
+    carried = _carried(type_)
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
+        graph_key = "title" if (type_, key) == ("advideo", "name") else key
+        if key in carried:
+            if key in expected:
+                out[key] = expected[key]
+        elif obj.get(graph_key) is not None:
+            out[key] = _normalise(key, obj[graph_key], expected.get(key))
+    return out
+
+
+def _normalise(key: str, value: Any, expected: Any) -> Any:
+    if key == "creative" and isinstance(value, dict) and "id" in value:
+        return {"creative_id": str(value["id"])}  # sent as {"creative_id": X}, read back as {"id": X}
+    if key in _INTEGER_FIELDS or (isinstance(expected, int) and not isinstance(expected, bool)):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return value
+    if key in _TIME_FIELDS and isinstance(expected, str) and _same_instant(value, expected):
+        return expected  # Graph answers in the account's time zone; the instant is what counts
+    if key == "account_id" or key.endswith("_id"):
+        return str(value)
+    return value
+
+
+def _same_instant(a: Any, b: str) -> bool:
+    try:
+        return dt.datetime.fromisoformat(str(a)) == dt.datetime.fromisoformat(b)
+    except ValueError:
+        return False
+
+
+def _error_detail(response: httpx.Response) -> ErrorDetail:
+    """Graph's `{"error": {"message", "code", "error_subcode", "error_user_msg", "fbtrace_id", ...}}`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return default_error_parser(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return default_error_parser(response)
+    code, subcode = error.get("code"), error.get("error_subcode")
+    parts = [str(error.get("message") or response.reason_phrase)]
+    if error.get("error_user_title") or error.get("error_user_msg"):
+        parts.append(": ".join(str(error[k]) for k in ("error_user_title", "error_user_msg") if error.get(k)))
+    ids = [f"code {code}"] + ([f"subcode {subcode}"] if subcode else [])
+    if error.get("fbtrace_id"):
+        ids.append(f"fbtrace_id {error['fbtrace_id']}")
+    message = f"{' - '.join(parts)} ({', '.join(ids)})"
+    error_class = _classify(code, bool(error.get("is_transient")), response.status_code)
+    return ErrorDetail(
+        message,
+        error_class,
+        retry_after=_regain_access_seconds(response) if error_class is ErrorClass.RATE_LIMIT else None,
+        not_found=code == 100 and subcode == _NOT_FOUND_SUBCODE,
+    )
+
+
+def _classify(code: Any, transient: bool, status: int) -> ErrorClass | None:
+    if code in _RATE_LIMIT_CODES:
+        return ErrorClass.RATE_LIMIT
+    if code in _TRANSIENT_CODES or transient:
+        return ErrorClass.NETWORK
+    if code in _AUTH_CODES:
+        return ErrorClass.AUTH
+    # Code 100 and the rest: the request as sent was refused; a 5xx with another code keeps its status's class.
+    return None if status >= 500 else ErrorClass.VALIDATION
+
+
+def _regain_access_seconds(response: httpx.Response) -> float | None:
+    """The longest `estimated_time_to_regain_access` (minutes) in the BUC usage header, in seconds (>= 1)."""
+    raw = response.headers.get("X-Business-Use-Case-Usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+    except ValueError:
+        return None
+    minutes = [
+        entry["estimated_time_to_regain_access"]
+        for entries in (usage.values() if isinstance(usage, dict) else [])
+        if isinstance(entries, list)
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("estimated_time_to_regain_access"), int | float)
+    ]
+    return max(1.0, max(minutes) * 60) if minutes else None

@@ -1,0 +1,1051 @@
+"""Emulation of Meta's Graph / Marketing API v25.0 (mounted at /meta/v25.0).
+
+Built to shared/research/platform-apis.md section 2. Quirks kept on purpose:
+every error is HTTP 400 with an `{"error": {...}}` body (OAuth, validation,
+rate limits alike; only transient failures are 500), a missing object is
+code 100 subcode 33, creates answer `{"id": "..."}` and updates
+`{"success": true}`, nested params may come as JSON-encoded strings in form
+bodies, budgets read back as numeric strings, an ad's `creative` reads back
+as `{"id": ...}`, deleted ads objects stay readable with status DELETED, and
+images are addressed by the md5 hash of their bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from reconciler.sandbox.context import Platform, ReviewRule, Sandbox
+from reconciler.sandbox.store import StoredObject
+
+NAME = "meta"
+PREFIX = "/meta/v25.0"
+
+ACCOUNT_CURRENCY = "USD"
+ACCOUNT_TIMEZONE = "Etc/GMT"  # so times read back in +0000, as the compiler writes them
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 500
+SANDBOX_ONLY = "sandbox_"  # stored-field prefix for facts the real API would not return
+CDN = "https://scontent.sandbox.fbcdn.invalid/v/t45.1600-4"
+
+# Meta's subcodes per validation check are not in the research (UNCONFIRMED): every
+# check below answers this one, and only the well-known "does not exist" has its own.
+INVALID_SUBCODE = 1487390
+NOT_FOUND_SUBCODE = 33
+
+# --- enums (research 2.4, FB-SDK v25.0) ---
+
+OBJECTIVES = frozenset(
+    {
+        "OUTCOME_APP_PROMOTION", "OUTCOME_AWARENESS", "OUTCOME_ENGAGEMENT", "OUTCOME_LEADS", "OUTCOME_SALES",
+        "OUTCOME_TRAFFIC", "APP_INSTALLS", "BRAND_AWARENESS", "CONVERSIONS", "EVENT_RESPONSES", "LEAD_GENERATION",
+        "LINK_CLICKS", "LOCAL_AWARENESS", "MESSAGES", "OFFER_CLAIMS", "PAGE_LIKES", "POST_ENGAGEMENT",
+        "PRODUCT_CATALOG_SALES", "REACH", "STORE_VISITS", "VIDEO_VIEWS",
+    }
+)  # fmt: skip
+CREATE_STATUSES = frozenset({"ACTIVE", "PAUSED"})
+STATUSES = frozenset({"ACTIVE", "PAUSED", "DELETED", "ARCHIVED"})
+CREATIVE_STATUSES = frozenset({"ACTIVE", "DELETED", "IN_PROCESS", "WITH_ISSUES"})
+SPECIAL_AD_CATEGORIES = frozenset(
+    {"NONE", "CREDIT", "EMPLOYMENT", "FINANCIAL_PRODUCTS_SERVICES", "HOUSING", "ISSUES_ELECTIONS_POLITICS",
+     "ONLINE_GAMBLING_AND_GAMING"}
+)  # fmt: skip
+BUYING_TYPES = frozenset({"AUCTION", "RESERVED"})
+BID_STRATEGIES = frozenset(
+    {"LOWEST_COST_WITHOUT_CAP", "LOWEST_COST_WITH_BID_CAP", "COST_CAP", "LOWEST_COST_WITH_MIN_ROAS"}
+)
+BID_AMOUNT_STRATEGIES = frozenset({"LOWEST_COST_WITH_BID_CAP", "COST_CAP"})
+BILLING_EVENTS = frozenset(
+    {"APP_INSTALLS", "CLICKS", "IMPRESSIONS", "LINK_CLICKS", "LISTING_INTERACTION", "NONE", "OFFER_CLAIMS",
+     "PAGE_LIKES", "POST_ENGAGEMENT", "PURCHASE", "THRUPLAY"}
+)  # fmt: skip
+# The research lists 33 goals without all of them; these are the ones named there and in the SDK's AdSet.
+OPTIMIZATION_GOALS = frozenset(
+    {
+        "NONE", "AD_RECALL_LIFT", "APP_INSTALLS", "AUTOMATIC_OBJECTIVE", "CLICKS", "CONVERSATIONS",
+        "DERIVED_EVENTS", "ENGAGED_USERS", "EVENT_RESPONSES", "IMPRESSIONS", "LANDING_PAGE_VIEWS",
+        "LEAD_GENERATION", "LINK_CLICKS", "OFFSITE_CONVERSIONS", "PAGE_LIKES", "POST_ENGAGEMENT", "PROFILE_VISIT",
+        "QUALITY_LEAD", "REACH", "REPLIES", "THRUPLAY", "VALUE", "VISIT_INSTAGRAM_PROFILE",
+    }
+)  # fmt: skip
+DESTINATION_TYPES = frozenset(
+    {"WEBSITE", "APP", "MESSENGER", "WHATSAPP", "INSTAGRAM_DIRECT", "ON_AD", "ON_POST", "ON_PAGE", "FACEBOOK",
+     "SHOP_AUTOMATIC", "UNDEFINED"}
+)  # fmt: skip
+CALL_TO_ACTION_TYPES = frozenset(
+    {
+        "ADD_TO_CART", "APPLY_NOW", "ASK_ABOUT_SERVICES", "AUDIO_CALL", "BOOK_A_CONSULTATION", "BOOK_NOW",
+        "BOOK_TRAVEL", "BUY", "BUY_NOW", "BUY_TICKETS", "CALL", "CALL_ME", "CALL_NOW", "CHAT_WITH_US", "CONTACT",
+        "CONTACT_US", "DONATE", "DONATE_NOW", "DOWNLOAD", "EVENT_RSVP", "GET_A_QUOTE", "GET_DIRECTIONS",
+        "GET_IN_TOUCH", "GET_OFFER", "GET_PROMOTIONS", "GET_QUOTE", "GET_SHOWTIMES", "GET_STARTED", "INQUIRE_NOW",
+        "INSTALL_APP", "INSTALL_MOBILE_APP", "LEARN_MORE", "LIKE_PAGE", "LISTEN_MUSIC", "LISTEN_NOW",
+        "MAKE_AN_APPOINTMENT", "MESSAGE_PAGE", "MOBILE_DOWNLOAD", "NO_BUTTON", "OPEN_LINK", "ORDER_NOW",
+        "PLAY_GAME", "REQUEST_TIME", "SEE_MORE", "SELL_NOW", "SEND_UPDATES", "SHOP_NOW", "SIGN_UP", "START_ORDER",
+        "SUBSCRIBE", "USE_APP", "USE_MOBILE_APP", "VIEW_PRODUCT", "WATCH_MORE", "WATCH_VIDEO", "WHATSAPP_MESSAGE",
+    }
+)  # fmt: skip
+STORY_KINDS = ("link_data", "video_data", "photo_data", "template_data")
+
+
+# --- errors ---
+
+
+def _trace_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(9)).decode("ascii")
+
+
+class GraphError(Exception):
+    """Raised by a handler to answer with Graph's error envelope."""
+
+    def __init__(
+        self,
+        message: str,
+        code: int,
+        *,
+        status: int = 400,
+        type_: str = "OAuthException",
+        subcode: int | None = None,
+        title: str | None = None,
+        user_msg: str | None = None,
+        transient: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        error: dict[str, Any] = {"message": message, "type": type_, "code": code}
+        if subcode is not None:
+            error["error_subcode"] = subcode
+        error["is_transient"] = transient
+        if title is not None:
+            error["error_user_title"] = title
+        if user_msg is not None:
+            error["error_user_msg"] = user_msg
+        error["fbtrace_id"] = _trace_id()
+        self.response = JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def _invalid(title: str, user_msg: str) -> GraphError:
+    """A semantic validation failure: Graph's "Invalid parameter" with a user-facing title and text."""
+    return GraphError("Invalid parameter", 100, subcode=INVALID_SUBCODE, title=title, user_msg=user_msg)
+
+
+def _param_error(message: str) -> GraphError:
+    """A malformed or missing parameter: Graph puts the detail in the message itself."""
+    return GraphError(f"(#100) {message}", 100)
+
+
+def _not_found(id_: str) -> GraphError:
+    return GraphError(
+        f"Unsupported get request. Object with ID '{id_}' does not exist, cannot be loaded due to missing "
+        "permissions, or does not support this operation. Please read the Graph API documentation at "
+        "https://developers.facebook.com/docs/graph-api",
+        100,
+        type_="GraphMethodException",
+        subcode=NOT_FOUND_SUBCODE,
+    )
+
+
+class MetaErrors:
+    """Graph's answers to routing errors, rate limits and transient failures."""
+
+    def http_error(self, status: int, message: str) -> Response:
+        if status == 404:
+            return GraphError("(#2500) Unknown path components", 2500).response
+        # Never subcode 33 here: a client would take an unrouted DELETE for "already gone".
+        return GraphError(f"(#100) Unsupported request: {message}", 100).response
+
+    def rate_limited(self, retry_after: int) -> Response:
+        # Meta reports the wait in whole minutes in the BUC usage header; 0 means "under a minute".
+        # The header is keyed by the business object (the ad account); the sandbox limits per
+        # platform, so the key is a placeholder.
+        usage = {
+            "sandbox": [
+                {
+                    "type": "ads_management",
+                    "call_count": 100,
+                    "total_cputime": 100,
+                    "total_time": 100,
+                    "estimated_time_to_regain_access": retry_after // 60,
+                }
+            ]
+        }
+        return GraphError(
+            "(#17) User request limit reached",
+            17,
+            subcode=2446079,
+            headers={"X-Business-Use-Case-Usage": json.dumps(usage, separators=(",", ":"))},
+        ).response
+
+    def transient_error(self) -> Response:
+        return GraphError("Service temporarily unavailable", 2, status=500, transient=True).response
+
+
+# --- parameter coercion: form bodies carry strings (nested values JSON-encoded), JSON bodies typed values ---
+
+
+class _Bad(ValueError):
+    """A parameter value is malformed; the message completes "param NAME ..."."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict | list) or value is None:
+        raise _Bad("must be a string")
+    return str(value)
+
+
+def _uint(value: Any) -> int:
+    if isinstance(value, bool):
+        raise _Bad("must be a non-negative integer")
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise _Bad("must be a non-negative integer")
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    raise _Bad("must be a boolean")
+
+
+def _decoded(value: Any) -> Any:
+    """A nested value: as is from a JSON body, JSON-decoded from a form or query string."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise _Bad("must be JSON") from None
+    return value
+
+
+def _object(value: Any) -> dict[str, Any]:
+    decoded = _decoded(value)
+    if not isinstance(decoded, dict):
+        raise _Bad("must be a JSON object")
+    return decoded
+
+
+def _list(value: Any) -> list[Any]:
+    decoded = _decoded(value)
+    if not isinstance(decoded, list):
+        raise _Bad("must be a JSON array")
+    return decoded
+
+
+def _json(value: Any) -> Any:
+    return _decoded(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+def _creative(value: Any) -> dict[str, str]:
+    """An ad's creative: {"creative_id": ID} (ids may come as numbers in JSON)."""
+    creative = _object(value)
+    if creative.get("creative_id") in (None, ""):
+        raise _Bad("must contain creative_id")
+    return {"creative_id": str(creative["creative_id"])}
+
+
+def _choice(allowed: frozenset[str]) -> Callable[[Any], str]:
+    def coerce(value: Any) -> str:
+        if value not in allowed:
+            raise _Bad(f"must be one of {{{', '.join(sorted(allowed))}}}")
+        return value
+
+    return coerce
+
+
+def _choices(allowed: frozenset[str]) -> Callable[[Any], list[str]]:
+    def coerce(value: Any) -> list[str]:
+        items = _list(value)
+        bad = [item for item in items if item not in allowed]
+        if bad:
+            raise _Bad(f"must be a list of {{{', '.join(sorted(allowed))}}}")
+        return items
+
+    return coerce
+
+
+def _time(value: Any) -> str:
+    """ISO 8601 (any offset; none means the account's time zone) or a unix timestamp; kept as Graph shows it."""
+    text = str(value).strip()
+    try:
+        when = dt.datetime.fromtimestamp(int(text), dt.UTC) if text.isdigit() else dt.datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
+        raise _Bad("must be a datetime (ISO 8601 or unix timestamp)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return _graph_time(when)
+
+
+def _graph_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _now() -> str:
+    return _graph_time(dt.datetime.now(dt.UTC))
+
+
+# --- the object types ---
+
+Coerce = Callable[[Any], Any]
+WRITE_ONLY = frozenset({"execution_options"})
+# Graph returns money as numeric strings although it takes integers (FB-SDK field types).
+MONEY_FIELDS = frozenset({"daily_budget", "lifetime_budget", "spend_cap"})
+
+
+@dataclass(frozen=True)
+class _Type:
+    name: str  # store type, as named in DESIGN.md section 4
+    node: str  # Graph's node type, in messages
+    edge: str  # the ad account edge that lists and creates it
+    params: dict[str, Coerce]  # create params (research 2.3)
+    required: tuple[str, ...]
+    updatable: frozenset[str]  # research 2.5 (the SDK's api_update params)
+    first_id: int = 0  # ids grow per type from here; distinct ranges make mix-ups visible
+    computed: tuple[str, ...] = ()  # readable fields the server fills in
+    default_fields: tuple[str, ...] = ("id", "name")
+
+
+_COMMON: dict[str, Coerce] = {"name": _text, "adlabels": _list, "execution_options": _list}
+_CAMPAIGN_PARAMS: dict[str, Coerce] = {
+    **_COMMON,
+    "objective": _choice(OBJECTIVES),
+    "status": _choice(CREATE_STATUSES),
+    "special_ad_categories": _choices(SPECIAL_AD_CATEGORIES),
+    "special_ad_category_country": _list,
+    "buying_type": _choice(BUYING_TYPES),
+    "daily_budget": _uint,
+    "lifetime_budget": _uint,
+    "spend_cap": _uint,
+    "bid_strategy": _choice(BID_STRATEGIES),
+    "start_time": _time,
+    "stop_time": _time,
+    "promoted_object": _object,
+    "is_adset_budget_sharing_enabled": _flag,
+}
+_ADSET_PARAMS: dict[str, Coerce] = {
+    **_COMMON,
+    "campaign_id": _text,
+    "status": _choice(CREATE_STATUSES),
+    "billing_event": _choice(BILLING_EVENTS),
+    "optimization_goal": _choice(OPTIMIZATION_GOALS),
+    "bid_amount": _uint,
+    "bid_strategy": _choice(BID_STRATEGIES),
+    "daily_budget": _uint,
+    "lifetime_budget": _uint,
+    "start_time": _time,
+    "end_time": _time,
+    "targeting": _object,
+    "promoted_object": _object,
+    "destination_type": _choice(DESTINATION_TYPES),
+    "attribution_spec": _list,
+    "frequency_control_specs": _list,
+    "pacing_type": _list,
+    "dsa_beneficiary": _text,
+    "dsa_payor": _text,
+}
+_CREATIVE_PARAMS: dict[str, Coerce] = {
+    **_COMMON,
+    "object_story_spec": _object,
+    "asset_feed_spec": _object,
+    "object_story_id": _text,
+    "image_hash": _text,
+    "image_url": _text,
+    "body": _text,
+    "title": _text,
+    "link_url": _text,
+    "call_to_action": _object,
+    "url_tags": _text,
+    "actor_id": _text,
+    "instagram_user_id": _text,
+    "degrees_of_freedom_spec": _object,
+}
+_AD_PARAMS: dict[str, Coerce] = {
+    **_COMMON,
+    "adset_id": _text,
+    "creative": _creative,
+    "status": _choice(CREATE_STATUSES),
+    "tracking_specs": _json,
+    "conversion_domain": _text,
+}
+# A campaign's ad sets and ads, an ad set's ads: deleted with it (Meta deletes children;
+# the exact cascade is UNCONFIRMED in the research).
+CHILDREN = {"campaign": (("adset", "campaign_id"), ("ad", "campaign_id")), "adset": (("ad", "adset_id"),)}
+
+TYPES: dict[str, _Type] = {
+    t.name: t
+    for t in (
+        _Type(
+            "campaign",
+            "Campaign",
+            "campaigns",
+            _CAMPAIGN_PARAMS,
+            ("name", "objective", "special_ad_categories"),
+            frozenset(_CAMPAIGN_PARAMS) - {"buying_type"},
+            120_201_000_000_000_000,
+            ("account_id", "status", "configured_status", "effective_status", "created_time", "updated_time"),
+        ),
+        _Type(
+            "adset",
+            "AdSet",
+            "adsets",
+            _ADSET_PARAMS,
+            ("name", "campaign_id", "billing_event", "targeting"),
+            frozenset(_ADSET_PARAMS) - {"campaign_id"},
+            120_202_000_000_000_000,
+            ("account_id", "status", "configured_status", "effective_status", "created_time", "updated_time"),
+        ),
+        _Type(
+            "adcreative",
+            "AdCreative",
+            "adcreatives",
+            _CREATIVE_PARAMS,
+            (),
+            frozenset({"name", "status", "adlabels", "execution_options"}),
+            120_203_000_000_000_000,
+            ("account_id", "status"),
+        ),
+        _Type(
+            "ad",
+            "Ad",
+            "ads",
+            _AD_PARAMS,
+            ("name", "adset_id", "creative"),
+            frozenset(_AD_PARAMS) - {"adset_id"},
+            120_204_000_000_000_000,
+            (
+                "account_id",
+                "campaign_id",
+                "status",
+                "configured_status",
+                "effective_status",
+                "ad_review_feedback",
+                "created_time",
+                "updated_time",
+            ),
+        ),
+        _Type(
+            "advideo",
+            "AdVideo",
+            "advideos",
+            {"name": _text, "title": _text, "description": _text},
+            (),
+            frozenset({"name", "title", "description"}),
+            1_020_000_000_000_000,
+            ("status", "created_time", "updated_time"),
+            ("id", "title"),
+        ),
+    )
+}
+# Readable on an ad video (it has a title, not a name: `name` on upload sets the title, UNCONFIRMED).
+VIDEO_FIELDS = frozenset({"id", "title", "description", "status", "created_time", "updated_time"})
+IMAGE_FIELDS = frozenset({"id", "account_id", "hash", "name", "status", "url", "created_time", "updated_time"})
+ACCOUNT_FIELDS = frozenset({"id", "account_id", "name", "currency", "account_status", "timezone_name"})
+
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+VIDEO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free")  # the first box of an MP4 / QuickTime file
+
+
+@dataclass
+class _Call:
+    """One request, as the handlers see it."""
+
+    request: Request
+    params: dict[str, Any]
+    files: dict[str, tuple[str, bytes]]  # multipart field -> (file name, bytes)
+
+    def fields(self, default: Iterable[str]) -> list[str]:
+        raw = self.params.get("fields")
+        if raw is None or not str(raw).strip():
+            return list(default)
+        # Nested field syntax (`creative{id}`) is not emulated: only the field name counts.
+        return [part.strip().split("{")[0] for part in str(raw).split(",") if part.strip()]
+
+
+async def _read_call(request: Request) -> _Call:
+    """Query and body params merged (body wins), plus multipart files."""
+    params: dict[str, Any] = dict(request.query_params.items())
+    files: dict[str, tuple[str, bytes]] = {}
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        async with request.form(max_part_size=64 * 1024 * 1024) as form:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    files[key] = (value.filename or key, await value.read())
+                else:
+                    params[key] = value
+        return _Call(request, params, files)
+    body = await request.body()
+    if body.strip():
+        if content_type != "application/json":
+            raise _param_error(f"Unsupported content type {content_type or 'none'}: send JSON or form fields")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise _param_error("The request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise _param_error("The JSON body must be an object")
+        params.update(data)
+    return _Call(request, params, files)
+
+
+def _token(request: Request, params: dict[str, Any]) -> str | None:
+    token = params.pop("access_token", None)
+    if token:
+        return str(token)
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _cursor(id_: str) -> str:
+    return base64.urlsafe_b64encode(id_.encode()).decode("ascii").rstrip("=")
+
+
+def _uncursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise _param_error("Invalid cursor") from None
+
+
+class MetaApi:
+    """The route handlers. Each runs under the store's lock, so check-then-write is atomic."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.store = sandbox.store
+
+    def routes(self) -> list[BaseRoute]:
+        methods = ["GET", "POST", "DELETE"]
+        return [
+            Route("/{node}", self._endpoint, methods=methods),
+            Route("/{node}/{edge}", self._endpoint, methods=methods),
+        ]
+
+    async def _endpoint(self, request: Request) -> Response:
+        try:
+            call = await _read_call(request)
+            token = _token(request, call.params)
+            if not self.sandbox.auth.accepts(NAME, token):
+                # Graph answers OAuth errors with 400 (some edges answer 401): 400 is the common case.
+                raise GraphError("Invalid OAuth access token.", 190)
+            if self.sandbox.auth.access_tokens_expired(NAME):  # subcode 463: the token has expired
+                raise GraphError("Error validating access token: Session has expired.", 190, subcode=463)
+            node, edge = request.path_params["node"], request.path_params.get("edge")
+            method = "GET" if request.method == "HEAD" else request.method
+            with self.store.transaction():
+                if node.startswith("act_"):
+                    return self._account_call(method, self._account(node), edge, call)
+                if edge is not None:
+                    raise self._no_field(edge, self._live_or_deleted(node)[1].node)
+                return self._node_call(method, node, call)
+        except GraphError as exc:
+            return exc.response
+
+    # --- lookups ---
+
+    def _account(self, node: str) -> StoredObject:
+        """An ad account; any numeric act_ id is provisioned on first use so a fresh sandbox serves any spec."""
+        number = node.removeprefix("act_")
+        if not number.isdigit():
+            raise _not_found(node)
+        existing = self.store.get(NAME, "adaccount", number)
+        if existing is not None:
+            return existing
+        fields = {
+            "account_id": number,
+            "name": f"Sandbox ad account {number}",
+            "currency": ACCOUNT_CURRENCY,
+            "account_status": 1,  # ACTIVE
+            "timezone_name": ACCOUNT_TIMEZONE,
+        }
+        return self.store.put(NAME, "adaccount", number, fields)
+
+    def _live_or_deleted(self, id_: str) -> tuple[StoredObject, _Type]:
+        """An ads object by id, deleted ones included (they stay readable); videos only while they exist."""
+        for type_ in TYPES.values():
+            obj = self.store.get(NAME, type_.name, id_, include_deleted=type_.name != "advideo")
+            if obj is not None:
+                return obj, type_
+        raise _not_found(id_)
+
+    def _parent(self, type_name: str, id_: Any, account: str, param: str) -> StoredObject:
+        obj = self.store.get(NAME, type_name, str(id_))
+        if obj is None or obj.fields["account_id"] != account:
+            raise _invalid(
+                f"Invalid {param}",
+                f"{param} {id_} is not a live {TYPES[type_name].node} of ad account act_{account}.",
+            )
+        return obj
+
+    @staticmethod
+    def _no_field(name: str, node: str) -> GraphError:
+        return _param_error(f"Tried accessing nonexisting field ({name}) on node type ({node})")
+
+    def _check_not_rejected(self, type_name: str) -> None:
+        if self.sandbox.faults.rejects(NAME, type_name):
+            raise _invalid("Creation rejected", f"{type_name} creation was rejected (sandbox fault injection).")
+
+    # --- dispatch ---
+
+    def _account_call(self, method: str, account: StoredObject, edge: str | None, call: _Call) -> Response:
+        if edge is None:
+            if method != "GET":
+                raise _param_error(f"Unsupported {method.lower()} request on the ad account in the sandbox")
+            return JSONResponse(self._render_account(account, call.fields(("id", "account_id"))))
+        if edge == "adimages":
+            handlers = {"GET": self.list_images, "POST": self.upload_images, "DELETE": self.delete_image}
+            return handlers[method](account, call)
+        type_ = next((t for t in TYPES.values() if t.edge == edge), None)
+        if type_ is None:
+            raise self._no_field(edge, "AdAccount")
+        if method == "GET":
+            return self.list_objects(account, type_, call)
+        if method == "POST":
+            self._check_not_rejected(type_.name)
+            if type_.name == "advideo":
+                return self.upload_video(account, call)
+            return self.create_object(account, type_, call)
+        raise _param_error(f"Unsupported delete request on /{edge}")
+
+    def _node_call(self, method: str, node: str, call: _Call) -> Response:
+        obj, type_ = self._live_or_deleted(node)
+        if method == "GET":
+            return JSONResponse(self._render(obj, type_, call.fields(type_.default_fields)))
+        if method == "POST":
+            return self.update_object(obj, type_, call)
+        return self.delete_object(obj, type_)
+
+    # --- rendering ---
+
+    def _render_account(self, account: StoredObject, fields: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in fields:
+            if name not in ACCOUNT_FIELDS:
+                raise self._no_field(name, "AdAccount")
+            out[name] = f"act_{account.id}" if name == "id" else account.fields[name]
+        return out
+
+    def _render(self, obj: StoredObject, type_: _Type, fields: list[str]) -> dict[str, Any]:
+        """The requested fields of an object; unset ones are left out, as Graph does."""
+        values = self._readable(obj, type_)
+        readable = VIDEO_FIELDS if type_.name == "advideo" else {"id", *type_.params, *type_.computed} - WRITE_ONLY
+        out: dict[str, Any] = {}
+        for name in fields:
+            if name not in readable:
+                raise self._no_field(name, type_.node)
+            if values.get(name) is not None:
+                out[name] = values[name]
+        out.setdefault("id", obj.id)
+        return out
+
+    def _readable(self, obj: StoredObject, type_: _Type) -> dict[str, Any]:
+        values = {k: v for k, v in obj.fields.items() if not k.startswith(SANDBOX_ONLY)}
+        values["id"] = obj.id
+        for name in MONEY_FIELDS & values.keys():
+            values[name] = str(values[name])
+        if type_.name == "advideo":
+            values["status"] = {"video_status": "ready", "processing_progress": 100}
+            return values
+        if obj.deleted:
+            values["status"] = "DELETED"
+        values["configured_status"] = values.get("status")
+        review = self.sandbox.reviews.outcome(obj.fields.get("name", "")) if type_.name == "ad" else None
+        values["effective_status"] = self._effective_status(obj, values["status"], review)
+        if type_.name == "ad":
+            # Quirk: sent as {"creative_id": X}, read back as {"id": X}.
+            values["creative"] = {"id": obj.fields["creative"]["creative_id"]}
+            if review is not None and review.status == "rejected" and not obj.deleted:
+                values["ad_review_feedback"] = {"global": {"reason": review.reason or "Ad rejected by review"}}
+        return values
+
+    def _effective_status(self, obj: StoredObject, status: str, review: ReviewRule | None) -> str:
+        """Deleted and archived first, then review rejection, own pause, a parent's pause, pending review."""
+        if status in ("DELETED", "ARCHIVED") or obj.type == "adcreative":
+            return status
+        if review is not None and review.status == "rejected":
+            return "DISAPPROVED"
+        if status == "PAUSED":
+            return "PAUSED"
+        for parent_type in ("campaign", "adset"):
+            parent_id = obj.fields.get(f"{parent_type}_id")
+            parent = self.store.get(NAME, parent_type, parent_id) if parent_id else None
+            if parent is not None and parent.fields.get("status") == "PAUSED":
+                return f"{parent_type.upper()}_PAUSED"
+        if review is not None and review.status == "pending":
+            return "PENDING_REVIEW"
+        return "ACTIVE"
+
+    # --- ads objects: create / update / delete / list ---
+
+    @staticmethod
+    def _coerce(node: str, params: dict[str, Any], coercers: dict[str, Coerce]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, raw in params.items():
+            if name == "fields":
+                continue
+            if name not in coercers:
+                # Unknown params are refused rather than ignored (UNCONFIRMED): a typo in an
+                # override then fails at once, naming the field.
+                raise _param_error(f"Param {name} is not a valid parameter for {node}")
+            try:
+                values[name] = coercers[name](raw)
+            except _Bad as exc:
+                raise _param_error(f"param {name} {exc}") from None
+        return values
+
+    def create_object(self, account: StoredObject, type_: _Type, call: _Call) -> Response:
+        values = self._coerce(type_.node, call.params, type_.params)
+        for name in type_.required:
+            if values.get(name) in (None, ""):
+                raise _param_error(f"The parameter {name} is required")
+        fields: dict[str, Any] = {"account_id": account.id, **values}
+        if type_.name in ("campaign", "adset", "ad"):
+            fields.setdefault("status", "ACTIVE")  # Graph's default when none is sent (UNCONFIRMED)
+        if type_.name == "campaign":
+            fields.setdefault("buying_type", "AUCTION")
+        elif type_.name == "adcreative":
+            fields.setdefault("name", f"Sandbox creative {_now()}")
+            fields["status"] = "ACTIVE"
+        self._validate(type_, fields)
+        if type_.name == "ad":  # an ad also knows its campaign
+            fields["campaign_id"] = self._parent("adset", fields["adset_id"], account.id, "adset_id").fields[
+                "campaign_id"
+            ]
+        if "validate_only" in (fields.pop("execution_options", None) or []):
+            return JSONResponse({"success": True})  # a dry run: checked, nothing made
+        now = _now()
+        id_ = str(self.store.new_id(NAME, type_.name, type_.first_id))
+        self.store.put(NAME, type_.name, id_, {**fields, "created_time": now, "updated_time": now})
+        return JSONResponse({"id": id_})
+
+    def update_object(self, obj: StoredObject, type_: _Type, call: _Call) -> Response:
+        """POST /{id} with the changed fields only; immutable ones are refused."""
+        if obj.deleted:
+            raise _invalid("Object deleted", f"{type_.node} {obj.id} is deleted and cannot be edited.")
+        fixed = [name for name in call.params if name in type_.params and name not in type_.updatable]
+        if fixed:
+            raise _invalid(
+                "Field cannot be changed",
+                f"{', '.join(fixed)} of {type_.node} {obj.id} cannot be changed after it is created; "
+                f"create a new {type_.node} instead.",
+            )
+        coercers = {name: type_.params[name] for name in type_.updatable if name in type_.params}
+        if "status" in type_.updatable:  # updates may also archive or delete
+            coercers["status"] = _choice(CREATIVE_STATUSES if type_.name == "adcreative" else STATUSES)
+        changes = self._coerce(type_.node, call.params, coercers)
+        if changes.get("status") == "DELETED":
+            return self.delete_object(obj, type_)  # research 2.5: status=DELETED is a delete
+        if type_.name == "advideo" and "name" in changes:
+            changes.setdefault("title", changes.pop("name"))
+        options = changes.pop("execution_options", None) or []
+        self._validate(type_, {**obj.fields, **changes})
+        if "validate_only" not in options:
+            self.store.update(NAME, type_.name, obj.id, {**changes, "updated_time": _now()})
+        return JSONResponse({"success": True})
+
+    def delete_object(self, obj: StoredObject, type_: _Type) -> Response:
+        # Deleting what is already deleted succeeds again (UNCONFIRMED; it is idempotent here).
+        if not obj.deleted:
+            self.store.delete(NAME, type_.name, obj.id)
+            for child_type, key in CHILDREN.get(type_.name, ()):
+                for child in self.store.find(NAME, child_type, **{key: obj.id}):
+                    self.store.delete(NAME, child_type, child.id)
+        return JSONResponse({"success": True})
+
+    def list_objects(self, account: StoredObject, type_: _Type, call: _Call) -> Response:
+        """An account edge, newest first (Graph's order, UNCONFIRMED); deleted objects only when
+        filtered for (effective_status DELETED); videos are gone once deleted."""
+        filters = self._filters(call.params)
+        if "title" in call.params:  # the advideos edge filters by title (FB-SDK get_ad_videos)
+            filters.append({"field": "title", "operator": "EQUAL", "value": call.params["title"]})
+        wants_deleted = type_.name != "advideo" and any(
+            f["field"] == "effective_status" and "DELETED" in self._filter_values(f) for f in filters
+        )
+        rows = []
+        for obj in reversed(self.store.find(NAME, type_.name, include_deleted=wants_deleted, account_id=account.id)):
+            if all(self._matches(self._readable(obj, type_), f) for f in filters):
+                rows.append((obj.id, self._render(obj, type_, call.fields(type_.default_fields))))
+        return self._page(call, rows)
+
+    def _filters(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        filters = []
+        raw = params.get("filtering")
+        if raw is not None:
+            try:
+                filters = _list(raw)
+            except _Bad:
+                raise _param_error("param filtering must be a JSON array") from None
+            for item in filters:
+                if not (isinstance(item, dict) and {"field", "operator", "value"} <= item.keys()):
+                    raise _param_error("Filtering entries need field, operator and value")
+        if "effective_status" in params:
+            try:
+                statuses = _list(params["effective_status"])
+            except _Bad:
+                raise _param_error("param effective_status must be a JSON array") from None
+            filters.append({"field": "effective_status", "operator": "IN", "value": statuses})
+        return filters
+
+    @staticmethod
+    def _filter_values(item: dict[str, Any]) -> list[Any]:
+        value = item["value"]
+        return value if isinstance(value, list) else [value]
+
+    def _matches(self, values: dict[str, Any], item: dict[str, Any]) -> bool:
+        name = str(item["field"]).replace(".", "_")  # "campaign.id" filters on campaign_id
+        actual = values.get(name)
+        actual = str(actual) if isinstance(actual, int) else actual
+        operator, expected = item["operator"], item["value"]
+        if operator == "EQUAL":
+            return actual == expected
+        if operator == "NOT_EQUAL":
+            return actual != expected
+        if operator in ("IN", "NOT_IN"):
+            return (actual in self._filter_values(item)) == (operator == "IN")
+        if operator in ("CONTAIN", "NOT_CONTAIN"):
+            found = isinstance(actual, str) and str(expected).lower() in actual.lower()
+            return found == (operator == "CONTAIN")
+        raise _param_error(f"Filtering operator {operator} is not supported in the sandbox")
+
+    def _page(self, call: _Call, rows: list[tuple[str, dict[str, Any]]]) -> Response:
+        """Cursor pagination over (object id, row) pairs: `limit`, `after`; a `next` link only when more follow."""
+        try:
+            limit = min(MAX_LIMIT, max(1, int(call.params.get("limit", DEFAULT_LIMIT))))
+        except (TypeError, ValueError):
+            raise _param_error("param limit must be an integer") from None
+        start = 0
+        if call.params.get("after"):
+            after = _uncursor(str(call.params["after"]))
+            start = next((i + 1 for i, (id_, _) in enumerate(rows) if id_ == after), len(rows))
+        page = rows[start : start + limit]
+        body: dict[str, Any] = {"data": [row for _, row in page]}
+        if page:
+            body["paging"] = {"cursors": {"before": _cursor(page[0][0]), "after": _cursor(page[-1][0])}}
+            if start + limit < len(rows):
+                # Like Graph, the link repeats the query as sent (an access_token in it included).
+                body["paging"]["next"] = str(
+                    call.request.url.include_query_params(after=body["paging"]["cursors"]["after"])
+                )
+        return JSONResponse(body)
+
+    # --- validation of whole objects (on create, and merged on update) ---
+
+    def _validate(self, type_: _Type, fields: dict[str, Any]) -> None:
+        account = fields["account_id"]
+        if type_.name in ("campaign", "adset"):
+            self._check_budget(type_, fields)
+        if type_.name == "adset":
+            campaign = self._parent("campaign", fields["campaign_id"], account, "campaign_id")
+            if any(k in campaign.fields for k in ("daily_budget", "lifetime_budget")):
+                if any(k in fields for k in ("daily_budget", "lifetime_budget")):
+                    raise _invalid(
+                        "Budget set on campaign",
+                        "The campaign has a budget (campaign budget optimisation): its ad sets cannot have one.",
+                    )
+            elif not any(k in fields for k in ("daily_budget", "lifetime_budget")):
+                raise _invalid(
+                    "Missing budget", "Set daily_budget or lifetime_budget on the ad set or on its campaign."
+                )
+            strategy = fields.get("bid_strategy") or campaign.fields.get("bid_strategy")
+            if strategy in BID_AMOUNT_STRATEGIES and "bid_amount" not in fields:
+                raise _invalid("Bid amount required", f"bid_strategy {strategy} needs a bid_amount.")
+            _check_targeting(fields["targeting"])
+        elif type_.name == "adcreative":
+            self._check_creative(fields, account)
+        elif type_.name == "ad":
+            self._parent("adset", fields["adset_id"], account, "adset_id")
+            self._parent("adcreative", fields["creative"]["creative_id"], account, "creative.creative_id")
+
+    @staticmethod
+    def _check_budget(type_: _Type, fields: dict[str, Any]) -> None:
+        end_key = "stop_time" if type_.name == "campaign" else "end_time"
+        if "daily_budget" in fields and "lifetime_budget" in fields:
+            raise _invalid("Too many budgets", "Set either daily_budget or lifetime_budget, not both.")
+        for name in ("daily_budget", "lifetime_budget"):
+            if fields.get(name) == 0:
+                raise _invalid("Budget too low", f"{name} must be greater than 0.")
+        if "lifetime_budget" in fields and end_key not in fields:
+            raise _invalid("End time required", f"A lifetime_budget needs {end_key}.")
+        start, end = fields.get("start_time"), fields.get(end_key)
+        if start and end and end <= start:  # both in the same +0000 form: they compare as strings
+            raise _invalid("Invalid schedule", f"{end_key} must be after start_time.")
+
+    def _check_creative(self, fields: dict[str, Any], account: str) -> None:
+        spec = fields.get("object_story_spec")
+        if spec is None:
+            if not any(k in fields for k in ("asset_feed_spec", "object_story_id")):
+                raise _param_error("The parameter object_story_spec is required")
+            return
+        if not spec.get("page_id"):
+            raise _invalid("Page required", "object_story_spec.page_id is required.")
+        kinds = [k for k in STORY_KINDS if k in spec]
+        if len(kinds) != 1:
+            raise _invalid(
+                "Invalid object story spec", f"object_story_spec needs exactly one of {', '.join(STORY_KINDS)}."
+            )
+        data = spec[kinds[0]]
+        if not isinstance(data, dict):
+            raise _invalid("Invalid object story spec", f"object_story_spec.{kinds[0]} must be an object.")
+        where = f"object_story_spec.{kinds[0]}"
+        if kinds[0] == "link_data" and not data.get("link"):
+            raise _invalid("Link required", f"{where}.link is required.")
+        if data.get("image_hash") is not None:
+            key = f"{account}:{data['image_hash']}"
+            if self.store.get(NAME, "adimage", key) is None:
+                raise _invalid(
+                    "Invalid image hash", f"{where}.image_hash {data['image_hash']} is not an image of act_{account}."
+                )
+        if kinds[0] == "video_data":
+            video = self.store.get(NAME, "advideo", str(data.get("video_id")))
+            if video is None or video.fields["account_id"] != account:
+                raise _invalid(
+                    "Invalid video", f"{where}.video_id {data.get('video_id')} is not a video of act_{account}."
+                )
+        action = data.get("call_to_action")
+        if action is not None and (not isinstance(action, dict) or action.get("type") not in CALL_TO_ACTION_TYPES):
+            got = action.get("type") if isinstance(action, dict) else action
+            raise _invalid(
+                "Invalid call to action",
+                f"{where}.call_to_action.type {got!r} is not one of Meta's call to action types.",
+            )
+
+    # --- images: content-addressed by the md5 of their bytes ---
+
+    def upload_images(self, account: StoredObject, call: _Call) -> Response:
+        self._check_not_rejected("adimage")
+        uploads: list[tuple[str, bytes]] = []
+        if call.params.get("bytes"):
+            try:
+                data = base64.b64decode("".join(str(call.params["bytes"]).split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise _param_error("param bytes must be base64-encoded") from None
+            # With `bytes` the answer is keyed "bytes"; a `name` param naming it is UNCONFIRMED.
+            uploads.append((str(call.params.get("name") or "bytes"), data))
+        uploads += [(filename, data) for filename, data in call.files.values()]
+        if not uploads:
+            raise _param_error("The parameter bytes or an image file is required")
+        images = {}
+        for name, data in uploads:
+            if not data.startswith(IMAGE_MAGIC) and not (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+                raise _invalid("Image format not supported", f"{name} is not a JPG, PNG, GIF, BMP, TIFF or WebP image.")
+            images[name] = self._store_image(account.id, name, data)
+        return JSONResponse({"images": images})
+
+    def _store_image(self, account: str, name: str, data: bytes) -> dict[str, str]:
+        digest = hashlib.md5(data).hexdigest()  # noqa: S324 - Meta's image hash, not a security use
+        key = f"{account}:{digest}"
+        url = f"{CDN}/{digest}"
+        # Same bytes, same hash: a second upload finds the image already there and keeps its
+        # first name (cross-upload dedupe is UNCONFIRMED in research 2.5).
+        if self.store.get(NAME, "adimage", key) is None:
+            now = _now()
+            fields = {
+                "account_id": account,
+                "hash": digest,
+                "name": name,
+                "url": url,
+                "status": "ACTIVE",
+                "created_time": now,
+                "updated_time": now,
+                f"{SANDBOX_ONLY}size": len(data),  # the sandbox never keeps uploaded bytes
+            }
+            self.store.put(NAME, "adimage", key, fields)
+        return {"hash": digest, "url": url}
+
+    def list_images(self, account: StoredObject, call: _Call) -> Response:
+        hashes = None
+        if "hashes" in call.params:
+            try:
+                hashes = [str(h) for h in _list(call.params["hashes"])]
+            except _Bad:
+                raise _param_error("param hashes must be a JSON array of strings") from None
+        found = self.store.find(NAME, "adimage", include_deleted=hashes is not None, account_id=account.id)
+        rows = []
+        for obj in reversed(found):  # newest first
+            if hashes is not None and obj.fields["hash"] not in hashes:
+                continue
+            if "name" in call.params and obj.fields["name"] != call.params["name"]:
+                continue
+            values = {k: v for k, v in obj.fields.items() if not k.startswith(SANDBOX_ONLY)}
+            values |= {"id": obj.id, "status": "DELETED" if obj.deleted else "ACTIVE"}
+            row = {}
+            for name in call.fields(("hash", "id")):
+                if name not in IMAGE_FIELDS:
+                    raise self._no_field(name, "AdImage")
+                row[name] = values.get(name)
+            rows.append((obj.id, row))
+        return self._page(call, rows)
+
+    def delete_image(self, account: StoredObject, call: _Call) -> Response:
+        digest = call.params.get("hash")
+        if not digest:
+            raise _param_error("The parameter hash is required")
+        obj = self.store.get(NAME, "adimage", f"{account.id}:{digest}", include_deleted=True)
+        if obj is None:
+            raise _not_found(str(digest))
+        if not obj.deleted:
+            self.store.delete(NAME, "adimage", obj.id)
+        return JSONResponse({"success": True})
+
+    # --- videos ---
+
+    def upload_video(self, account: StoredObject, call: _Call) -> Response:
+        values = self._coerce("AdVideo", call.params, TYPES["advideo"].params)
+        if "source" not in call.files:
+            # file_url and chunked uploads (upload_phase) are not emulated.
+            raise _param_error("The parameter source is required (a multipart file)")
+        filename, data = call.files["source"]
+        if data[4:8] not in VIDEO_BOXES:
+            raise _invalid("Video format not supported", f"{filename} is not an MP4 or QuickTime video.")
+        now = _now()
+        fields = {
+            "title": values.get("title") or values.get("name") or filename,
+            **({"description": values["description"]} if "description" in values else {}),
+            "created_time": now,
+            "updated_time": now,
+            "account_id": account.id,  # not readable on Graph's AdVideo; kept to scope the account's list
+            f"{SANDBOX_ONLY}sha256": hashlib.sha256(data).hexdigest(),
+            f"{SANDBOX_ONLY}size": len(data),
+        }
+        id_ = str(self.store.new_id(NAME, "advideo", TYPES["advideo"].first_id))
+        self.store.put(NAME, "advideo", id_, fields)
+        return JSONResponse({"id": id_})
+
+
+def _check_targeting(targeting: dict[str, Any]) -> None:
+    geo = targeting.get("geo_locations")
+    if not isinstance(geo, dict) or not any(
+        geo.get(k) for k in ("countries", "regions", "cities", "zips", "custom_locations")
+    ):
+        raise _invalid("Location required", "targeting.geo_locations needs at least one location (e.g. countries).")
+    for country in geo.get("countries") or []:
+        if not (isinstance(country, str) and len(country) == 2 and country.isupper()):
+            raise _invalid(
+                "Invalid country", f"targeting.geo_locations.countries: {country!r} is not an ISO country code."
+            )
+    ages = {}
+    for key in ("age_min", "age_max"):
+        if key in targeting:
+            value = targeting[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 13 <= value <= 65:
+                raise _invalid("Invalid age", f"targeting.{key} must be an integer from 13 to 65.")
+            ages[key] = value
+    if ages.get("age_min", 13) > ages.get("age_max", 65):
+        raise _invalid("Invalid age", "targeting.age_min must not exceed targeting.age_max.")
+
+
+PLATFORM = Platform(NAME, PREFIX, lambda sandbox: MetaApi(sandbox).routes(), MetaErrors())
