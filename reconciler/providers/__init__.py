@@ -9,6 +9,9 @@ import httpx
 from reconciler.model import TargetConfig
 from reconciler.providers.base import ErrorClass, Provider, ProviderError
 from reconciler.providers.broadstreet import BroadstreetProvider
+from reconciler.providers.meta import MetaProvider
+from reconciler.providers.snapchat import OAuthCredentials, SnapchatProvider
+from reconciler.providers.tiktok import TikTokProvider
 
 ProviderFactory = Callable[[TargetConfig, Mapping[str, str], httpx.AsyncBaseTransport | None], Provider]
 
@@ -30,8 +33,32 @@ def _broadstreet(
     return BroadstreetProvider(target, env_secret(target, environ, "token_env"), transport=transport)
 
 
+def _meta(target: TargetConfig, environ: Mapping[str, str], transport: httpx.AsyncBaseTransport | None) -> Provider:
+    return MetaProvider(target, env_secret(target, environ, "token_env"), transport=transport)
+
+
+def _snapchat(target: TargetConfig, environ: Mapping[str, str], transport: httpx.AsyncBaseTransport | None) -> Provider:
+    token_var = target.credentials.get("token_env")  # optional: a current access token, renewed when refused
+    credentials = OAuthCredentials(
+        refresh_token=env_secret(target, environ, "refresh_token_env"),
+        client_id=env_secret(target, environ, "client_id_env"),
+        client_secret=env_secret(target, environ, "client_secret_env"),
+        access_token=(environ.get(token_var) or None) if token_var else None,
+    )
+    return SnapchatProvider(target, credentials, transport=transport)
+
+
+def _tiktok(target: TargetConfig, environ: Mapping[str, str], transport: httpx.AsyncBaseTransport | None) -> Provider:
+    return TikTokProvider(target, env_secret(target, environ, "token_env"), transport=transport)
+
+
 # platform -> factory; meta, tiktok and snapchat join here as their providers land.
-PROVIDERS: dict[str, ProviderFactory] = {"broadstreet": _broadstreet}
+PROVIDERS: dict[str, ProviderFactory] = {
+    "broadstreet": _broadstreet,
+    "meta": _meta,
+    "snapchat": _snapchat,
+    "tiktok": _tiktok,
+}
 
 
 def provider_from_target(

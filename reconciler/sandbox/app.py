@@ -16,11 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Router
 
 from reconciler.errors import ReconcilerError
-from reconciler.sandbox import broadstreet, control
+from reconciler.sandbox import broadstreet, control, meta, snapchat, tiktok
 from reconciler.sandbox.context import Platform, Sandbox
 from reconciler.sandbox.faults import FaultMiddleware, FaultSettings
 
-PLATFORMS: list[Platform] = [broadstreet.PLATFORM]
+PLATFORMS: list[Platform] = [broadstreet.PLATFORM, meta.PLATFORM, snapchat.PLATFORM, tiktok.PLATFORM]
 
 
 def create_app(
@@ -46,7 +46,7 @@ def create_app(
         router = Router(platform.routes(sandbox))
         mounts.append(
             Mount(
-                platform.prefix,
+                platform.mount_path,
                 app=FaultMiddleware(router, platform.name, platform.errors, sandbox.faults, sandbox.stats),
             )
         )
@@ -55,7 +55,7 @@ def create_app(
         """Routing errors (unknown path, wrong method) in the style of the platform asked."""
         assert isinstance(exc, HTTPException)
         path = request.url.path
-        platform = next((p for p in PLATFORMS if path.startswith(p.prefix + "/")), None)
+        platform = next((p for p in PLATFORMS if path.startswith(p.mount_path + "/")), None)
         if platform is None:
             response = JSONResponse({"error": exc.detail}, status_code=exc.status_code)
         else:

@@ -26,6 +26,13 @@ class Platform:
     prefix: str  # e.g. "/broadstreet/api/1": replaces the real API root
     routes: Callable[[Sandbox], list[BaseRoute]]
     errors: ErrorResponses
+    # Where `routes` are mounted, when the platform serves more than its API root
+    # (Snapchat's OAuth endpoint sits beside /v1): a prefix of `prefix`. Default: `prefix`.
+    mount: str | None = None
+
+    @property
+    def mount_path(self) -> str:
+        return self.mount or self.prefix
 
 
 class Auth:
@@ -39,6 +46,7 @@ class Auth:
         with self._lock:
             self._valid: dict[str, frozenset[str]] = {}
             self._expired: set[str] = set()
+            self._issued: dict[str, set[str]] = {}
 
     def configure(
         self, platform: str, valid_tokens: list[str] | None, expire_access_tokens: bool | None = None
@@ -52,6 +60,7 @@ class Auth:
             if expire_access_tokens is not None:
                 if expire_access_tokens:
                     self._expired.add(platform)
+                    self._issued.pop(platform, None)  # issued tokens expire; new ones work again
                 else:
                     self._expired.discard(platform)
 
@@ -66,6 +75,16 @@ class Auth:
         """Set by `expire_access_tokens`: OAuth platforms must then answer as for an expired token."""
         with self._lock:
             return platform in self._expired
+
+    def issue(self, platform: str, token: str) -> None:
+        """Remember an access token that the platform's own OAuth endpoint handed out."""
+        with self._lock:
+            self._issued.setdefault(platform, set()).add(token)
+
+    def issued(self, platform: str, token: str | None) -> bool:
+        """Whether `token` was issued and not expired since (`expire_access_tokens` expires all so far)."""
+        with self._lock:
+            return bool(token) and token in self._issued.get(platform, ())
 
 
 @dataclass(frozen=True)

@@ -88,10 +88,14 @@ class Store:
                 return None
             return copy.deepcopy(obj)
 
-    def update(self, platform: str, type_: str, id_: str, changes: dict[str, Any]) -> StoredObject:
-        """Merge `changes` into a live object's fields."""
+    def update(
+        self, platform: str, type_: str, id_: str, changes: dict[str, Any], *, replace: bool = False
+    ) -> StoredObject:
+        """Merge `changes` into a live object's fields (with `replace`: the fields become `changes`)."""
         with self._lock:
             obj = self._live(platform, type_, id_)
+            if replace:
+                obj.fields.clear()
             obj.fields.update(copy.deepcopy(changes))
             self._save()
             return copy.deepcopy(obj)

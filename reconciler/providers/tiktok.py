@@ -1,0 +1,396 @@
+"""TikTok API for Business, Marketing API v1.3 (research/platform-apis.md section 3).
+
+Every answer is an envelope `{"code", "message", "request_id", "data"}`, an
+error too, usually with HTTP 200: the HTTP client's body check turns a
+non-zero code into a ProviderError. Status changes (`operation_status`, with
+DELETE a soft delete) go through */status/update/, other fields through
+*/update/. Images and videos live in the advertiser's asset library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from reconciler.model import Operation, TargetConfig
+from reconciler.providers.assets import read_asset
+from reconciler.providers.base import Applied, ErrorClass, ProviderError
+from reconciler.providers.http import ErrorDetail, HttpClient, default_error_parser
+
+DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
+# TikTok's per-endpoint QPS limits are not documented (research 3.5): 10/s is a
+# cautious guess, and a 40100 answer makes the executor back off.
+DEFAULT_RATE_LIMIT = 10.0
+
+OBJECT_TYPES = ("campaign", "adgroup", "ad")
+MEDIA_TYPES = ("image", "video")
+STATUS = "operation_status"
+# What the error codes mean (research 3.4, mostly UNCONFIRMED): 40100 is the QPS limit,
+# these three are token or permission problems, 5xxxx are TikTok's own failures, any
+# other code is a refusal of the request as sent.
+RATE_LIMIT_CODE = 40100
+AUTH_CODES = frozenset({40001, 40104, 40105})
+
+# Our attributes that are never sent: the asset hash we track and the budget's
+# currency, which is checked against the advertiser's instead.
+_NOT_SENT = {"asset_sha256", "currency"}
+# Fields of the ad body itself; the others go into its one creative.
+_AD_LOCATORS = ("advertiser_id", "adgroup_id")
+# Always part of a type's attributes, whatever was recorded.
+_BASE_KEYS = {
+    "campaign": ("advertiser_id", "campaign_name", "objective_type", "budget_mode", STATUS),
+    "adgroup": ("advertiser_id", "campaign_id", "adgroup_name", "budget_mode", STATUS),
+    "ad": ("advertiser_id", "adgroup_id", "ad_name", "ad_format", STATUS),
+    "image": ("advertiser_id", "file_name"),
+    "video": ("advertiser_id", "file_name"),
+}
+_NAME_KEYS = {
+    "campaign": "campaign_name",
+    "adgroup": "adgroup_name",
+    "ad": "ad_name",
+    "image": "file_name",
+    "video": "file_name",
+}
+_PARENT_KEYS = {"adgroup": "campaign_id", "ad": "adgroup_id"}
+_PAGE_SIZES = {"campaign": 1000, "adgroup": 1000, "ad": 1000, "image": 100, "video": 100}
+
+
+class TikTokProvider:
+    """Provider for one TikTok target (one advertiser)."""
+
+    platform = "tiktok"
+
+    def __init__(self, target: TargetConfig, token: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.target = target
+        self._http = HttpClient(
+            str(target.api_base_url or DEFAULT_BASE_URL),
+            rate_limit=target.rate_limit or DEFAULT_RATE_LIMIT,
+            auth_headers={"Access-Token": token},
+            error_parser=_error_detail,
+            body_check=_envelope_error,
+            transport=transport,
+            max_connections=target.concurrency,
+        )
+        self._currencies: dict[str, str] = {}  # advertiser id -> its currency
+        # Idempotency keys by (address, body). Kept for this provider's life only: retries
+        # within one apply reuse a key, while a later apply that must create the object
+        # again (deleted out of band) is not answered with the deleted one.
+        self._request_ids: dict[tuple[str, str], str] = {}
+
+    def __repr__(self) -> str:
+        return f"TikTokProvider(target={self.target.name!r})"
+
+    async def create(self, op: Operation) -> Applied:
+        attrs = op.attributes
+        _check_type(op.type)
+        if op.type in MEDIA_TYPES:
+            return await self._upload(op)
+        if op.type == "ad":
+            body = {**_pick(attrs, _AD_LOCATORS), "creatives": [_creative(attrs, status=True)]}
+            data = await self._call("POST", "/ad/create/", json=body)
+            ad_id = _first(data.get("ad_ids"), "ad/create/")
+            return Applied(ad_id, _attributes("ad", _first_dict(data.get("creatives")), attrs))
+        await self._check_currency(attrs)
+        body = _body(attrs)
+        key = (op.address, json.dumps(body, sort_keys=True, default=str))
+        # A 64-bit integer as a string (research 3.5); only campaign and ad group creates take one.
+        body["request_id"] = self._request_ids.setdefault(key, str(secrets.randbelow(2**63 - 1) + 1))
+        data = await self._call("POST", f"/{op.type}/create/", json=body)
+        id_ = data.get(f"{op.type}_id")
+        if not id_:
+            raise ProviderError(
+                ErrorClass.NETWORK, f"unexpected response to {op.type}/create/: no {op.type}_id", outcome_unknown=True
+            )
+        return Applied(str(id_), _attributes(op.type, data, attrs))
+
+    async def update(self, op: Operation) -> dict[str, Any]:
+        _check_type(op.type)
+        if op.type in MEDIA_TYPES:
+            raise ProviderError(
+                ErrorClass.VALIDATION, f"a TikTok {op.type} cannot be changed in place; it must be replaced"
+            )
+        attrs = op.attributes
+        fields = op.changed_fields or tuple(attrs)
+        # A field no longer in the spec is left as it is on the platform (no longer managed).
+        changed = {f: attrs[f] for f in fields if f in attrs and f not in _NOT_SENT}
+        status = changed.pop(STATUS, None)
+        await self._check_currency(attrs)
+        live: dict[str, Any] = {}
+        advertiser = self._advertiser(attrs)
+        if op.type == "ad" and set(changed) - set(_AD_LOCATORS):
+            # The whole creative, not only what changed: ad/update/ may reset fields left out.
+            body = {**_pick(attrs, _AD_LOCATORS), "creatives": [{"ad_id": op.id, **_creative(attrs, status=False)}]}
+            live = _first_dict((await self._call("POST", "/ad/update/", json=body)).get("creatives"))
+        elif op.type != "ad" and changed:
+            body = {**changed, "advertiser_id": advertiser, f"{op.type}_id": op.id}
+            live = await self._call("POST", f"/{op.type}/update/", json=body)
+        if status is not None:
+            await self._set_status(op.type, advertiser, str(op.id), status)
+            live = {**live, STATUS: status}
+        return _attributes(op.type, live, attrs)
+
+    async def delete(self, op: Operation) -> None:
+        _check_type(op.type)
+        advertiser = self._advertiser(op.attributes)
+        if op.type in MEDIA_TYPES:
+            body = {"advertiser_id": advertiser, f"{op.type}_ids": [op.id]}
+            data = await self._call("POST", "/creative/asset/delete/", json=body)
+            failed = data.get(f"failed_{op.type}_ids") or []
+            # A failure for an id that is gone already (deleted before) meets the goal.
+            if op.id in failed and await self.read(op.type, str(op.id), op.attributes) is not None:
+                raise ProviderError(ErrorClass.CONFLICT, f"TikTok did not delete {op.type} {op.id} from the library")
+            return
+        try:
+            await self._set_status(op.type, advertiser, str(op.id), "DELETE")
+        except ProviderError as exc:
+            # Unknown ids are refused with a parameter error: fine if the object is gone.
+            gone = (
+                exc.error_class is ErrorClass.VALIDATION and await self.read(op.type, str(op.id), op.attributes) is None
+            )
+            if not gone:
+                raise
+
+    async def read(self, type_: str, id_: str, attributes: dict[str, Any]) -> dict[str, Any] | None:
+        _check_type(type_)
+        advertiser = self._advertiser(attributes)
+        if type_ in MEDIA_TYPES:
+            params = {"advertiser_id": advertiser, f"{type_}_ids": json.dumps([id_])}
+            rows = _rows(await self._call("GET", f"/file/{type_}/ad/info/", params=params), f"{type_} info")
+        else:
+            rows = [row async for row in self._list(type_, advertiser, {f"{type_}_ids": [id_]})]
+        row = next((r for r in rows if str(r.get(f"{type_}_id")) == id_), None)
+        if row is None or _deleted(row):
+            return None
+        return _attributes(type_, row, attributes)
+
+    async def find(self, op: Operation) -> str | None:
+        attrs, type_ = op.attributes, op.type
+        _check_type(type_)
+        advertiser = self._advertiser(attrs)
+        name_key = _NAME_KEYS[type_]
+        if type_ in MEDIA_TYPES:
+            signature = await _signature(op)
+            rows = self._search(type_, advertiser)
+        else:
+            signature = None
+            parent = _PARENT_KEYS.get(type_)
+            filtering: dict[str, Any] = {f"{parent}s": [str(attrs[parent])]} if parent else {}
+            if type_ != "ad":  # ad/get/ has no name filter
+                filtering[name_key] = attrs[name_key]
+            rows = self._list(type_, advertiser, filtering)
+        owners = ["advertiser_id", *([_PARENT_KEYS[type_]] if type_ in _PARENT_KEYS else [])]
+        matches = [
+            row
+            async for row in rows
+            if row.get(name_key) == attrs[name_key]
+            # Never trust a filter alone: a row of another parent (or other content) is not ours.
+            and all(str(row.get(key, attrs[key])) == str(attrs[key]) for key in owners)
+            and (signature is None or row.get("signature") == signature)
+            and not _deleted(row)
+        ]
+        if not matches:
+            return None
+        id_key = f"{type_}_id"
+        newest = max(matches, key=lambda row: (str(row.get("create_time", "")), _id_order(row[id_key])))
+        return str(newest[id_key])
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- calls ---
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The `data` of a successful envelope (the body check has raised on any other)."""
+        body = await self._http.request(method, path, **kwargs)
+        return body.get("data") or {}
+
+    async def _pages(self, path: str, params: dict[str, Any], page_size: int) -> AsyncIterator[dict[str, Any]]:
+        page = 1
+        while True:
+            data = await self._call("GET", path, params={**params, "page": page, "page_size": page_size})
+            for row in _rows(data, path):
+                yield row
+            total_pages = (data.get("page_info") or {}).get("total_page") or 1
+            if page >= total_pages:
+                return
+            page += 1
+
+    def _list(self, type_: str, advertiser: str, filtering: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        params = {"advertiser_id": advertiser, "filtering": json.dumps(filtering)}
+        return self._pages(f"/{type_}/get/", params, _PAGE_SIZES[type_])
+
+    def _search(self, type_: str, advertiser: str) -> AsyncIterator[dict[str, Any]]:
+        """Every file of the library: the search has no file name filter."""
+        return self._pages(f"/file/{type_}/ad/search/", {"advertiser_id": advertiser}, _PAGE_SIZES[type_])
+
+    async def _set_status(self, type_: str, advertiser: str, id_: str, status: str) -> None:
+        body = {"advertiser_id": advertiser, f"{type_}_ids": [id_], STATUS: status}
+        await self._call("POST", f"/{type_}/status/update/", json=body)
+
+    async def _upload(self, op: Operation) -> Applied:
+        attrs = op.attributes
+        content = await read_asset(op)
+        media_type = op.asset.media_type if op.asset else "application/octet-stream"
+        form = {
+            "advertiser_id": self._advertiser(attrs),
+            "upload_type": "UPLOAD_BY_FILE",
+            f"{op.type}_signature": hashlib.md5(content).hexdigest(),
+            "file_name": str(attrs["file_name"]),
+        }
+        files = {f"{op.type}_file": (str(attrs["file_name"]), content, media_type)}
+        data = await self._call("POST", f"/file/{op.type}/ad/upload/", data=form, files=files)
+        # UNCONFIRMED which shape the API sends: a list of one (the sandbox's video upload) or an object.
+        row = _first_dict(data) if isinstance(data, list) else data
+        id_ = row.get(f"{op.type}_id")
+        if not id_:
+            raise ProviderError(
+                ErrorClass.NETWORK, f"unexpected response to {op.type} upload: no {op.type}_id", outcome_unknown=True
+            )
+        return Applied(str(id_), _attributes(op.type, row, attrs))
+
+    async def _check_currency(self, attrs: dict[str, Any]) -> None:
+        """A budget in `currency` must be in the advertiser's own currency: TikTok has no other."""
+        wanted = attrs.get("currency")
+        if wanted is None:
+            return
+        advertiser = self._advertiser(attrs)
+        if advertiser not in self._currencies:
+            params = {"advertiser_ids": json.dumps([advertiser])}
+            rows = _rows(await self._call("GET", "/advertiser/info/", params=params), "advertiser/info/")
+            row = next((r for r in rows if str(r.get("advertiser_id")) == advertiser), None)
+            if row is None or not row.get("currency"):
+                raise ProviderError(ErrorClass.AUTH, f"TikTok advertiser {advertiser} is not available to this token")
+            self._currencies[advertiser] = str(row["currency"])
+        currency = self._currencies[advertiser]
+        if currency != wanted:
+            raise ProviderError(
+                ErrorClass.VALIDATION,
+                f"the budget is in {wanted} but TikTok advertiser {advertiser} (target {self.target.name}) "
+                f"bills in {currency}: set the campaign's budget.currency to {currency}",
+            )
+
+    def _advertiser(self, attrs: dict[str, Any]) -> str:
+        return str(attrs.get("advertiser_id") or self.target.settings.get("advertiser_id") or "")
+
+
+def _check_type(type_: str) -> None:
+    if type_ not in OBJECT_TYPES + MEDIA_TYPES:
+        raise ProviderError(ErrorClass.VALIDATION, f"TikTok has no resource type {type_!r}")
+
+
+def _pick(attrs: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: str(attrs[k]) for k in keys}
+
+
+def _body(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The API fields of our attributes."""
+    return {k: v for k, v in attrs.items() if k not in _NOT_SENT}
+
+
+def _creative(attrs: dict[str, Any], *, status: bool) -> dict[str, Any]:
+    """One entry of an ad's `creatives`: every field but the locators; the status only on create
+    (ad/update/ refuses it: it goes through ad/status/update/)."""
+    return {k: v for k, v in _body(attrs).items() if k not in _AD_LOCATORS and (status or k != STATUS)}
+
+
+def _rows(data: Any, what: str) -> list[dict[str, Any]]:
+    rows = data.get("list") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ProviderError(ErrorClass.NETWORK, f"unexpected response to {what}: no list")
+    return [row for row in rows if isinstance(row, dict)]
+
+
+def _first(values: Any, what: str) -> str:
+    if not isinstance(values, list) or not values:
+        raise ProviderError(ErrorClass.NETWORK, f"unexpected response to {what}: no id", outcome_unknown=True)
+    return str(values[0])
+
+
+def _first_dict(values: Any) -> dict[str, Any]:
+    return values[0] if isinstance(values, list) and values and isinstance(values[0], dict) else {}
+
+
+def _deleted(row: dict[str, Any]) -> bool:
+    """Deleted objects stay readable, marked by their secondary status (e.g. CAMPAIGN_STATUS_DELETE)."""
+    return str(row.get("secondary_status", "")).endswith("_DELETE")
+
+
+async def _signature(op: Operation) -> str | None:
+    """The MD5 TikTok reports for the file, when the asset is still the planned one: finds then
+    also tell apart a file of the same name with other content (the old one of a replace)."""
+    try:
+        return hashlib.md5(await read_asset(op)).hexdigest()
+    except ProviderError:
+        return None
+
+
+def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    """The object in our attribute vocabulary: the type's base keys plus those of
+    `expected` (what we applied or recorded), valued from the response and shaped
+    like `expected`; our own keys (hash, currency) carried over from `expected`."""
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
+        if key in obj and key not in _NOT_SENT:
+            out[key] = _normalise(obj[key], expected.get(key))
+        elif key in expected:
+            out[key] = expected[key]
+    return out
+
+
+def _normalise(value: Any, expected: Any) -> Any:
+    if value is None or expected is None or isinstance(value, bool):
+        return value
+    if isinstance(expected, str) and isinstance(value, int | float):
+        return str(value)  # ids
+    if isinstance(expected, float) and isinstance(value, int | float | str):
+        try:
+            return float(value)  # budgets may come back as "50.00"
+        except ValueError:
+            return value
+    return value
+
+
+def _id_order(id_: Any) -> tuple[int, int | str]:
+    text = str(id_)
+    return (1, int(text)) if text.isdigit() else (0, text)
+
+
+def _is_envelope(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("code"), int)
+
+
+def _code_detail(body: dict[str, Any]) -> ErrorDetail:
+    """The error of an envelope whose code is not 0."""
+    code = body["code"]
+    if code == RATE_LIMIT_CODE:
+        error_class = ErrorClass.RATE_LIMIT  # no Retry-After: the executor's backoff decides
+    elif code in AUTH_CODES:
+        error_class = ErrorClass.AUTH
+    elif code >= 50000:
+        error_class = ErrorClass.NETWORK
+    else:
+        error_class = ErrorClass.VALIDATION
+    log_id = f", request_id {body['request_id']}" if body.get("request_id") else ""
+    return ErrorDetail(f"{body.get('message') or 'error'} (code {code}{log_id})", error_class)
+
+
+def _envelope_error(body: Any) -> ErrorDetail | None:
+    """The body check of a 2xx answer: None for code 0."""
+    if not _is_envelope(body):
+        # Done, perhaps, but we cannot tell what was made.
+        return ErrorDetail("the answer is not a TikTok envelope", ErrorClass.NETWORK)
+    return None if body["code"] == 0 else _code_detail(body)
+
+
+def _error_detail(response: httpx.Response) -> ErrorDetail:
+    """A non-2xx answer: its envelope's code when it has one, else the HTTP status decides."""
+    try:
+        body = response.json()
+    except ValueError:
+        return default_error_parser(response)
+    return _code_detail(body) if _is_envelope(body) and body["code"] != 0 else default_error_parser(response)

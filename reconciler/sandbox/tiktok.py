@@ -1,0 +1,779 @@
+"""Emulation of the TikTok API for Business v1.3 (Marketing API) under /open_api/v1.3.
+
+Built to shared/research/platform-apis.md section 3. Quirks kept on purpose:
+every answer is HTTP 200 with the `{"code", "message", "request_id", "data"}`
+envelope, errors included (code 0 is success); the token is the `Access-Token`
+header; GET parameters holding lists or objects are JSON strings; status
+changes go through */status/update/ only, where DELETE is a soft, irreversible
+status; campaign and ad group creates are idempotent on `request_id`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from reconciler.sandbox.context import Platform, Sandbox
+from reconciler.sandbox.store import StoredObject
+
+NAME = "tiktok"
+PREFIX = "/tiktok/open_api/v1.3"
+
+OK = 0
+PARAM_ERROR = 40002
+RATE_LIMITED = 40100
+# UNCONFIRMED (research 3.4: only a Business Messaging doc gives it): the code for a missing or bad token.
+BAD_TOKEN = 40105
+SYSTEM_ERROR = 50000
+
+# Numeric ids of about 19 digits, growing per type; distinct ranges make mix-ups visible.
+FIRST_IDS = {
+    "campaign": 1_800_000_000_000_000_000,
+    "adgroup": 1_810_000_000_000_000_000,
+    "ad": 1_820_000_000_000_000_000,
+}
+# Library ids are opaque strings, not numbers (their exact shape is UNCONFIRMED).
+MEDIA_IDS = {"image": ("ad-site-i18n-sg/", 202_600_000_000), "video": ("v10033g50000", 700_000_000_000)}
+CURRENCY = "USD"  # of every provisioned advertiser
+# UNCONFIRMED: the smallest daily ad group budget (TikTok documents one per currency; 20 USD is the usual figure).
+MIN_DAILY_BUDGET = 20.0
+MAX_PAGE_SIZE = {"campaign": 1000, "adgroup": 1000, "ad": 1000, "image": 100, "video": 100}
+# The `filtering` keys each get/ endpoint supports here (TikTok has more).
+FILTERS = {
+    "campaign": {"campaign_ids", "campaign_name", "secondary_status"},
+    "adgroup": {"campaign_ids", "adgroup_ids", "adgroup_name", "secondary_status"},
+    "ad": {"campaign_ids", "adgroup_ids", "ad_ids", "secondary_status"},
+}
+SANDBOX_ONLY = "sandbox_"  # stored-field prefix for facts the real API would not return
+REQUEST_ID_FIELD = f"{SANDBOX_ONLY}request_id"
+STATUS_FIELD = "operation_status"
+
+
+class ApiError(Exception):
+    """Raised by a handler to answer with this code and message instead."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _invalid(message: str) -> ApiError:
+    return ApiError(PARAM_ERROR, message)
+
+
+def _envelope(code: int, message: str, data: Any = None, status: int = 200) -> JSONResponse:
+    # The envelope's request_id is a log id for the call, unrelated to the request_id sent on creates.
+    log_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:18].upper()
+    body = {"code": code, "message": message, "request_id": log_id, "data": {} if data is None else data}
+    return JSONResponse(body, status_code=status)
+
+
+class TikTokErrors:
+    """TikTok's answers to routing errors, rate limits and transient failures: always the envelope."""
+
+    def http_error(self, status: int, message: str) -> Response:
+        # UNCONFIRMED: what TikTok answers for an unknown path; we keep the HTTP status and derive a code from it.
+        return _envelope(status * 100, message, status=status)
+
+    def rate_limited(self, retry_after: int) -> Response:
+        # HTTP 200 and no Retry-After: TikTok signals its QPS limits in the body only (research 3.4, 5.3).
+        return _envelope(RATE_LIMITED, "Too many requests. Please retry in some time.")
+
+    def transient_error(self) -> Response:
+        # UNCONFIRMED whether TikTok sends system errors with HTTP 500; its envelope style suggests 200.
+        return _envelope(SYSTEM_ERROR, "System error")
+
+
+# --- field coercion: each raises ValueError with the message shown after "field: " ---
+
+
+def _text(limit: int = 512) -> Callable[[Any], str]:
+    def coerce(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be a non-empty string")
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return value
+
+    return coerce
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def coerce(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return coerce
+
+
+def _choices(*allowed: str) -> Callable[[Any], list[str]]:
+    def coerce(value: Any) -> list[str]:
+        if not isinstance(value, list) or any(item not in allowed for item in value):
+            raise ValueError(f"must be a list of {', '.join(allowed)}")
+        return list(value)
+
+    return coerce
+
+
+def _money(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError("must be greater than 0")
+    return round(number, 2)
+
+
+def _id(value: Any) -> str:
+    """An id: a string of digits (a JSON number is accepted too)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and value.isdigit():
+        return value
+    raise ValueError("must be a numeric id string")
+
+
+def _ids(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str | int) for item in value):
+        raise ValueError("must be a list of ids")
+    return [str(item) for item in value]
+
+
+def _time(value: Any) -> str:
+    """A time in TikTok's schedule format, "YYYY-MM-DD HH:MM:SS"."""
+    try:
+        datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        raise ValueError("must be a time as YYYY-MM-DD HH:MM:SS") from None
+    return value
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    coerce: Callable[[Any], Any]
+    required: bool = False
+    default: Any = None
+    updatable: bool = True  # through */update/; the status only through */status/update/
+
+
+OPERATION_STATUS = Field(_choice("ENABLE", "DISABLE"), default="ENABLE", updatable=False)
+BUDGET_MODES = ("BUDGET_MODE_DAY", "BUDGET_MODE_TOTAL", "BUDGET_MODE_INFINITE", "BUDGET_MODE_DYNAMIC_DAILY_BUDGET")
+OBJECTIVES = (
+    "APP_PROMOTION", "WEB_CONVERSIONS", "LEAD_GENERATION", "TRAFFIC", "REACH", "VIDEO_VIEWS", "ENGAGEMENT",
+    "PRODUCT_SALES", "CATALOG_SALES", "SHOP_PURCHASES", "CONVERSIONS", "APP_INSTALL",
+)  # fmt: skip
+AGE_GROUPS = ("AGE_13_17", "AGE_18_24", "AGE_25_34", "AGE_35_44", "AGE_45_54", "AGE_55_100")
+# TT-GO enum/call_to_action.go, without the live and Reach & Frequency only ones.
+CALLS_TO_ACTION = (
+    "APPLY_NOW", "BOOK_NOW", "CALL_NOW", "CONTACT_US", "DOWNLOAD_NOW", "EXPERIENCE_NOW", "GET_QUOTE",
+    "GET_SHOWTIMES", "GET_TICKETS_NOW", "INSTALL_NOW", "INTERESTED", "LEARN_MORE", "LISTEN_NOW", "ORDER_NOW",
+    "PLAY_GAME", "PREORDER_NOW", "READ_MORE", "SEND_MESSAGE", "SHOP_NOW", "SIGN_UP", "SUBSCRIBE", "VIEW_NOW",
+    "VIEW_PROFILE", "VISIT_STORE", "WATCH_NOW",
+)  # fmt: skip
+
+# Writable fields per type (research 3.2, 3.3, 3.5); immutable ones have updatable=False.
+# UNCONFIRMED: unknown fields are refused (marshmallow's "Unknown field."), which also catches a
+# client sending its own bookkeeping; the real API may ignore them.
+SCHEMAS: dict[str, dict[str, Field]] = {
+    "campaign": {
+        "campaign_name": Field(_text(), required=True),
+        "objective_type": Field(_choice(*OBJECTIVES), required=True, updatable=False),
+        "budget_mode": Field(_choice(*BUDGET_MODES), required=True, updatable=False),
+        "budget": Field(_money),
+        "operation_status": OPERATION_STATUS,
+        "campaign_type": Field(
+            _choice("REGULAR_CAMPAIGN", "IOS14_CAMPAIGN"), default="REGULAR_CAMPAIGN", updatable=False
+        ),
+        "special_industries": Field(_choices("HOUSING", "EMPLOYMENT", "CREDIT"), default=[]),
+        "po_number": Field(_text()),
+    },
+    "adgroup": {
+        "campaign_id": Field(_id, required=True, updatable=False),
+        "adgroup_name": Field(_text(), required=True),
+        "placement_type": Field(
+            _choice("PLACEMENT_TYPE_AUTOMATIC", "PLACEMENT_TYPE_NORMAL"),
+            default="PLACEMENT_TYPE_AUTOMATIC",
+            updatable=False,
+        ),
+        "placements": Field(
+            _choices("PLACEMENT_TIKTOK", "PLACEMENT_PANGLE", "PLACEMENT_GLOBAL_APP_BUNDLE"), updatable=False
+        ),
+        "promotion_type": Field(_choice("WEBSITE", "APP_ANDROID", "APP_IOS"), default="WEBSITE", updatable=False),
+        "budget_mode": Field(_choice(*BUDGET_MODES), required=True, updatable=False),
+        "budget": Field(_money),
+        "billing_event": Field(_choice("CPC", "CPM", "CPV", "OCPM", "OCPC"), required=True, updatable=False),
+        "optimization_goal": Field(
+            _choice(
+                "CLICK", "CONVERT", "REACH", "SHOW", "VIDEO_VIEW", "ENGAGED_VIEW", "INSTALL", "LEAD_GENERATION", "VALUE"
+            ),
+            required=True,
+            updatable=False,
+        ),
+        "bid_type": Field(_choice("BID_TYPE_NO_BID", "BID_TYPE_CUSTOM"), default="BID_TYPE_NO_BID"),
+        "bid_price": Field(_money),
+        "pacing": Field(_choice("PACING_MODE_SMOOTH", "PACING_MODE_FAST"), required=True),
+        "schedule_type": Field(_choice("SCHEDULE_START_END", "SCHEDULE_FROM_NOW"), required=True),
+        "schedule_start_time": Field(_time, required=True),
+        "schedule_end_time": Field(_time),
+        "location_ids": Field(_ids, default=[]),
+        "age_groups": Field(_choices(*AGE_GROUPS), default=[]),
+        "gender": Field(_choice("GENDER_UNLIMITED", "GENDER_MALE", "GENDER_FEMALE"), default="GENDER_UNLIMITED"),
+        "languages": Field(_ids, default=[]),
+        "operation_status": OPERATION_STATUS,
+    },
+    # One entry of `creatives` (ad/create/, ad/update/).
+    "ad": {
+        "ad_name": Field(_text(), required=True),
+        "ad_format": Field(_choice("SINGLE_IMAGE", "SINGLE_VIDEO"), required=True, updatable=False),
+        "ad_text": Field(_text(100), required=True),
+        "image_ids": Field(_ids, default=[]),
+        "video_id": Field(_text()),
+        "identity_id": Field(_text()),
+        "identity_type": Field(_choice("CUSTOMIZED_USER", "AUTH_CODE", "TT_USER", "BC_AUTH_TT")),
+        "call_to_action": Field(_choice(*CALLS_TO_ACTION), required=True),
+        "landing_page_url": Field(_url, required=True),
+        "display_name": Field(_text(40)),
+        "operation_status": OPERATION_STATUS,
+    },
+}
+
+
+def _created(type_: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Every field of a new object: the ones sent, checked, and the defaults."""
+    schema = SCHEMAS[type_]
+    _check_known(schema, params)
+    values: dict[str, Any] = {}
+    for name, spec in schema.items():
+        if params.get(name) is None:
+            if spec.required:
+                raise _invalid(f"{name}: Missing data for required field.")
+            values[name] = copy.deepcopy(spec.default)
+            continue
+        values[name] = _coerced(name, spec, params[name])
+    return values
+
+
+def _changes(type_: str, params: dict[str, Any], current: dict[str, Any], status_path: str) -> dict[str, Any]:
+    """The fields an update sends; an immutable field may only repeat its current value."""
+    schema = SCHEMAS[type_]
+    _check_known(schema, params)
+    changes: dict[str, Any] = {}
+    for name, value in params.items():
+        if name == STATUS_FIELD:
+            raise _invalid(f"{name}: cannot be updated here; use {status_path}")
+        value = _coerced(name, schema[name], value)
+        if not schema[name].updatable and value != current.get(name):
+            raise _invalid(f"{name}: cannot be changed after creation")
+        changes[name] = value
+    return changes
+
+
+def _check_known(schema: dict[str, Field], params: dict[str, Any]) -> None:
+    unknown = sorted(set(params) - set(schema))
+    if unknown:
+        raise _invalid(f"{unknown[0]}: Unknown field.")
+
+
+def _coerced(name: str, spec: Field, value: Any) -> Any:
+    try:
+        return spec.coerce(value)
+    except ValueError as exc:
+        raise _invalid(f"{name}: {exc}") from None
+
+
+def _check_budget(type_: str, fields: dict[str, Any]) -> None:
+    mode, budget = fields.get("budget_mode"), fields.get("budget")
+    if mode == "BUDGET_MODE_INFINITE":
+        if budget is not None:
+            raise _invalid("budget: must not be set when budget_mode is BUDGET_MODE_INFINITE")
+    elif budget is None:
+        raise _invalid(f"budget: Missing data for required field (budget_mode is {mode}).")
+    elif type_ == "adgroup" and mode == "BUDGET_MODE_DAY" and budget < MIN_DAILY_BUDGET:
+        raise _invalid(f"budget: the daily budget must be at least {MIN_DAILY_BUDGET:.2f} {CURRENCY}")
+
+
+def _check_schedule(fields: dict[str, Any]) -> None:
+    if fields.get("schedule_type") != "SCHEDULE_START_END":
+        return
+    end = fields.get("schedule_end_time")
+    if end is None:
+        raise _invalid("schedule_end_time: Missing data for required field (schedule_type is SCHEDULE_START_END).")
+    if end <= fields["schedule_start_time"]:  # same format: compares as text
+        raise _invalid("schedule_end_time: must be later than schedule_start_time")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _view(obj: StoredObject) -> dict[str, Any]:
+    return {k: v for k, v in obj.fields.items() if not k.startswith(SANDBOX_ONLY)}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    """Query parameters for GET; the JSON body or the multipart form (uploads) for POST."""
+    if request.method in ("GET", "HEAD"):
+        return dict(request.query_params)
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        params: dict[str, Any] = {}
+        async with request.form() as form:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    params[key] = Upload(value.filename or "", await value.read())
+                else:
+                    params[key] = value
+        return params
+    if content_type != "application/json":
+        raise _invalid("Content-Type must be application/json")
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise _invalid("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise _invalid("the request body must be a JSON object")
+    return body
+
+
+def _json_param(params: dict[str, Any], key: str, default: Any = None) -> Any:
+    """A GET parameter holding JSON (a list, an object); JSON bodies carry the value itself."""
+    value = params.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise _invalid(f"{key}: not valid JSON") from None
+
+
+def _id_list(params: dict[str, Any], key: str, limit: int = 100) -> list[str]:
+    value = _json_param(params, key)
+    if value is None:
+        raise _invalid(f"{key}: Missing data for required field.")
+    ids = _coerced(key, Field(_ids), value)
+    if not 1 <= len(ids) <= limit:
+        raise _invalid(f"{key}: must hold 1 to {limit} ids")
+    return ids
+
+
+def _page(rows: list[dict[str, Any]], params: dict[str, Any], max_size: int, default_size: int) -> dict[str, Any]:
+    try:
+        page = int(params.get("page", 1))
+        size = int(params.get("page_size", default_size))
+    except (TypeError, ValueError):
+        raise _invalid("page, page_size: must be integers") from None
+    if page < 1 or not 1 <= size <= max_size:
+        raise _invalid(f"page_size: must be between 1 and {max_size} (page >= 1)")
+    total = len(rows)
+    return {
+        "list": rows[(page - 1) * size : page * size],
+        "page_info": {"page": page, "page_size": size, "total_number": total, "total_page": math.ceil(total / size)},
+    }
+
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+class TikTokApi:
+    """The route handlers. Each runs under the store's lock, so check-then-write is atomic."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.store = sandbox.store
+
+    def routes(self) -> list[BaseRoute]:
+        table: dict[tuple[str, str], Handler] = {
+            ("GET", "/advertiser/info/"): self.advertiser_info,
+            ("POST", "/file/image/ad/upload/"): lambda p: self.upload(p, "image"),
+            ("POST", "/file/video/ad/upload/"): lambda p: self.upload(p, "video"),
+            ("GET", "/file/image/ad/info/"): lambda p: self.media_info(p, "image"),
+            ("GET", "/file/video/ad/info/"): lambda p: self.media_info(p, "video"),
+            ("GET", "/file/image/ad/search/"): lambda p: self.media_search(p, "image"),
+            ("GET", "/file/video/ad/search/"): lambda p: self.media_search(p, "video"),
+            # research 3.2 lists no library delete; the official SDK has this one (yml_files/creative_asset_delete.yml).
+            ("POST", "/creative/asset/delete/"): self.delete_media,
+            ("POST", "/ad/create/"): self.create_ads,
+            ("POST", "/ad/update/"): self.update_ads,
+        }
+        for type_ in ("campaign", "adgroup"):
+            table[("POST", f"/{type_}/create/")] = lambda p, t=type_: self.create(p, t)
+            table[("POST", f"/{type_}/update/")] = lambda p, t=type_: self.update(p, t)
+        for type_ in ("campaign", "adgroup", "ad"):
+            table[("POST", f"/{type_}/status/update/")] = lambda p, t=type_: self.update_status(p, t)
+            table[("GET", f"/{type_}/get/")] = lambda p, t=type_: self.get(p, t)
+        return [Route(path, self._endpoint(handler), methods=[method]) for (method, path), handler in table.items()]
+
+    def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """Check the token, read params, run the handler under the store lock, wrap the envelope."""
+
+        async def endpoint(request: Request) -> Response:
+            if not self.sandbox.auth.accepts(NAME, request.headers.get("Access-Token")):
+                return _envelope(BAD_TOKEN, "Access token is incorrect or has been revoked.")
+            try:
+                params = await _params(request)
+                with self.store.transaction():
+                    data = handler(params)
+            except ApiError as exc:
+                return _envelope(exc.code, exc.message)
+            return _envelope(OK, "OK", data)
+
+        return endpoint
+
+    # --- advertisers: provisioned on first use ---
+
+    def _advertiser(self, params: dict[str, Any]) -> str:
+        value = params.get("advertiser_id")
+        if value is None:
+            raise _invalid("advertiser_id: Missing data for required field.")
+        return self._provision(_coerced("advertiser_id", Field(_id), value))
+
+    def _provision(self, advertiser_id: str) -> str:
+        if self.store.get(NAME, "advertiser", advertiser_id) is None:
+            fields = {
+                "advertiser_id": advertiser_id,
+                "name": f"Sandbox advertiser {advertiser_id}",
+                "currency": CURRENCY,
+                "status": "STATUS_ENABLE",
+                "timezone": "Etc/GMT",
+            }
+            self.store.put(NAME, "advertiser", advertiser_id, fields)
+        return advertiser_id
+
+    def advertiser_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        ids = [self._provision(_coerced("advertiser_ids", Field(_id), i)) for i in _id_list(params, "advertiser_ids")]
+        return {"list": [_view(self.store.get(NAME, "advertiser", i)) for i in ids]}  # type: ignore[arg-type]
+
+    # --- lookups ---
+
+    def _owned(self, type_: str, id_: Any, advertiser: str, key: str, *, include_deleted: bool = False) -> StoredObject:
+        """The advertiser's object named by parameter `key`; a 40002 naming `key` otherwise."""
+        if id_ is None:
+            raise _invalid(f"{key}: Missing data for required field.")
+        obj = self.store.get(NAME, type_, str(id_), include_deleted=include_deleted)
+        if obj is None or obj.fields["advertiser_id"] != advertiser:
+            raise _invalid(f"{key}: {type_} {id_} does not exist")
+        return obj
+
+    def _check_not_rejected(self, type_: str) -> None:
+        if self.sandbox.faults.rejects(NAME, type_):
+            raise _invalid(f"{type_} creation was rejected (sandbox fault injection)")
+
+    def _create(
+        self, type_: str, advertiser: str, fields: dict[str, Any], request_id: str | None = None
+    ) -> StoredObject:
+        if type_ in MEDIA_IDS:
+            prefix, start = MEDIA_IDS[type_]
+            id_ = f"{prefix}{self.store.new_id(NAME, type_, start)}"
+        else:
+            id_ = str(self.store.new_id(NAME, type_, FIRST_IDS[type_]))
+        now = _now()
+        stored = {"advertiser_id": advertiser, f"{type_}_id": id_, **fields, "create_time": now, "modify_time": now}
+        if request_id is not None:
+            stored[REQUEST_ID_FIELD] = request_id
+        return self.store.put(NAME, type_, id_, stored)
+
+    # --- views: the stored fields plus what TikTok computes ---
+
+    def _row(self, type_: str, obj: StoredObject) -> dict[str, Any]:
+        row = _view(obj)
+        if type_ == "ad":
+            row |= self._ad_review(obj)
+        elif type_ in ("campaign", "adgroup"):
+            prefix = type_.upper()
+            running = "ENABLE" if type_ == "campaign" else "DELIVERY_OK"
+            state = "DELETE" if obj.deleted else running if row[STATUS_FIELD] == "ENABLE" else "DISABLE"
+            row["secondary_status"] = f"{prefix}_STATUS_{state}"
+        return row
+
+    def _ad_review(self, obj: StoredObject) -> dict[str, Any]:
+        """The ad's delivery status with its review outcome (sandbox.reviews), looked up at each read.
+
+        Status names as seen in public TikTok clients (AD_STATUS_AUDIT, AD_STATUS_AUDIT_DENY); the real
+        API gives rejection reasons through /ad/review_info/, here `review_reason` (a sandbox shortcut).
+        """
+        review = self.sandbox.reviews.outcome(obj.fields["ad_name"])
+        if obj.deleted:
+            status = "AD_STATUS_DELETE"
+        elif review.status == "rejected":
+            status = "AD_STATUS_AUDIT_DENY"
+        elif review.status == "pending":
+            status = "AD_STATUS_AUDIT"
+        else:
+            status = "AD_STATUS_DELIVERY_OK" if obj.fields[STATUS_FIELD] == "ENABLE" else "AD_STATUS_DISABLE"
+        return {"secondary_status": status, "review_reason": review.reason if review.status != "approved" else None}
+
+    # --- campaigns and ad groups ---
+
+    def create(self, params: dict[str, Any], type_: str) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        self._check_not_rejected(type_)
+        request_id = self._request_id(params)
+        if request_id is not None:
+            # UNCONFIRMED: a repeated request_id answers with the object it made (research 3.5:
+            # "succeeds at most once"); per advertiser and endpoint, deleted objects included.
+            done = self.store.find(
+                NAME, type_, include_deleted=True, advertiser_id=advertiser, **{REQUEST_ID_FIELD: request_id}
+            )
+            if done:
+                return self._row(type_, done[0])
+        fields = _created(type_, {k: v for k, v in params.items() if k not in ("advertiser_id", "request_id")})
+        _check_budget(type_, fields)
+        if type_ == "adgroup":
+            _check_schedule(fields)
+            self._owned("campaign", fields["campaign_id"], advertiser, "campaign_id")
+        return self._row(type_, self._create(type_, advertiser, fields, request_id))
+
+    @staticmethod
+    def _request_id(params: dict[str, Any]) -> str | None:
+        """The idempotency key: a 64-bit integer sent as a string."""
+        value = params.get("request_id")
+        if value is None:
+            return None
+        if not (isinstance(value, str) and value.isdigit() and int(value) < 2**63):
+            raise _invalid("request_id: must be a 64-bit integer sent as a string")
+        return value
+
+    def update(self, params: dict[str, Any], type_: str) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        key = f"{type_}_id"
+        obj = self._owned(type_, params.get(key), advertiser, key)
+        sent = {k: v for k, v in params.items() if k not in ("advertiser_id", key)}
+        changes = _changes(type_, sent, obj.fields, f"/{type_}/status/update/")
+        merged = {**obj.fields, **changes}
+        _check_budget(type_, merged)
+        if type_ == "adgroup":
+            _check_schedule(merged)
+        return self._row(type_, self.store.update(NAME, type_, obj.id, {**changes, "modify_time": _now()}))
+
+    def update_status(self, params: dict[str, Any], type_: str) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        key = f"{type_}_ids"
+        ids = _id_list(params, key)
+        status = _coerced(STATUS_FIELD, Field(_choice("ENABLE", "DISABLE", "DELETE")), params.get(STATUS_FIELD))
+        found = [self._owned(type_, id_, advertiser, key, include_deleted=True) for id_ in ids]
+        for obj in found:  # all checked before any change: the call is all or nothing
+            if obj.deleted and status != "DELETE":
+                raise _invalid(f"{key}: {type_} {obj.id} is deleted; a deletion cannot be undone")
+        for obj in found:
+            if obj.deleted:
+                continue  # deleting again changes nothing
+            if status == "DELETE":
+                self._delete(type_, obj)
+            else:
+                self.store.update(NAME, type_, obj.id, {STATUS_FIELD: status, "modify_time": _now()})
+        return {key: ids, "status": status}
+
+    def _delete(self, type_: str, obj: StoredObject) -> None:
+        """Soft-delete an object and (UNCONFIRMED, as TikTok Ads Manager does) its children."""
+        children = {"campaign": ("adgroup", "ad"), "adgroup": ("ad",), "ad": ()}[type_]
+        for child_type in children:
+            for child in self.store.find(NAME, child_type, **{f"{type_}_id": obj.id}):
+                self._delete(child_type, child)
+        # A deleted object keeps answering reads with its last status, marked by secondary_status.
+        self.store.update(NAME, type_, obj.id, {"modify_time": _now()})
+        self.store.delete(NAME, type_, obj.id)
+
+    # --- ads ---
+
+    def create_ads(self, params: dict[str, Any]) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        self._check_not_rejected("ad")
+        adgroup = self._owned("adgroup", params.get("adgroup_id"), advertiser, "adgroup_id")
+        creatives = self._creatives(params)
+        new = []
+        for creative in creatives:  # all checked before any is made
+            fields = _created("ad", creative)
+            self._check_media(advertiser, fields)
+            new.append(fields)
+        made = [
+            self._create(
+                "ad", advertiser, {"campaign_id": adgroup.fields["campaign_id"], "adgroup_id": adgroup.id, **f}
+            )
+            for f in new
+        ]
+        return {"ad_ids": [obj.id for obj in made], "creatives": [self._row("ad", obj) for obj in made]}
+
+    def update_ads(self, params: dict[str, Any]) -> dict[str, Any]:
+        # UNCONFIRMED: fields left out of a creative keep their value; the real endpoint may
+        # reset them unless `patch_update` is set, so clients should send the whole creative.
+        advertiser = self._advertiser(params)
+        adgroup = self._owned("adgroup", params.get("adgroup_id"), advertiser, "adgroup_id")
+        updates = []
+        for creative in self._creatives(params):
+            ad = self._owned("ad", creative.get("ad_id"), advertiser, "creatives.ad_id")
+            if ad.fields["adgroup_id"] != adgroup.id:
+                raise _invalid(f"creatives.ad_id: ad {ad.id} is not in ad group {adgroup.id}")
+            sent = {k: v for k, v in creative.items() if k != "ad_id"}
+            changes = _changes("ad", sent, ad.fields, "/ad/status/update/")
+            self._check_media(advertiser, {**ad.fields, **changes})
+            updates.append((ad.id, changes))
+        done = [self.store.update(NAME, "ad", id_, {**changes, "modify_time": _now()}) for id_, changes in updates]
+        return {"ad_ids": [obj.id for obj in done], "creatives": [self._row("ad", obj) for obj in done]}
+
+    @staticmethod
+    def _creatives(params: dict[str, Any]) -> list[dict[str, Any]]:
+        creatives = params.get("creatives")
+        if not isinstance(creatives, list) or not creatives or not all(isinstance(c, dict) for c in creatives):
+            raise _invalid("creatives: must be a non-empty list of objects")
+        if len(creatives) > 20:
+            raise _invalid("creatives: at most 20 ads per request")
+        return creatives
+
+    def _check_media(self, advertiser: str, fields: dict[str, Any]) -> None:
+        """The media an ad shows must be in the advertiser's library."""
+        if fields["ad_format"] == "SINGLE_IMAGE" and len(fields["image_ids"]) != 1:
+            raise _invalid("image_ids: a SINGLE_IMAGE ad needs exactly one image")
+        if fields["ad_format"] == "SINGLE_VIDEO" and not fields["video_id"]:
+            raise _invalid("video_id: Missing data for required field (ad_format is SINGLE_VIDEO).")
+        for image_id in fields["image_ids"]:
+            self._owned("image", image_id, advertiser, "image_ids")
+        if fields["video_id"]:
+            self._owned("video", fields["video_id"], advertiser, "video_id")
+
+    # --- reads ---
+
+    def get(self, params: dict[str, Any], type_: str) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        filtering = _json_param(params, "filtering", {})
+        if not isinstance(filtering, dict):
+            raise _invalid("filtering: must be a JSON object")
+        unknown = sorted(set(filtering) - FILTERS[type_])
+        if unknown:
+            raise _invalid(f"filtering.{unknown[0]}: Unknown field.")
+        rows = [
+            self._row(type_, obj)
+            for obj in self.store.find(NAME, type_, include_deleted=True, advertiser_id=advertiser)
+            if self._matches(obj, filtering)
+        ]
+        # Deleted objects only when asked for (TikTok's default filter is *_STATUS_NOT_DELETE).
+        wanted = filtering.get("secondary_status") or f"{type_.upper()}_STATUS_NOT_DELETE"
+        if not isinstance(wanted, str):
+            raise _invalid("filtering.secondary_status: must be a string")
+        rows = [row for row in rows if _status_matches(row["secondary_status"], wanted)]
+        rows.reverse()  # newest first
+        return _page(rows, params, MAX_PAGE_SIZE[type_], 10)
+
+    @staticmethod
+    def _matches(obj: StoredObject, filtering: dict[str, Any]) -> bool:
+        for key, wanted in filtering.items():
+            if key.endswith("_ids"):
+                ids = _coerced(f"filtering.{key}", Field(_ids), wanted)
+                if str(obj.fields.get(key[:-1])) not in ids:
+                    return False
+            elif key.endswith("_name") and str(wanted) not in obj.fields[key]:
+                return False  # UNCONFIRMED: name filters are taken as fuzzy (substring) matches
+        return True
+
+    # --- the asset library ---
+
+    def upload(self, params: dict[str, Any], type_: str) -> Any:
+        advertiser = self._advertiser(params)
+        self._check_not_rejected(type_)
+        if params.get("upload_type", "UPLOAD_BY_FILE") != "UPLOAD_BY_FILE":
+            raise _invalid("upload_type: the sandbox supports UPLOAD_BY_FILE only")
+        upload = params.get(f"{type_}_file")
+        if not isinstance(upload, Upload) or not upload.content:
+            raise _invalid(f"{type_}_file: Missing data for required field.")
+        signature = hashlib.md5(upload.content).hexdigest()
+        sent = params.get(f"{type_}_signature")
+        if not isinstance(sent, str) or sent.lower() != signature:
+            raise _invalid(f"{type_}_signature: does not match the MD5 of {type_}_file")
+        kind = _media_format(type_, upload.content)
+        if kind is None:
+            raise _invalid(f"{type_}_file: unsupported format")
+        # Only the size and hash are kept: the sandbox never stores uploaded bytes.
+        fields = {
+            "file_name": str(params.get("file_name") or upload.filename),
+            "signature": signature,
+            "size": len(upload.content),
+            "format": kind,
+            "displayable": True,
+        }
+        row = _view(self._create(type_, advertiser, fields))
+        # UNCONFIRMED: the video upload answers a list (one entry per file), the image upload an object.
+        return [row] if type_ == "video" else row
+
+    def media_info(self, params: dict[str, Any], type_: str) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        ids = _id_list(params, f"{type_}_ids", limit=100 if type_ == "image" else 60)
+        found = [self.store.get(NAME, type_, id_) for id_ in ids]
+        return {"list": [_view(obj) for obj in found if obj is not None and obj.fields["advertiser_id"] == advertiser]}
+
+    def media_search(self, params: dict[str, Any], type_: str) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        filtering = _json_param(params, "filtering", {})
+        key = f"{type_}_ids"
+        if not isinstance(filtering, dict) or set(filtering) - {key}:
+            raise _invalid(f"filtering: the sandbox supports {key} only")
+        rows = [
+            _view(obj)
+            for obj in self.store.find(NAME, type_, advertiser_id=advertiser)
+            if self._matches(obj, filtering)
+        ]
+        rows.reverse()
+        return _page(rows, params, MAX_PAGE_SIZE[type_], 20)
+
+    def delete_media(self, params: dict[str, Any]) -> dict[str, Any]:
+        advertiser = self._advertiser(params)
+        failed: dict[str, list[str]] = {}
+        for type_ in ("image", "video"):
+            ids = _coerced(f"{type_}_ids", Field(_ids), _json_param(params, f"{type_}_ids", []))
+            failed[f"failed_{type_}_ids"] = []
+            for id_ in ids:
+                obj = self.store.get(NAME, type_, id_)
+                if obj is None or obj.fields["advertiser_id"] != advertiser:
+                    failed[f"failed_{type_}_ids"].append(id_)  # unknown or already deleted
+                else:
+                    self.store.delete(NAME, type_, id_)
+        return failed
+
+
+def _status_matches(status: str, wanted: str) -> bool:
+    if wanted.endswith("_STATUS_ALL"):
+        return True
+    if wanted.endswith("_STATUS_NOT_DELETE"):
+        return not status.endswith("_DELETE")
+    return status == wanted
+
+
+def _media_format(type_: str, content: bytes) -> str | None:
+    """The file's format from its first bytes (png/jpeg images; mp4/mov videos, which hold an `ftyp` box)."""
+    if type_ == "image":
+        if content.startswith(b"\x89PNG\r\n\x1a\n"):
+            return "png"
+        return "jpeg" if content.startswith(b"\xff\xd8\xff") else None
+    return "mp4" if content[4:8] == b"ftyp" else None
+
+
+PLATFORM = Platform(NAME, PREFIX, lambda sandbox: TikTokApi(sandbox).routes(), TikTokErrors())
