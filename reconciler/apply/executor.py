@@ -469,10 +469,20 @@ class _Run:
             await self.delete_object(current, call)
 
     async def delete_object(self, current: RecordedResource, call: _Call) -> None:
-        name = split_address(base_address(current.address))[2]
-        op = Operation(current.address, Action.DELETE, current.type, name, current.attributes, id=current.id)
-        await self.call(call, lambda first: self.providers[current.target].delete(op))
+        if not self.shared(current):
+            name = split_address(base_address(current.address))[2]
+            op = Operation(current.address, Action.DELETE, current.type, name, current.attributes, id=current.id)
+            await self.call(call, lambda first: self.providers[current.target].delete(op))
         await self.write(current.address, None)
+
+    def shared(self, current: RecordedResource) -> bool:
+        """Whether another address records the same object: content-addressed uploads (a Meta image's id
+        is its hash) are one object for every creative with the same bytes, so only the last goes."""
+        return any(
+            other.id == current.id and other.type == current.type and other.target == current.target
+            for address, other in self.resources.items()
+            if address != current.address
+        )
 
     # -- rollback ----------------------------------------------------------------------------------------
 
