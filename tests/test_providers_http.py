@@ -136,6 +136,12 @@ def test_redactor_masks_known_secrets_in_every_encoding() -> None:
     assert redact(text) == "raw *** url *** form ***"
 
 
+def test_redactor_leaves_text_alone_for_a_too_short_secret_but_masks_it_where_credentials_go() -> None:
+    redact = Redactor(["t"])
+    assert redact("The parameter targeting is required") == "The parameter targeting is required"
+    assert redact("POST /act_1/adsets?access_token=t") == "POST /act_1/adsets?access_token=***"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -42,6 +42,9 @@ _SECRET_FIELD_RE = re.compile(
 _BEARER_RE = re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.I)
 
 
+MIN_SECRET_LENGTH = 8
+
+
 class Redactor:
     """Removes secrets from text: known secret values (raw and URL-encoded),
     credential-named fields (`access_token=...`, `"client_secret": ...`) and
@@ -53,7 +56,9 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        if secret:
+        # A very short value cannot be told apart from ordinary text ("t" would mask every t);
+        # no real token is that short, and the patterns below still mask it where credentials go.
+        if len(secret) >= MIN_SECRET_LENGTH:
             self._secrets.update({secret, quote(secret, safe=""), quote_plus(secret)})
 
     def __call__(self, text: str) -> str:
