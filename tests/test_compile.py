@@ -109,3 +109,14 @@ def test_overrides_go_to_the_budget_carrier_or_the_named_type(project: Path) -> 
     resources = by_address(project)
     assert resources["meta-us:adset/summer"].attributes["bid_strategy"] == "LOWEST_COST_WITHOUT_CAP"
     assert resources["meta-us:campaign/summer"].attributes["spend_cap"] == 900
+
+
+def test_social_targets_need_a_budget_and_an_audience(project: Path) -> None:
+    specs = project / "specs" / "main.yaml"
+    text = specs.read_text().replace("budget: {daily: 50.00, currency: USD}\n", "")
+    specs.write_text(text.replace("audience: {countries: [US], age_min: 18}\n", ""))
+    with pytest.raises(SpecError) as error:
+        compiled(project)
+    issues = {(i.field, i.message.split(" ")[0]) for i in error.value.issues}
+    assert issues == {(f, p) for f in ("budget", "audience") for p in ("meta", "tiktok", "snapchat")}
+    assert all(i.file == "specs/main.yaml" and i.line > 0 for i in error.value.issues)

@@ -204,7 +204,8 @@ class _Compiler:
         for campaign in self.specs.campaigns.values():
             for target_name in campaign.targets:
                 target = self.specs.targets[target_name]
-                builders[target.platform](campaign, target)  # type: ignore[attr-defined]
+                if self.social_campaign_complete(campaign, target):
+                    builders[target.platform](campaign, target)  # type: ignore[attr-defined]
         for placement in self.specs.placements.values():
             zone = self.specs.zones[placement.zone]
             target = self.specs.targets[zone.target]
@@ -219,6 +220,22 @@ class _Compiler:
                     "zone_id": make_address(target.name, "zone", placement.zone),
                 },
             )
+
+    def social_campaign_complete(self, campaign: Campaign, target: TargetBase) -> bool:
+        """Ad sets, ad groups and ad squads need a budget and an audience: say so now, not at apply."""
+        platform = target.platform  # type: ignore[attr-defined]
+        if platform == "broadstreet":
+            return True
+        missing = [field_ for field_ in ("budget", "audience") if getattr(campaign, field_) is None]
+        for field_ in missing:
+            example = "{daily: 50.00, currency: USD}" if field_ == "budget" else "{countries: [US]}"
+            self.issue(
+                "Campaign",
+                campaign.name,
+                field_,
+                f"{platform} needs a {field_} for a campaign (target {target.name}); add e.g. {field_}: {example}",
+            )
+        return not missing
 
     # ------------------------------------------------------------ platforms
 
