@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -61,7 +62,9 @@ def sandbox_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _connector(project: Project, use_sandbox: bool) -> Connect:
     if use_sandbox:
-        return lambda targets: connect.sandbox(targets, os.environ, project.sandbox_data)
+        from reconciler.sandbox import create_app
+
+        return lambda targets: connect.sandbox(targets, os.environ, create_app(project.sandbox_data))
     return lambda targets: connect.live(targets, os.environ)
 
 
@@ -269,6 +272,39 @@ def graph(ctx: click.Context, output_format: str, variables: tuple[str, ...]) ->
     result = _project(ctx).plan(_variables(variables))
     graph_ = change_graph(result.changes)
     click.echo(to_dot(graph_) if output_format == "dot" else to_mermaid(graph_), nl=False)
+
+
+@cli.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@sandbox_option
+@var_option
+@click.pass_context
+def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables: tuple[str, ...]) -> None:
+    """Per campaign and target: the platforms' review verdicts and health.
+
+    critical: an ad was rejected or an operation was interrupted; warning: an
+    ad awaits review or changes are not applied yet; healthy otherwise.
+
+    \b
+    Example:
+      reconciler status
+      reconciler status --format json | jq '.[] | select(.health != "healthy")'
+    """
+    project = _project(ctx)
+    statuses = project.status(_connector(project, use_sandbox), _variables(variables))
+    if output_format == "json":
+        click.echo(json.dumps([dataclasses.asdict(s) for s in statuses], indent=2))
+        return
+    width = max([len(s.campaign) for s in statuses] + [8])
+    click.echo(f"{'CAMPAIGN':<{width}}  {'TARGET':<12} {'HEALTH':<9} APPROVED PENDING REJECTED")
+    for s in statuses:
+        reviews = s.reviews
+        click.echo(
+            f"{s.campaign:<{width}}  {s.target:<12} {s.health:<9} "
+            f"{reviews['approved']:>8} {reviews['pending']:>7} {reviews['rejected']:>8}"
+        )
+        for note in s.notes:
+            click.echo(f"{'':<{width}}    {note}")
 
 
 @cli.group()

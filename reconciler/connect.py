@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping
-from pathlib import Path
 
 import httpx
+from starlette.types import ASGIApp
 
 from reconciler.model import TargetConfig
 from reconciler.providers import provider_from_target
@@ -30,24 +30,24 @@ def live(targets: Mapping[str, TargetConfig], environ: Mapping[str, str]) -> Con
     return Connection(dict(targets), environ)
 
 
-def sandbox(targets: Mapping[str, TargetConfig], environ: Mapping[str, str], data_file: Path) -> Connection:
-    """Every target pointed at an in-process sandbox persisted in `data_file`.
+def sandbox(targets: Mapping[str, TargetConfig], environ: Mapping[str, str], app: ASGIApp) -> Connection:
+    """Every target pointed at the sandbox `app`, called in-process.
 
     Credentials that are not set get a placeholder, so the quickstart needs no secrets.
     """
-    from reconciler.sandbox import PLATFORMS, create_app
+    from reconciler.sandbox import PLATFORMS
 
     prefixes = {platform.name: platform.prefix for platform in PLATFORMS}
     pointed = {}
     overlay = dict(environ)
     for name, target in targets.items():
-        prefix = prefixes.get(target.platform, f"/{target.platform}")
         auth_url = f"{SANDBOX_ROOT}/snapchat/login/oauth2/access_token" if target.platform == "snapchat" else None
-        pointed[name] = dataclasses.replace(target, api_base_url=SANDBOX_ROOT + prefix, auth_url=auth_url)
+        pointed[name] = dataclasses.replace(
+            target, api_base_url=SANDBOX_ROOT + prefixes[target.platform], auth_url=auth_url
+        )
         for variable in target.credentials.values():
             overlay.setdefault(variable, SANDBOX_TOKEN)
-    data_file.parent.mkdir(parents=True, exist_ok=True)
-    return Connection(pointed, overlay, httpx.ASGITransport(app=create_app(data_file)))
+    return Connection(pointed, overlay, httpx.ASGITransport(app=app))
 
 
 @contextlib.asynccontextmanager

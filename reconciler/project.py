@@ -21,6 +21,7 @@ from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.loader import load_specs
 from reconciler.state import LocalFileStore, State
+from reconciler.status import CampaignStatus, campaign_statuses
 
 # Builds the connection to use for a set of targets: live APIs or the sandbox.
 Connect = Callable[[Mapping[str, TargetConfig]], Connection]
@@ -68,6 +69,13 @@ class Project:
         plan.warnings[:0] = notes
         return plan
 
+
+    def status(self, connect: Connect, variables: Mapping[str, str] | None = None) -> list[CampaignStatus]:
+        """Per campaign and target: review verdicts read from the platforms, and health."""
+        compiled = self.compile(variables)
+        state = self.store.read()
+        plan = build_plan(compiled, state)
+        return asyncio.run(_statuses(plan, state, connect(compiled.targets)))
 
     def apply(
         self,
@@ -143,6 +151,12 @@ async def _execute(
             on_error=on_error,
             events=events,
         )
+
+
+async def _statuses(plan: Plan, state: State, connection: Connection) -> list[CampaignStatus]:
+    names = {r.target for r in state.resources.values() if r.target in connection.targets}
+    async with open_providers(connection, names) as providers:
+        return await campaign_statuses(plan, state, providers)
 
 
 async def _refresh(state: State, connection: Connection) -> tuple[State, list[str]]:

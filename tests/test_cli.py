@@ -126,8 +126,9 @@ def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_every_command_has_help_with_an_example(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in (["validate"], ["plan"], ["graph"], ["state", "list"], ["state", "show"], ["state", "rm"],
-                    ["schema"], ["sandbox", "serve"]):  # fmt: skip
+    commands = (["validate"], ["plan"], ["apply"], ["status"], ["graph"], ["state", "list"], ["state", "show"],
+                ["state", "rm"], ["schema"], ["sandbox", "serve"], ["github", "comment"])  # fmt: skip
+    for command in commands:
         code, out, _ = run(capsys, *command, "--help")
         assert code == 0 and "Example" in out, command
 

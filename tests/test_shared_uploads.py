@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from pathlib import Path
 
-import httpx
-
-from reconciler.apply import EventSink
-from reconciler.connect import SANDBOX_ROOT, Connection
-from reconciler.model import TargetConfig
 from reconciler.project import Project
-from reconciler.sandbox import create_app
 from tests.conftest import png_bytes
+from tests.inprocess import InProcessSandbox
 
 SPECS = """\
 kind: Target
@@ -59,25 +52,13 @@ def test_dropping_one_of_two_creatives_with_the_same_bytes_keeps_the_shared_imag
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "same.png").write_bytes(png_bytes(3))
     (tmp_path / "specs" / "main.yaml").write_text(SPECS)
-    app = create_app()
-
-    def connect(targets: dict[str, TargetConfig]) -> Connection:
-        pointed = {n: dataclasses.replace(t, api_base_url=f"{SANDBOX_ROOT}/meta/v25.0") for n, t in targets.items()}
-        return Connection(pointed, {"META_ACCESS_TOKEN": "t"}, httpx.ASGITransport(app=app))
-
-    def apply() -> None:
-        result = Project(tmp_path).apply(
-            connect=connect, events=EventSink(), confirm=lambda plan: plan.has_changes, notify=print
-        )
-        assert result is None or result.ok, result.failures
+    sandbox = InProcessSandbox()
 
     def images() -> list[dict]:
-        async def get() -> list[dict]:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX_ROOT) as client:
-                response = await client.get("/__sandbox__/objects", params={"platform": "meta", "type": "adimage"})
-                return response.json()
+        return sandbox.control("GET", "objects", params={"platform": "meta", "type": "adimage"})
 
-        return asyncio.run(get())
+    def apply() -> None:
+        sandbox.apply(tmp_path)
 
     apply()
     state = Project(tmp_path).store.read()

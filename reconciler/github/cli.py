@@ -35,6 +35,11 @@ def comment(ctx: click.Context, plan_file: Path, workspace: str | None) -> None:
 
     Uses GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL;
     also appends the plan to GITHUB_STEP_SUMMARY when set. Prints the comment URL.
+
+    \b
+    Example (a pull_request workflow step):
+      reconciler plan --out plan.json --detailed-exitcode || test $? -eq 2
+      reconciler github comment --plan plan.json
     """
     plan = read_plan_file(plan_file)
     # The root group's --workspace, when the lead's main defines one and it was given.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from reconciler.model import Operation
 
@@ -65,6 +65,14 @@ class Applied:
     attributes: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Review:
+    """A platform's review verdict on an ad."""
+
+    status: Literal["approved", "pending", "rejected"]
+    reason: str = ""
+
+
 class Provider(Protocol):
     """One platform, one target. Implementations are async and reuse one HTTP client."""
 
@@ -91,6 +99,10 @@ class Provider(Protocol):
     async def find(self, op: Operation) -> str | None:
         """The id of an existing object that op would create (same name within the
         same parent), or None. Resolves creates whose outcome is unknown."""
+        ...
+
+    async def review(self, type_: str, id_: str, attributes: dict[str, Any]) -> Review | None:
+        """The platform's review verdict on an object; None for types it does not review."""
         ...
 
     async def aclose(self) -> None: ...

@@ -16,7 +16,7 @@ import httpx
 
 from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
-from reconciler.providers.base import Applied, ErrorClass, ProviderError
+from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 
 DEFAULT_BASE_URL = "https://api.broadstreetads.com/api/1"
@@ -156,6 +156,9 @@ class BroadstreetProvider:
         if not matches:
             return None
         return str(max(matches, key=lambda row: _id_order(row["id"]))["id"])
+
+    async def review(self, type_: str, id_: str, attributes: dict[str, Any]) -> Review | None:
+        return None  # an ad server: what the network puts in its zones is not reviewed
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -20,7 +20,7 @@ import httpx
 
 from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
-from reconciler.providers.base import Applied, ErrorClass, ProviderError
+from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v25.0"
@@ -151,6 +151,18 @@ class MetaProvider:
         if not isinstance(obj, dict) or obj.get("status") == "DELETED":
             return None  # deleted objects stay readable on Graph, in status DELETED
         return _attributes(type_, obj, attributes)
+
+    async def review(self, type_: str, id_: str, attributes: dict[str, Any]) -> Review | None:
+        if type_ != "ad":
+            return None
+        obj = await self._http.request("GET", f"/{id_}", params={"fields": "effective_status,ad_review_feedback"})
+        status = obj.get("effective_status") if isinstance(obj, dict) else None
+        if status == "DISAPPROVED":
+            feedback = (obj.get("ad_review_feedback") or {}).get("global") or {}
+            return Review("rejected", "; ".join(str(v) for v in feedback.values()))
+        if status in ("PENDING_REVIEW", "IN_PROCESS"):
+            return Review("pending")
+        return Review("approved")
 
     async def find(self, op: Operation) -> str | None:
         attrs = op.attributes

@@ -25,7 +25,7 @@ import httpx
 
 from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
-from reconciler.providers.base import Applied, ErrorClass, ProviderError
+from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 
 DEFAULT_BASE_URL = "https://adsapi.snapchat.com/v1"
@@ -172,6 +172,18 @@ class SnapchatProvider:
         if obj.get("deleted") is True:
             return None
         return _attributes(type_, obj, attributes)
+
+    async def review(self, type_: str, id_: str, attributes: dict[str, Any]) -> Review | None:
+        if type_ != "ad":
+            return None
+        kind = _kind(type_)
+        obj = _one(await self._call("GET", f"/{kind.plural}/{id_}"), kind, f"review of ad {id_}", write=False)
+        status = obj.get("review_status")
+        if status == "REJECTED":
+            return Review("rejected", "; ".join(str(r) for r in obj.get("review_status_reasons") or []))
+        if status in ("PENDING", "PENDING_REVIEW"):
+            return Review("pending")
+        return Review("approved")
 
     async def find(self, op: Operation) -> str | None:
         kind = _kind(op.type)

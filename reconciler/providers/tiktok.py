@@ -19,7 +19,7 @@ import httpx
 
 from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
-from reconciler.providers.base import Applied, ErrorClass, ProviderError
+from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, default_error_parser
 
 DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
@@ -167,6 +167,19 @@ class TikTokProvider:
         if row is None or _deleted(row):
             return None
         return _attributes(type_, row, attributes)
+
+    async def review(self, type_: str, id_: str, attributes: dict[str, Any]) -> Review | None:
+        if type_ != "ad":
+            return None
+        rows = [row async for row in self._list("ad", self._advertiser(attributes), {"ad_ids": [id_]})]
+        row = next((r for r in rows if str(r.get("ad_id")) == id_), {})
+        status = row.get("secondary_status")
+        if status == "AD_STATUS_AUDIT_DENY":
+            # the live API gives reasons through ad/review_info/; the sandbox answers review_reason
+            return Review("rejected", str(row.get("review_reason") or ""))
+        if status == "AD_STATUS_AUDIT":
+            return Review("pending")
+        return Review("approved")
 
     async def find(self, op: Operation) -> str | None:
         attrs, type_ = op.attributes, op.type

@@ -1,0 +1,88 @@
+"""Campaign health: the platforms' review verdicts on each campaign's ads, and whether it is in sync.
+
+A campaign on a target is
+  critical  when an ad is rejected, or an operation on it was interrupted (apply resolves it);
+  warning   when an ad awaits review, or the specs hold changes not applied yet;
+  healthy   otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import networkx as nx
+
+from reconciler.model import Action, Plan, RecordedResource
+from reconciler.providers.base import Provider, Review
+from reconciler.state import State
+
+Health = Literal["healthy", "warning", "critical"]
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    campaign: str
+    target: str
+    health: Health
+    reviews: dict[str, int] = field(default_factory=dict)  # approved / pending / rejected -> count
+    notes: tuple[str, ...] = ()
+
+
+async def campaign_statuses(
+    plan: Plan, state: State, providers: Mapping[str, Provider], concurrency: int = 16
+) -> list[CampaignStatus]:
+    """One status per campaign and target of the plan (the specs), reading each recorded ad's review."""
+    graph: nx.DiGraph = nx.DiGraph()
+    for change in plan.changes:
+        graph.add_node(change.address)
+        for dependency in change.depends_on:
+            graph.add_edge(dependency, change.address)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def review(resource: RecordedResource) -> tuple[str, Review | None]:
+        async with gate:
+            return resource.address, await providers[resource.target].review(
+                resource.type, resource.id, resource.attributes
+            )
+
+    campaigns = [c for c in plan.changes if c.type == "campaign" and c.action is not Action.DELETE]
+    members = {c.address: [c.address, *sorted(nx.descendants(graph, c.address))] for c in campaigns}
+    recorded = [
+        state.resources[a] for addresses in members.values() for a in addresses
+        if a in state.resources and state.resources[a].target in providers
+    ]  # fmt: skip
+    reviews = dict(await asyncio.gather(*(review(r) for r in recorded)))
+    unapplied = {c.address for c in plan.changes if c.action is not Action.NOOP}
+    return [_status(c.address, c.target, members[c.address], reviews, unapplied, state) for c in campaigns]
+
+
+def _status(
+    campaign: str,
+    target: str,
+    addresses: list[str],
+    reviews: Mapping[str, Review | None],
+    unapplied: set[str],
+    state: State,
+) -> CampaignStatus:
+    counts = {"approved": 0, "pending": 0, "rejected": 0}
+    critical: list[str] = []
+    warning: list[str] = []
+    for address in addresses:
+        verdict = reviews.get(address)
+        if verdict is not None:
+            counts[verdict.status] += 1
+            if verdict.status == "rejected":
+                critical.append(f"{address} rejected" + (f": {verdict.reason}" if verdict.reason else ""))
+            elif verdict.status == "pending":
+                warning.append(f"{address} awaits review")
+        if address in state.pending:
+            critical.append(f"{address}: an interrupted {state.pending[address].action}; run apply to resolve it")
+    changes = [a for a in addresses if a in unapplied]
+    if changes:
+        warning.append(f"{len(changes)} change{'s' * (len(changes) != 1)} not applied yet (see `reconciler plan`)")
+    health: Health = "critical" if critical else "warning" if warning else "healthy"
+    name = campaign.rsplit("/", 1)[1]
+    return CampaignStatus(name, target, health, counts, tuple(critical + warning))
