@@ -17,16 +17,15 @@ how many 429s the sandbox answered (goal: 0 when the limit is known) and the app
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e import broadstreet_project, run_reconciler, sandbox_server  # noqa: E402
+from bench.measure import run_measured  # noqa: E402
+from tests.e2e import TOKEN, broadstreet_project, sandbox_server  # noqa: E402
 
 LATENCY_S = 0.020
 RESOURCES_PER_CAMPAIGN = 7  # campaign, 2 advertisements, 4 placements
@@ -44,11 +43,10 @@ def one_run(size: int, rate_limit: float | None, parallelism: int) -> dict[str, 
         project = broadstreet_project(Path(tmp), sandbox.url, campaigns=campaigns, rate_limit=declared)
         text = (project / "specs" / "main.yaml").read_text()
         (project / "specs" / "main.yaml").write_text(text.replace("concurrency: 8", f"concurrency: {parallelism}"))
-        rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        start = time.perf_counter()
-        result = run_reconciler(project, "apply", "--auto-approve", "--parallelism", str(parallelism), timeout=3600)
-        wall = time.perf_counter() - start
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        result = run_measured(
+            "-C", str(project), "apply", "--auto-approve", "--parallelism", str(parallelism),
+            env={"BROADSTREET_API_TOKEN": TOKEN},
+        )  # fmt: skip
         if result.returncode != 0:
             raise SystemExit(f"apply failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         stats = sandbox.control("GET", "stats")
@@ -62,11 +60,11 @@ def one_run(size: int, rate_limit: float | None, parallelism: int) -> dict[str, 
     return {
         "resources": resources,
         "requests": requests,
-        "wall": wall,
+        "wall": result.wall_s,
         "bound": bound,
-        "efficiency": bound / wall,
+        "efficiency": bound / result.wall_s,
         "rate_limited": stats["rate_limited"],
-        "peak_mb": peak_mb if peak_mb > rss_before / 1024 else float("nan"),
+        "peak_mb": result.peak_mb,
     }
 
 

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import run_measured  # noqa: E402
 from tests.conftest import png_bytes  # noqa: E402  (a valid tiny PNG)
 
 RESOURCES_PER_CAMPAIGN = 15  # bs: campaign, 2 ads, 4 placements; meta: campaign, adset, 2 images, 2 creatives, 2 ads
@@ -106,18 +103,10 @@ def record_matching_state(directory: Path) -> int:
 
 def run_plan(directory: Path) -> tuple[float, float, str]:
     """Wall seconds and peak MB of one cold `reconciler plan` process; its summary line."""
-    command = [sys.executable, "-m", "reconciler", "-C", str(directory), "plan"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = run_measured("-C", str(directory), "plan")
     if result.returncode != 0:
         raise SystemExit(f"plan failed:\n{result.stderr}")
-    # ru_maxrss of children is the max over all children so far: runs go smallest first, so it is this one's
-    del before
-    summary = result.stdout.strip().splitlines()[-1]
-    return wall, peak / 1024, summary
+    return result.wall_s, result.peak_mb, result.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:
