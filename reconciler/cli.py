@@ -230,8 +230,10 @@ def apply(
     if plan_file and (target_patterns or variables or refresh):
         raise click.UsageError("a saved plan is applied as it is: --target, --var and --refresh go to `plan`")
     human = sys.stderr if events == "-" else sys.stdout
+    declined = False
 
     def confirm(plan: Plan) -> bool:
+        nonlocal declined
         click.echo(render_text(plan, color=_use_color()), nl=False, file=human)
         if not plan.has_changes:
             return False
@@ -239,7 +241,8 @@ def apply(
             return True
         if not sys.stdin.isatty():
             raise ReconcilerError("apply needs confirmation: run it in a terminal, or pass --auto-approve")
-        return click.confirm("\nApply these changes?", default=False, err=events == "-")
+        declined = not click.confirm("\nApply these changes?", default=False, err=events == "-")
+        return not declined
 
     with open_event_sink(events) as sink:
         result = project.apply(
@@ -254,6 +257,8 @@ def apply(
             parallelism=parallelism,
             on_error=on_error,  # type: ignore[arg-type]
         )
+    if declined:
+        raise ReconcilerError("apply cancelled: nothing was changed")
     if result is not None and not result.ok:
         ctx.exit(1)
 
