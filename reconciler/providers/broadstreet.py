@@ -18,6 +18,7 @@ from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
 from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
+from reconciler.providers.vocabulary import as_recorded
 
 DEFAULT_BASE_URL = "https://api.broadstreetads.com/api/1"
 # Broadstreet documents no limit outside reporting (2 requests / 5 s, which we
@@ -70,13 +71,13 @@ class BroadstreetProvider:
     def __init__(self, target: TargetConfig, token: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.target = target
         self._network_id = target.settings.get("network_id")
-        self._http = HttpClient(
-            str(target.api_base_url or DEFAULT_BASE_URL),
-            rate_limit=target.rate_limit or DEFAULT_RATE_LIMIT,
+        self._http = HttpClient.for_target(
+            target,
+            default_base_url=DEFAULT_BASE_URL,
+            default_rate_limit=DEFAULT_RATE_LIMIT,
             auth_params={"access_token": token},
             error_parser=_error_detail,
             transport=transport,
-            max_connections=target.concurrency,
         )
 
     def __repr__(self) -> str:
@@ -217,17 +218,9 @@ def _unwrap(data: Any, key: str, what: str) -> dict[str, Any]:
 
 
 def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
-    """The object in our attribute vocabulary: the type's base keys plus those of
-    `expected` (what we applied or recorded), valued from the response and shaped
-    like `expected`, so that comparing the two shows real differences only."""
-    carried = _CARRIED.get(type_, set())
-    out: dict[str, Any] = {}
-    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
-        if key in obj and key not in carried:
-            out[key] = _normalise(key, obj[key], expected.get(key))
-        elif key in expected:
-            out[key] = expected[key]
-    return out
+    return as_recorded(
+        obj, expected, base_keys=_BASE_KEYS[type_], carried=_CARRIED.get(type_, set()), normalise=_normalise
+    )
 
 
 def _normalise(key: str, value: Any, expected: Any) -> Any:

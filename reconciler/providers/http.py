@@ -22,6 +22,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
+from reconciler.model import TargetConfig
 from reconciler.providers.base import ErrorClass, ProviderError
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,18 @@ class HttpClient:
         pool = max_connections or DEFAULT_MAX_CONNECTIONS
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, transport=transport)
+
+    @classmethod
+    def for_target(
+        cls, target: TargetConfig, *, default_base_url: str, default_rate_limit: float | None, **options: Any
+    ) -> HttpClient:
+        """The client of one target: its api_base_url, rate limit and concurrency, else the platform's defaults."""
+        return cls(
+            str(target.api_base_url or default_base_url),
+            rate_limit=target.rate_limit or default_rate_limit,
+            max_connections=target.concurrency,
+            **options,
+        )
 
     def set_auth(self, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None) -> None:
         """Credentials sent with every request (replacing earlier ones); their values are redacted."""

@@ -22,6 +22,7 @@ from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
 from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
+from reconciler.providers.vocabulary import as_recorded
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v25.0"
 # Meta publishes no per-second cap: Business Use Case quotas are counted per hour by
@@ -77,13 +78,13 @@ class MetaProvider:
     def __init__(self, target: TargetConfig, token: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.target = target
         self._account_id = str(target.settings.get("ad_account_id") or "").removeprefix("act_")
-        self._http = HttpClient(
-            str(target.api_base_url or DEFAULT_BASE_URL),
-            rate_limit=target.rate_limit or DEFAULT_RATE_LIMIT,
+        self._http = HttpClient.for_target(
+            target,
+            default_base_url=DEFAULT_BASE_URL,
+            default_rate_limit=DEFAULT_RATE_LIMIT,
             auth_params={"access_token": token},
             error_parser=_error_detail,
             transport=transport,
-            max_connections=target.concurrency,
         )
         self._currencies: dict[str, str] = {}  # account -> its currency, fetched once
         self._currency_lock = asyncio.Lock()  # concurrent first ad sets wait for that one request
@@ -300,19 +301,15 @@ def _fields_to_read(type_: str, expected: dict[str, Any]) -> list[str]:
 
 
 def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
-    """The object in our attribute vocabulary: the type's base keys plus those of
-    `expected` (what was applied or recorded), shaped like `expected`, so that
-    comparing the two shows real differences only. A field Graph leaves out is unset."""
-    carried = _carried(type_)
-    out: dict[str, Any] = {}
-    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
-        graph_key = "title" if (type_, key) == ("advideo", "name") else key
-        if key in carried:
-            if key in expected:
-                out[key] = expected[key]
-        elif obj.get(graph_key) is not None:
-            out[key] = _normalise(key, obj[graph_key], expected.get(key))
-    return out
+    return as_recorded(
+        obj,
+        expected,
+        base_keys=_BASE_KEYS[type_],
+        carried=_carried(type_),
+        normalise=_normalise,
+        renamed={"name": "title"} if type_ == "advideo" else None,  # a video's name is its title on Graph
+        missing_is_unset=True,  # Graph leaves unset fields out
+    )
 
 
 def _normalise(key: str, value: Any, expected: Any) -> Any:

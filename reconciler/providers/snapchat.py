@@ -27,6 +27,7 @@ from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
 from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
+from reconciler.providers.vocabulary import as_recorded
 
 DEFAULT_BASE_URL = "https://adsapi.snapchat.com/v1"
 DEFAULT_AUTH_URL = "https://accounts.snapchat.com/login/oauth2/access_token"
@@ -103,14 +104,14 @@ class SnapchatProvider:
         self._client_secret = credentials.client_secret
         self._refresh_token = credentials.refresh_token
         secrets = [credentials.refresh_token, credentials.client_secret, credentials.access_token or ""]
-        self._http = HttpClient(
-            str(target.api_base_url or DEFAULT_BASE_URL),
-            rate_limit=target.rate_limit or DEFAULT_RATE_LIMIT,
+        self._http = HttpClient.for_target(
+            target,
+            default_base_url=DEFAULT_BASE_URL,
+            default_rate_limit=DEFAULT_RATE_LIMIT,
             secrets=secrets,
             error_parser=_error_detail,
             body_check=_failed_items,
             transport=transport,
-            max_connections=target.concurrency,
         )
         token_url = httpx.URL(str(target.auth_url or DEFAULT_AUTH_URL))
         self._token_path = token_url.path
@@ -385,16 +386,7 @@ def _same_content(type_: str, row: dict[str, Any], attrs: dict[str, Any]) -> boo
 
 
 def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
-    """The object in our attribute vocabulary: the type's base keys plus those of
-    `expected` (what we applied or recorded), valued from the response and shaped
-    like `expected`, so that comparing the two shows real differences only."""
-    out: dict[str, Any] = {}
-    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
-        if key in obj and key not in _NOT_SENT:
-            out[key] = _normalise(key, obj[key], expected.get(key))
-        elif key in expected:
-            out[key] = expected[key]
-    return out
+    return as_recorded(obj, expected, base_keys=_BASE_KEYS[type_], carried=_NOT_SENT, normalise=_normalise)
 
 
 def _normalise(key: str, value: Any, expected: Any) -> Any:

@@ -21,6 +21,7 @@ from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
 from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, default_error_parser
+from reconciler.providers.vocabulary import as_recorded
 
 DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
 # TikTok's per-endpoint QPS limits are not documented (research 3.5): 10/s is a
@@ -67,14 +68,14 @@ class TikTokProvider:
 
     def __init__(self, target: TargetConfig, token: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.target = target
-        self._http = HttpClient(
-            str(target.api_base_url or DEFAULT_BASE_URL),
-            rate_limit=target.rate_limit or DEFAULT_RATE_LIMIT,
+        self._http = HttpClient.for_target(
+            target,
+            default_base_url=DEFAULT_BASE_URL,
+            default_rate_limit=DEFAULT_RATE_LIMIT,
             auth_headers={"Access-Token": token},
             error_parser=_error_detail,
             body_check=_envelope_error,
             transport=transport,
-            max_connections=target.concurrency,
         )
         self._currencies: dict[str, str] = {}  # advertiser id -> its currency
         # Idempotency keys by (address, body). Kept for this provider's life only: retries
@@ -343,16 +344,9 @@ async def _signature(op: Operation) -> str | None:
 
 
 def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
-    """The object in our attribute vocabulary: the type's base keys plus those of
-    `expected` (what we applied or recorded), valued from the response and shaped
-    like `expected`; our own keys (hash, currency) carried over from `expected`."""
-    out: dict[str, Any] = {}
-    for key in dict.fromkeys((*_BASE_KEYS[type_], *expected)):
-        if key in obj and key not in _NOT_SENT:
-            out[key] = _normalise(obj[key], expected.get(key))
-        elif key in expected:
-            out[key] = expected[key]
-    return out
+    return as_recorded(
+        obj, expected, base_keys=_BASE_KEYS[type_], carried=_NOT_SENT, normalise=lambda _, v, e: _normalise(v, e)
+    )
 
 
 def _normalise(value: Any, expected: Any) -> Any:
