@@ -20,7 +20,7 @@ from reconciler.plan.planfile import read_plan_file
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.loader import load_specs
-from reconciler.state import LocalFileStore, State
+from reconciler.state import LocalFileStore, State, StateStore
 from reconciler.status import CampaignStatus, campaign_statuses
 
 # Builds the connection to use for a set of targets: live APIs or the sandbox.
@@ -62,13 +62,8 @@ class Project:
         """Plan the specs against the recorded state; with `refresh_with`, against the live objects."""
         compiled = self.compile(variables)
         state = state if state is not None else self.store.read()
-        notes: list[str] = []
-        if refresh_with is not None:
-            state, notes = asyncio.run(_refresh(state, refresh_with(compiled.targets)))
-        plan = build_plan(compiled, state, target_patterns)
-        plan.warnings[:0] = notes
-        return plan
-
+        connection = refresh_with(compiled.targets) if refresh_with is not None else None
+        return _plan(compiled, state, target_patterns, connection)
 
     def status(self, connect: Connect, variables: Mapping[str, str] | None = None) -> list[CampaignStatus]:
         """Per campaign and target: review verdicts read from the platforms, and health."""
@@ -114,15 +109,23 @@ class Project:
                 for line in asyncio.run(_resolve(state, connection, store)):
                     notify(line)
                 state = store.read()
-            notes: list[str] = []
-            if refresh:
-                state, notes = asyncio.run(_refresh(state, connection))
-            plan = build_plan(compiled, state, target_patterns)
-            plan.warnings[:0] = notes
+            plan = _plan(compiled, state, target_patterns, connection if refresh else None)
             return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
 
 
-async def _resolve(state: State, connection: Connection, store: LocalFileStore) -> list[str]:
+def _plan(
+    compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None
+) -> Plan:
+    """The plan; with `refresh_from`, against the live objects read through it, drift noted as warnings."""
+    notes: list[str] = []
+    if refresh_from is not None:
+        state, notes = asyncio.run(_refresh(state, refresh_from))
+    plan = build_plan(compiled, state, target_patterns)
+    plan.warnings[:0] = notes
+    return plan
+
+
+async def _resolve(state: State, connection: Connection, store: StateStore) -> list[str]:
     names = {p.target for p in state.pending.values() if p.target in connection.targets}
     async with open_providers(connection, names) as providers:
         return await resolve_pending(state, store, providers)
@@ -131,7 +134,7 @@ async def _resolve(state: State, connection: Connection, store: LocalFileStore) 
 async def _execute(
     plan: Plan,
     connection: Connection,
-    store: LocalFileStore,
+    store: StateStore,
     events: EventSink,
     confirm: Callable[[Plan], bool],
     parallelism: int,
