@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,73 +15,38 @@ import httpx
 import pytest
 import uvicorn
 
-from reconciler.model import Action, Asset, Operation, TargetConfig
+from reconciler.connect import SANDBOX_ROOT
+from reconciler.model import Action, Asset, TargetConfig
 from reconciler.providers import provider_from_target
 from reconciler.providers.base import Applied, ErrorClass, ProviderError
 from reconciler.providers.broadstreet import BroadstreetProvider
 from reconciler.sandbox.app import create_app
+from tests import provider_kit as kit
 from tests.conftest import png_bytes
+from tests.e2e import free_port
 
 TOKEN = "bs-Tok3n-5ecret-7f2c9a"
 NETWORK = 85
-ORIGIN = "http://sandbox.test"
 
 
-def target(base: str = ORIGIN, *, rate_limit: float | None = 1000.0) -> TargetConfig:
-    return TargetConfig(
-        name="bs-main",
-        platform="broadstreet",
-        settings={"network_id": NETWORK},
-        credentials={"token_env": "BROADSTREET_API_TOKEN"},
-        api_base_url=f"{base}/broadstreet/api/1",
-        rate_limit=rate_limit,
-    )
+def target(origin: str = SANDBOX_ROOT, *, rate_limit: float | None = 1000.0) -> TargetConfig:
+    settings = {"network_id": NETWORK}
+    credentials = {"token_env": "BROADSTREET_API_TOKEN"}
+    return kit.sandbox_target("bs-main", "broadstreet", settings, credentials, rate_limit=rate_limit, origin=origin)
 
 
-def op(
-    type_: str,
-    attributes: dict[str, Any],
-    *,
-    action: Action = Action.CREATE,
-    id_: str | None = None,
-    changed: tuple[str, ...] = (),
-    asset: Asset | None = None,
-) -> Operation:
-    name = str(attributes.get("name", "p"))
-    return Operation(f"bs-main:{type_}/{name}", action, type_, name, attributes, id_, changed, asset)
+op = kit.OpBuilder("bs-main")
+assert_no_token = kit.leak_check(TOKEN)
 
 
-class Sandbox:
-    """The in-process sandbox and its control API."""
-
-    def __init__(self) -> None:
-        self.transport = httpx.ASGITransport(app=create_app())
+class Sandbox(kit.ProviderSandbox):
+    platform = "broadstreet"
 
     def provider(self, *, token: str = TOKEN, rate_limit: float | None = 1000.0) -> BroadstreetProvider:
         return BroadstreetProvider(target(rate_limit=rate_limit), token, transport=self.transport)
 
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with httpx.AsyncClient(transport=self.transport, base_url=ORIGIN) as http:
-            response = await http.request(method, f"/__sandbox__{path}", json=body)
-            response.raise_for_status()
-            return response.json()
 
-    async def objects(self, type_: str) -> dict[str, dict[str, Any]]:
-        """Live Broadstreet objects of a type: id -> fields."""
-        found = await self.control("GET", f"/objects?platform=broadstreet&type={type_}")
-        return {o["id"]: o["fields"] for o in found}
-
-
-def run(scenario: Callable[[Sandbox, BroadstreetProvider], Awaitable[None]]) -> None:
-    async def main() -> None:
-        sandbox = Sandbox()
-        provider = sandbox.provider()
-        try:
-            await scenario(sandbox, provider)
-        finally:
-            await provider.aclose()
-
-    asyncio.run(main())
+run = Sandbox.run
 
 
 async def make_advertiser(p: BroadstreetProvider, name: str = "ACME Corp") -> str:
@@ -110,11 +74,6 @@ async def make_campaign(p: BroadstreetProvider, advertiser_id: str, name: str = 
 
 def html_ad(advertiser_id: str, name: str = "teaser") -> dict[str, Any]:
     return {"name": name, "advertiser_id": advertiser_id, "type": "html", "html": "<b>Summer</b>"}
-
-
-def assert_no_token(*texts: str) -> None:
-    for text in texts:
-        assert TOKEN not in text
 
 
 # --- create / read / update / find / delete, per type ---
@@ -191,10 +150,8 @@ def test_campaign_lifecycle_with_overrides() -> None:
 
 
 def test_static_advertisement_uploads_the_asset(tmp_path: Path) -> None:
-    image = tmp_path / "banner.png"
-    image.write_bytes(png_bytes(7))
-    digest = hashlib.sha256(image.read_bytes()).hexdigest()
-    asset = Asset(str(image), digest, "image/png")
+    asset = kit.asset_file(tmp_path, png_bytes(7))
+    digest = asset.sha256
 
     async def scenario(sb: Sandbox, p: BroadstreetProvider) -> None:
         advertiser_id = await make_advertiser(p)
@@ -222,9 +179,8 @@ def test_static_advertisement_uploads_the_asset(tmp_path: Path) -> None:
 
 
 def test_a_changed_or_missing_asset_is_refused(tmp_path: Path) -> None:
-    image = tmp_path / "banner.png"
-    image.write_bytes(png_bytes(1))
-    planned = Asset(str(image), hashlib.sha256(png_bytes(2)).hexdigest(), "image/png")
+    on_disk = kit.asset_file(tmp_path, png_bytes(1))
+    planned = Asset(on_disk.path, hashlib.sha256(png_bytes(2)).hexdigest(), "image/png")
 
     async def scenario(sb: Sandbox, p: BroadstreetProvider) -> None:
         advertiser_id = await make_advertiser(p)
@@ -405,8 +361,7 @@ def test_429_is_a_rate_limit_error_with_retry_after() -> None:
 
 
 def test_a_known_rate_limit_is_never_exceeded() -> None:
-    async def main() -> None:
-        sb = Sandbox()
+    async def main(sb: Sandbox) -> None:
         await sb.control("POST", "/faults", {"platform": "broadstreet", "rate_limit": 100})
         provider = sb.provider(rate_limit=100)
         try:
@@ -422,7 +377,7 @@ def test_a_known_rate_limit_is_never_exceeded() -> None:
         assert stats["rate_limited"] == 0 and stats["requests"]["broadstreet"]["GET"] == 120
         assert elapsed >= 1.15  # paced: the 120th request goes at 1.19 s
 
-    asyncio.run(main())
+    kit.in_sandbox(main, Sandbox)
 
 
 def test_platform_faults_are_network_errors() -> None:
@@ -472,8 +427,7 @@ def test_provider_from_target_reads_the_token_from_the_environment() -> None:
     with pytest.raises(ProviderError, match="no provider for platform 'myspace'"):
         provider_from_target(TargetConfig(name="m", platform="myspace"), {})
 
-    async def main() -> str:
-        sb = Sandbox()
+    async def main(sb: kit.AsyncSandbox) -> str:
         provider = provider_from_target(target(), {"BROADSTREET_API_TOKEN": TOKEN}, transport=sb.transport)
         try:
             assert provider.platform == "broadstreet"
@@ -482,7 +436,7 @@ def test_provider_from_target_reads_the_token_from_the_environment() -> None:
         finally:
             await provider.aclose()
 
-    assert asyncio.run(main()).isdigit()
+    assert kit.in_sandbox(main).isdigit()
 
 
 # --- over real HTTP ---
@@ -491,9 +445,7 @@ def test_provider_from_target_reads_the_token_from_the_environment() -> None:
 @pytest.fixture
 def served_sandbox() -> Iterator[str]:
     """The sandbox served by uvicorn on 127.0.0.1 in a thread; yields its origin."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

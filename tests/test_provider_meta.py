@@ -5,94 +5,45 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from reconciler.cli import main as cli
-from reconciler.model import Action, Asset, Operation, TargetConfig
+from reconciler.model import Action, Asset, TargetConfig
 from reconciler.providers import provider_from_target
 from reconciler.providers.base import ErrorClass, ProviderError
 from reconciler.providers.meta import MetaProvider
-from reconciler.sandbox.app import create_app
+from tests import provider_kit as kit
 from tests.conftest import png_bytes
 
 TOKEN = "EAAB-meta-Tok3n-5ecret-9d1e"
 ACCOUNT = "1234567890"
-ORIGIN = "http://sandbox.test"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(48)
 
 
-def target(*, rate_limit: float | None = 1000.0) -> TargetConfig:
-    return TargetConfig(
-        name="meta-us",
-        platform="meta",
-        settings={"ad_account_id": f"act_{ACCOUNT}", "page_id": "998877"},
-        credentials={"token_env": "META_ACCESS_TOKEN"},
-        api_base_url=f"{ORIGIN}/meta/v25.0",
-        rate_limit=rate_limit,
-    )
+def target() -> TargetConfig:
+    settings = {"ad_account_id": f"act_{ACCOUNT}", "page_id": "998877"}
+    return kit.sandbox_target("meta-us", "meta", settings, {"token_env": "META_ACCESS_TOKEN"})
 
 
-def op(
-    type_: str,
-    attributes: dict[str, Any],
-    *,
-    action: Action = Action.CREATE,
-    id_: str | None = None,
-    changed: tuple[str, ...] = (),
-    asset: Asset | None = None,
-) -> Operation:
-    name = str(attributes.get("name", "x"))
-    return Operation(f"meta-us:{type_}/{name}", action, type_, name, attributes, id_, changed, asset)
+op = kit.OpBuilder("meta-us")
+assert_no_token = kit.leak_check(TOKEN)
 
 
-class Sandbox:
-    """The in-process sandbox and its control API."""
-
-    def __init__(self) -> None:
-        self.transport = httpx.ASGITransport(app=create_app())
+class Sandbox(kit.ProviderSandbox):
+    platform = "meta"
 
     def provider(self, *, token: str = TOKEN) -> MetaProvider:
         return MetaProvider(target(), token, transport=self.transport)
 
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with httpx.AsyncClient(transport=self.transport, base_url=ORIGIN) as http:
-            response = await http.request(method, f"/__sandbox__{path}", json=body)
-            response.raise_for_status()
-            return response.json()
-
-    async def objects(self, type_: str) -> dict[str, dict[str, Any]]:
-        """Live Meta objects of a type: id -> fields."""
-        found = await self.control("GET", f"/objects?platform=meta&type={type_}")
-        return {o["id"]: o["fields"] for o in found}
-
     async def graph(self, method: str, path: str, **params: str) -> Any:
         """A raw Graph call, as someone editing the account by hand would make."""
-        async with httpx.AsyncClient(transport=self.transport, base_url=f"{ORIGIN}/meta/v25.0") as http:
-            response = await http.request(method, path, params={"access_token": TOKEN, **params})
-            return response.json()
+        url = target().api_base_url + path
+        return (await self.http.request(method, url, params={"access_token": TOKEN, **params})).json()
 
 
-def run(scenario: Callable[[Sandbox, MetaProvider], Awaitable[None]]) -> None:
-    async def main() -> None:
-        sandbox = Sandbox()
-        provider = sandbox.provider()
-        try:
-            await scenario(sandbox, provider)
-        finally:
-            await provider.aclose()
-
-    asyncio.run(main())
-
-
-def asset_file(tmp_path: Path, name: str, data: bytes, media_type: str = "image/png") -> Asset:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return Asset(str(path), hashlib.sha256(data).hexdigest(), media_type)
+run = Sandbox.run
 
 
 def campaign_attrs(name: str = "summer", **extra: Any) -> dict[str, Any]:
@@ -137,7 +88,7 @@ def creative_attrs(image_hash: str, name: str = "summer.banner") -> dict[str, An
 async def make_image(
     p: MetaProvider, tmp_path: Path, name: str = "banner", seed: int = 0
 ) -> tuple[str, dict[str, Any]]:
-    asset = asset_file(tmp_path, f"{name}.png", png_bytes(seed))
+    asset = kit.asset_file(tmp_path, png_bytes(seed), f"{name}.png")
     attrs = {"account_id": ACCOUNT, "name": name, "asset_sha256": asset.sha256}
     return (await p.create(op("adimage", attrs, asset=asset))).id, attrs
 
@@ -158,11 +109,6 @@ def ad_attrs(adset_id: str, creative_id: str, name: str = "summer.banner") -> di
         "adset_id": adset_id,
         "creative": {"creative_id": creative_id},
     }
-
-
-def assert_no_token(*texts: str) -> None:
-    for text in texts:
-        assert TOKEN not in text
 
 
 # --- create / read / update / find / delete, per type ---
@@ -228,7 +174,7 @@ def test_images_upload_by_hash_and_are_deleted_by_hash(tmp_path: Path) -> None:
         assert (await sb.objects("adimage"))[f"{ACCOUNT}:{image}"]["name"] == "banner"
         assert await p.read("adimage", image, attrs) == attrs
         assert await p.find(op("adimage", attrs)) == image
-        other = asset_file(tmp_path, "other.png", png_bytes(5))
+        other = kit.asset_file(tmp_path, png_bytes(5), "other.png")
         # With the file at hand, an image of that name but other bytes is not ours.
         assert await p.find(op("adimage", attrs, asset=other)) is None
 
@@ -247,7 +193,7 @@ def test_images_upload_by_hash_and_are_deleted_by_hash(tmp_path: Path) -> None:
 
 def test_videos_upload_multipart_and_read_their_title_as_name(tmp_path: Path) -> None:
     async def scenario(sb: Sandbox, p: MetaProvider) -> None:
-        asset = asset_file(tmp_path, "clip.mp4", MP4, "video/mp4")
+        asset = kit.asset_file(tmp_path, MP4, "clip.mp4", "video/mp4")
         attrs = {"account_id": ACCOUNT, "name": "clip", "asset_sha256": asset.sha256}
         video = await p.create(op("advideo", attrs, asset=asset))
         stored = (await sb.objects("advideo"))[video.id]
@@ -317,7 +263,7 @@ def test_find_follows_pages_and_takes_the_newest_twin() -> None:
 
 def test_a_changed_or_missing_asset_is_refused(tmp_path: Path) -> None:
     async def scenario(sb: Sandbox, p: MetaProvider) -> None:
-        planned = asset_file(tmp_path, "banner.png", png_bytes(1))
+        planned = kit.asset_file(tmp_path, png_bytes(1))
         (tmp_path / "banner.png").write_bytes(png_bytes(2))
         attrs = {"account_id": ACCOUNT, "name": "banner", "asset_sha256": planned.sha256}
         with pytest.raises(ProviderError, match="changed since the plan") as changed:
@@ -438,7 +384,7 @@ def test_dropped_response_is_an_unknown_outcome_resolved_by_find(tmp_path: Path)
         [made] = await sb.objects("campaign")  # the write happened
         assert await p.find(op("campaign", attrs)) == made  # reads are never dropped
 
-        asset = asset_file(tmp_path, "lost.png", png_bytes(8))
+        asset = kit.asset_file(tmp_path, png_bytes(8), "lost.png")
         image = {"account_id": ACCOUNT, "name": "lost", "asset_sha256": asset.sha256}
         with pytest.raises(ProviderError) as upload:
             await p.create(op("adimage", image, asset=asset))
@@ -453,8 +399,7 @@ def test_provider_from_target_reads_the_token_from_the_environment() -> None:
         provider_from_target(target(), {})
     assert info.value.error_class is ErrorClass.AUTH
 
-    async def main() -> str:
-        sb = Sandbox()
+    async def main(sb: kit.AsyncSandbox) -> str:
         provider = provider_from_target(target(), {"META_ACCESS_TOKEN": TOKEN}, transport=sb.transport)
         try:
             assert provider.platform == "meta" and TOKEN not in repr(provider)
@@ -462,7 +407,7 @@ def test_provider_from_target_reads_the_token_from_the_environment() -> None:
         finally:
             await provider.aclose()
 
-    assert asyncio.run(main()).isdigit()
+    assert kit.in_sandbox(main).isdigit()
 
 
 # --- end to end through the executor and the CLI ---
@@ -510,20 +455,12 @@ audience: {countries: [US], age_min: 18}
 """
 
 
-def reconciler(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_:
-        cli(["-C", str(project), *args])
-    captured = capsys.readouterr()
-    return int(exit_.value.code or 0), captured.out + captured.err
-
-
 def sandbox_objects(project: Path) -> dict[str, set[str]]:
     """Live Meta objects the --sandbox runs left in their data file: type -> ids."""
-    data = json.loads((project / "state" / "sandbox-default.json").read_text())
     live: dict[str, set[str]] = {}
-    for obj in data["objects"]:
-        if obj["platform"] == "meta" and obj["type"] != "adaccount" and not obj["deleted"]:
-            live.setdefault(obj["type"], set()).add(obj["id"])
+    for obj in kit.saved_objects(project, "meta"):
+        if obj.type != "adaccount":
+            live.setdefault(obj.type, set()).add(obj.id)
     return live
 
 
@@ -531,14 +468,10 @@ def test_apply_plan_refresh_and_asset_replacement_end_to_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("META_ACCESS_TOKEN", raising=False)  # --sandbox needs no secret
-    (tmp_path / "specs" / "assets").mkdir(parents=True)
-    (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(3))
-    (tmp_path / "specs" / "assets" / "clip.mp4").write_bytes(MP4)
-    (tmp_path / "specs" / "main.yaml").write_text(SPEC)
+    kit.write_specs(tmp_path, SPEC, {"banner.png": png_bytes(3), "clip.mp4": MP4})
+    reconciler = kit.Cli(capsys, tmp_path)
 
-    code, out = reconciler(capsys, tmp_path, "apply", "--sandbox", "--auto-approve")
-    assert code == 0, out
-    assert "Apply complete: 8 done" in out
+    assert "Apply complete: 8 done" in reconciler.apply()
     live = sandbox_objects(tmp_path)
     assert {t: len(ids) for t, ids in live.items()} == {
         "campaign": 1, "adset": 1, "adimage": 1, "advideo": 1, "adcreative": 2, "ad": 2,
@@ -547,16 +480,14 @@ def test_apply_plan_refresh_and_asset_replacement_end_to_end(
     recorded = {(r["type"], r["id"]) for r in state["resources"].values()}
     assert {(t, i.split(":")[-1]) for t, ids in live.items() for i in ids} == recorded
 
-    assert reconciler(capsys, tmp_path, "plan", "--detailed-exitcode")[0] == 0
-    code, out = reconciler(capsys, tmp_path, "plan", "--refresh", "--sandbox", "--detailed-exitcode")
-    assert code == 0, out  # a read of every object equals what was recorded
+    reconciler.assert_no_changes()
+    reconciler.assert_no_drift()  # a read of every object equals what was recorded
 
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(4))
-    code, out = reconciler(capsys, tmp_path, "plan", "--detailed-exitcode")
+    code, out = reconciler("plan", "--detailed-exitcode")
     assert code == 2 and "1 to update, 2 to replace" in out  # image and creative replaced, ad swapped
-    code, out = reconciler(capsys, tmp_path, "apply", "--sandbox", "--auto-approve")
-    assert code == 0, out
-    assert reconciler(capsys, tmp_path, "plan", "--refresh", "--sandbox", "--detailed-exitcode")[0] == 0
+    reconciler.apply()
+    reconciler.assert_no_drift()
     after = sandbox_objects(tmp_path)
     assert after["adimage"] == {f"{ACCOUNT}:{hashlib.md5(png_bytes(4)).hexdigest()}"}  # the old image is gone
     assert len(after["adcreative"]) == 2 and after["adcreative"] != live["adcreative"]

@@ -6,21 +6,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections import Counter
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from reconciler.cli import main as cli
-from reconciler.model import Action, Asset, Operation, TargetConfig
+from reconciler.model import Action, Asset, TargetConfig
 from reconciler.providers import provider_from_target
 from reconciler.providers import snapchat as snapchat_module
 from reconciler.providers.base import ErrorClass, ProviderError
 from reconciler.providers.snapchat import OAuthCredentials, SnapchatProvider
-from reconciler.sandbox.app import create_app
+from tests import provider_kit as kit
 from tests.conftest import png_bytes
 
 ACCOUNT = "8f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -28,72 +24,28 @@ OTHER_ACCOUNT = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 REFRESH_TOKEN = "snap-Refresh-5ecret-91ab"
 CLIENT_SECRET = "snap-Client-5ecret-c3d4"
 ISSUED = "sandbox-snap-"  # every access token the sandbox issues starts so
-ORIGIN = "http://sandbox.test"
 ENV = {"SNAP_REFRESH": REFRESH_TOKEN, "SNAP_ID": "app-id", "SNAP_SECRET": CLIENT_SECRET}
 START, END = "2026-06-01T00:00:00.000Z", "2026-08-31T23:59:59.000Z"
 
 
-def target(*, rate_limit: float | None = 1000.0, credentials: dict[str, str] | None = None) -> TargetConfig:
-    return TargetConfig(
-        name="snap-us",
-        platform="snapchat",
-        settings={"ad_account_id": ACCOUNT},
-        credentials=credentials
-        or {"refresh_token_env": "SNAP_REFRESH", "client_id_env": "SNAP_ID", "client_secret_env": "SNAP_SECRET"},
-        api_base_url=f"{ORIGIN}/snapchat/v1",
-        auth_url=f"{ORIGIN}/snapchat/login/oauth2/access_token",
-        rate_limit=rate_limit,
-    )
+def target(*, credentials: dict[str, str] | None = None) -> TargetConfig:
+    oauth = {"refresh_token_env": "SNAP_REFRESH", "client_id_env": "SNAP_ID", "client_secret_env": "SNAP_SECRET"}
+    return kit.sandbox_target("snap-us", "snapchat", {"ad_account_id": ACCOUNT}, credentials or oauth)
 
 
-def op(
-    type_: str,
-    attributes: dict[str, Any],
-    *,
-    action: Action = Action.CREATE,
-    id_: str | None = None,
-    asset: Asset | None = None,
-) -> Operation:
-    name = str(attributes.get("name", "p"))
-    return Operation(f"snap-us:{type_}/{name}", action, type_, name, attributes, id_, (), asset)
+op = kit.OpBuilder("snap-us")
+assert_no_secret = kit.leak_check(REFRESH_TOKEN, CLIENT_SECRET, ISSUED)
 
 
-class Sandbox:
-    """The in-process sandbox and its control API."""
-
-    def __init__(self) -> None:
-        self.transport = httpx.ASGITransport(app=create_app())
+class Sandbox(kit.ProviderSandbox):
+    platform = "snapchat"
 
     def provider(self, access_token: str | None = None) -> SnapchatProvider:
         credentials = OAuthCredentials(REFRESH_TOKEN, "app-id", CLIENT_SECRET, access_token)
         return SnapchatProvider(target(), credentials, transport=self.transport)
 
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with httpx.AsyncClient(transport=self.transport, base_url=ORIGIN) as http:
-            response = await http.request(method, f"/__sandbox__{path}", json=body)
-            response.raise_for_status()
-            return response.json()
 
-    async def objects(self, type_: str) -> dict[str, dict[str, Any]]:
-        """Live Snapchat objects of a type: id -> fields."""
-        found = await self.control("GET", f"/objects?platform=snapchat&type={type_}")
-        return {o["id"]: o["fields"] for o in found}
-
-    async def requests(self) -> Counter[str]:
-        """Requests sent to Snapchat (token endpoint included), by method."""
-        return Counter((await self.control("GET", "/stats"))["requests"]["snapchat"])
-
-
-def run(scenario: Callable[[Sandbox, SnapchatProvider], Awaitable[None]]) -> None:
-    async def main() -> None:
-        sandbox = Sandbox()
-        provider = sandbox.provider()
-        try:
-            await scenario(sandbox, provider)
-        finally:
-            await provider.aclose()
-
-    asyncio.run(main())
+run = Sandbox.run
 
 
 def campaign_attrs(name: str = "summer", account: str = ACCOUNT, **extra: Any) -> dict[str, Any]:
@@ -129,9 +81,7 @@ def squad_attrs(campaign_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def image(tmp_path: Path, seed: int = 0) -> Asset:
-    path = tmp_path / f"banner-{seed}.png"
-    path.write_bytes(png_bytes(seed))
-    return Asset(str(path), hashlib.sha256(path.read_bytes()).hexdigest(), "image/png")
+    return kit.asset_file(tmp_path, png_bytes(seed), f"banner-{seed}.png")
 
 
 def media_attrs(asset: Asset, name: str = "banner") -> dict[str, Any]:
@@ -180,12 +130,6 @@ async def make_chain(p: SnapchatProvider, tmp_path: Path) -> dict[str, tuple[str
     creative_id = await create("creative", creative_attrs(media_id))
     await create("ad", ad_attrs(squad_id, creative_id))
     return made
-
-
-def assert_no_secret(*texts: str) -> None:
-    for text in texts:
-        for secret in (REFRESH_TOKEN, CLIENT_SECRET, ISSUED):
-            assert secret not in text
 
 
 # --- create / read / find / update / delete of every type ---
@@ -434,8 +378,7 @@ def test_the_access_token_is_renewed_before_it_expires(monkeypatch: pytest.Monke
 
 
 def test_a_given_access_token_is_used_until_refused() -> None:
-    async def main() -> None:
-        sb = Sandbox()
+    async def main(sb: Sandbox) -> None:
         provider = provider_from_target(
             target(credentials={**target().credentials, "token_env": "SNAP_TOKEN"}),
             {**ENV, "SNAP_TOKEN": "stale-access-token"},
@@ -450,7 +393,7 @@ def test_a_given_access_token_is_used_until_refused() -> None:
         finally:
             await provider.aclose()
 
-    asyncio.run(main())
+    kit.in_sandbox(main, Sandbox)
 
 
 def test_provider_from_target_reads_the_credentials_from_the_environment() -> None:
@@ -567,48 +510,31 @@ audience: {countries: [US], age_min: 18}
 """
 
 
-def reconciler(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_:
-        cli(["-C", str(project), *args])
-    captured = capsys.readouterr()
-    return int(exit_.value.code or 0), captured.out + captured.err
-
-
 def test_apply_converges_and_a_new_asset_replaces_the_chain(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for variable in ENV:
         monkeypatch.delenv(variable, raising=False)  # --sandbox fills in placeholders
-    (tmp_path / "specs" / "assets").mkdir(parents=True)
-    (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(1))
-    (tmp_path / "specs" / "main.yaml").write_text(SPEC)
+    kit.write_specs(tmp_path, SPEC, {"banner.png": png_bytes(1)})
+    reconciler = kit.Cli(capsys, tmp_path)
 
-    code, out = reconciler(capsys, tmp_path, "apply", "--sandbox", "--auto-approve")
-    assert code == 0, out
-    assert "Apply complete: 5 done" in out
-    assert reconciler(capsys, tmp_path, "plan", "--detailed-exitcode")[0] == 0
-    code, out = reconciler(capsys, tmp_path, "plan", "--refresh", "--sandbox", "--detailed-exitcode")
-    assert code == 0, out
+    assert "Apply complete: 5 done" in reconciler.apply()
+    reconciler.assert_no_changes()
+    reconciler.assert_no_drift()
 
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(2))
-    code, out = reconciler(capsys, tmp_path, "plan", "--detailed-exitcode")
+    code, out = reconciler("plan", "--detailed-exitcode")
     assert code == 2 and "Plan: 0 to create, 1 to update, 2 to replace, 0 to delete." in out
-    code, out = reconciler(capsys, tmp_path, "apply", "--sandbox", "--auto-approve")
-    assert code == 0, out
-    assert reconciler(capsys, tmp_path, "plan", "--refresh", "--sandbox", "--detailed-exitcode")[0] == 0
+    reconciler.apply()
+    reconciler.assert_no_drift()
 
     state = json.loads((tmp_path / "state" / "default.json").read_text())
     recorded = {(r["type"], r["id"]) for r in state["resources"].values()}
 
-    async def live() -> list[dict[str, Any]]:
-        app = create_app(tmp_path / "state" / "sandbox-default.json")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=ORIGIN) as http:
-            return (await http.get("/__sandbox__/objects", params={"platform": "snapchat"})).json()
-
-    objects = [o for o in asyncio.run(live()) if o["type"] != "adaccount"]
-    leftovers = [(o["type"], o["fields"]["name"]) for o in objects if (o["type"], o["id"]) not in recorded]
+    objects = [o for o in kit.saved_objects(tmp_path, "snapchat") if o.type != "adaccount"]
+    leftovers = [(o.type, o.fields["name"]) for o in objects if (o.type, o.id) not in recorded]
     # Nothing but the replaced media and creative, which Snapchat cannot delete: they stay in the library.
     assert sorted(leftovers) == [("creative", "summer.banner"), ("media", "banner")]
-    assert recorded <= {(o["type"], o["id"]) for o in objects}
+    assert recorded <= {(o.type, o.id) for o in objects}
     new_media = next(r for r in state["resources"].values() if r["type"] == "media")
     assert new_media["attributes"]["asset_sha256"] == hashlib.sha256(png_bytes(2)).hexdigest()

@@ -2,92 +2,43 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from reconciler.cli import main
-from reconciler.model import Action, Asset, Operation, TargetConfig
+from reconciler.model import Action, Asset, TargetConfig
 from reconciler.providers import provider_from_target
 from reconciler.providers.base import ErrorClass, ProviderError
 from reconciler.providers.tiktok import TikTokProvider
-from reconciler.sandbox.app import create_app
-from reconciler.sandbox.store import Store
 from reconciler.state import LocalFileStore
+from tests import provider_kit as kit
 from tests.conftest import png_bytes
 
 TOKEN = "tt-Tok3n-5ecret-91be4d"
 ADV = "7000000001"
-ORIGIN = "http://sandbox.test"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
 STATUS = "operation_status"
 
 
-def target(*, rate_limit: float | None = 1000.0) -> TargetConfig:
-    return TargetConfig(
-        name="tiktok-us",
-        platform="tiktok",
-        settings={"advertiser_id": ADV, "identity_id": "acme-identity"},
-        credentials={"token_env": "TIKTOK_ACCESS_TOKEN"},
-        api_base_url=f"{ORIGIN}/tiktok/open_api/v1.3",
-        rate_limit=rate_limit,
-    )
+def target() -> TargetConfig:
+    settings = {"advertiser_id": ADV, "identity_id": "acme-identity"}
+    return kit.sandbox_target("tiktok-us", "tiktok", settings, {"token_env": "TIKTOK_ACCESS_TOKEN"})
 
 
-def op(
-    type_: str,
-    attributes: dict[str, Any],
-    *,
-    action: Action = Action.CREATE,
-    id_: str | None = None,
-    changed: tuple[str, ...] = (),
-    asset: Asset | None = None,
-) -> Operation:
-    name = str(
-        next(attributes[k] for k in ("campaign_name", "adgroup_name", "ad_name", "file_name") if k in attributes)
-    )
-    return Operation(f"tiktok-us:{type_}/{name}", action, type_, name, attributes, id_, changed, asset)
+op = kit.OpBuilder("tiktok-us", ("campaign_name", "adgroup_name", "ad_name", "file_name"))
+assert_no_token = kit.leak_check(TOKEN)
 
 
-class Sandbox:
-    """The in-process sandbox and its control API."""
-
-    def __init__(self) -> None:
-        self.transport = httpx.ASGITransport(app=create_app())
+class Sandbox(kit.ProviderSandbox):
+    platform = "tiktok"
 
     def provider(self, *, token: str = TOKEN) -> TikTokProvider:
         return TikTokProvider(target(), token, transport=self.transport)
 
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with httpx.AsyncClient(transport=self.transport, base_url=ORIGIN) as http:
-            response = await http.request(method, f"/__sandbox__{path}", json=body)
-            response.raise_for_status()
-            return response.json()
 
-    async def objects(self, type_: str) -> dict[str, dict[str, Any]]:
-        """Live TikTok objects of a type: id -> fields."""
-        found = await self.control("GET", f"/objects?platform=tiktok&type={type_}")
-        return {o["id"]: o["fields"] for o in found}
-
-    async def requests(self) -> dict[str, int]:
-        return (await self.control("GET", "/stats"))["requests"]["tiktok"]
-
-
-def run(scenario: Callable[[Sandbox, TikTokProvider], Awaitable[None]]) -> None:
-    async def main() -> None:
-        sandbox = Sandbox()
-        provider = sandbox.provider()
-        try:
-            await scenario(sandbox, provider)
-        finally:
-            await provider.aclose()
-
-    asyncio.run(main())
+run = Sandbox.run
 
 
 def campaign_attrs(name: str = "summer", advertiser: str = ADV, **extra: Any) -> dict[str, Any]:
@@ -141,12 +92,6 @@ def ad_attrs(adgroup_id: str, image_id: str, name: str = "summer.banner", **extr
     }
 
 
-def asset_file(tmp: Path, content: bytes, name: str = "banner.png", media_type: str = "image/png") -> Asset:
-    path = tmp / name
-    path.write_bytes(content)
-    return Asset(str(path), hashlib.sha256(content).hexdigest(), media_type)
-
-
 def media_attrs(asset: Asset, file_name: str = "banner") -> dict[str, Any]:
     return {"advertiser_id": ADV, "file_name": file_name, "asset_sha256": asset.sha256}
 
@@ -161,11 +106,6 @@ async def make_adgroup(p: TikTokProvider, campaign_id: str, name: str = "summer"
 
 async def make_image(p: TikTokProvider, asset: Asset, file_name: str = "banner") -> str:
     return (await p.create(op("image", media_attrs(asset, file_name), asset=asset))).id
-
-
-def assert_no_token(*texts: str) -> None:
-    for text in texts:
-        assert TOKEN not in text
 
 
 # --- create / read / update / find / delete, per type ---
@@ -248,7 +188,7 @@ def test_a_budget_in_another_currency_is_refused_naming_both() -> None:
 
 def test_image_upload_read_find_and_delete(tmp_path: Path) -> None:
     content = png_bytes(3)
-    asset = asset_file(tmp_path, content)
+    asset = kit.asset_file(tmp_path, content)
 
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
         attrs = media_attrs(asset)
@@ -260,7 +200,7 @@ def test_image_upload_read_find_and_delete(tmp_path: Path) -> None:
         assert await p.find(op("image", attrs, asset=asset)) == applied.id
 
         # The same name with other content (the old file of a replace) is not this image.
-        other = asset_file(tmp_path, png_bytes(4), "other.png")
+        other = kit.asset_file(tmp_path, png_bytes(4), "other.png")
         assert await p.find(op("image", media_attrs(other), asset=other)) is None
 
         with pytest.raises(ProviderError, match="cannot be changed in place") as info:
@@ -277,7 +217,7 @@ def test_image_upload_read_find_and_delete(tmp_path: Path) -> None:
 
 
 def test_video_upload_read_find_and_delete(tmp_path: Path) -> None:
-    asset = asset_file(tmp_path, MP4, "teaser.mp4", "video/mp4")
+    asset = kit.asset_file(tmp_path, MP4, "teaser.mp4", "video/mp4")
 
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
         attrs = media_attrs(asset, "teaser")
@@ -292,7 +232,7 @@ def test_video_upload_read_find_and_delete(tmp_path: Path) -> None:
 
 
 def test_a_changed_or_missing_asset_is_refused(tmp_path: Path) -> None:
-    asset = asset_file(tmp_path, png_bytes(1))
+    asset = kit.asset_file(tmp_path, png_bytes(1))
     planned = Asset(asset.path, hashlib.sha256(png_bytes(2)).hexdigest(), "image/png")
 
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
@@ -308,8 +248,8 @@ def test_a_changed_or_missing_asset_is_refused(tmp_path: Path) -> None:
 
 
 def test_ad_lifecycle(tmp_path: Path) -> None:
-    first = asset_file(tmp_path, png_bytes(1), "a.png")
-    second = asset_file(tmp_path, png_bytes(2), "b.png")
+    first = kit.asset_file(tmp_path, png_bytes(1), "a.png")
+    second = kit.asset_file(tmp_path, png_bytes(2), "b.png")
 
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
         adgroup_id = await make_adgroup(p, await make_campaign(p))
@@ -336,7 +276,7 @@ def test_ad_lifecycle(tmp_path: Path) -> None:
 
 
 def test_read_shows_the_review_outcome_is_not_drift(tmp_path: Path) -> None:
-    asset = asset_file(tmp_path, png_bytes(1))
+    asset = kit.asset_file(tmp_path, png_bytes(1))
 
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
         adgroup_id = await make_adgroup(p, await make_campaign(p))
@@ -350,7 +290,7 @@ def test_read_shows_the_review_outcome_is_not_drift(tmp_path: Path) -> None:
 
 
 def test_find_never_returns_an_object_of_another_parent(tmp_path: Path) -> None:
-    asset = asset_file(tmp_path, png_bytes(1))
+    asset = kit.asset_file(tmp_path, png_bytes(1))
 
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
         first = await make_campaign(p, "twin")
@@ -376,8 +316,8 @@ def test_find_never_returns_an_object_of_another_parent(tmp_path: Path) -> None:
 def test_find_pages_through_long_lists(tmp_path: Path) -> None:
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
         for n in range(105):  # more than one page of library search (100)
-            await make_image(p, asset_file(tmp_path, png_bytes(n), f"{n}.png"), f"img-{n}")
-        wanted = asset_file(tmp_path, png_bytes(0), "0.png")
+            await make_image(p, kit.asset_file(tmp_path, png_bytes(n), f"{n}.png"), f"img-{n}")
+        wanted = kit.asset_file(tmp_path, png_bytes(0), "0.png")
         found = await p.find(op("image", media_attrs(wanted, "img-0"), asset=wanted))
         assert found is not None and (await sb.objects("image"))[found]["file_name"] == "img-0"
 
@@ -461,7 +401,7 @@ def test_system_errors_are_network_errors() -> None:
 
 
 def test_dropped_response_is_an_unknown_outcome_resolved_by_find_or_the_request_id(tmp_path: Path) -> None:
-    asset = asset_file(tmp_path, png_bytes(1))
+    asset = kit.asset_file(tmp_path, png_bytes(1))
 
     async def scenario(sb: Sandbox, p: TikTokProvider) -> None:
         attrs = campaign_attrs("lost")
@@ -496,8 +436,7 @@ def test_provider_from_target_reads_the_token_from_the_environment() -> None:
         provider_from_target(target(), {"OTHER": TOKEN})
     assert info.value.message == "environment variable TIKTOK_ACCESS_TOKEN is not set (target tiktok-us)"
 
-    async def main() -> str:
-        sb = Sandbox()
+    async def main(sb: kit.AsyncSandbox) -> str:
         provider = provider_from_target(target(), {"TIKTOK_ACCESS_TOKEN": TOKEN}, transport=sb.transport)
         try:
             assert provider.platform == "tiktok"
@@ -506,7 +445,7 @@ def test_provider_from_target_reads_the_token_from_the_environment() -> None:
         finally:
             await provider.aclose()
 
-    assert asyncio.run(main()).isdigit()
+    assert kit.in_sandbox(main).isdigit()
 
 
 # --- end to end: the CLI's apply and plan with the in-process sandbox ---
@@ -555,45 +494,31 @@ audience: {countries: [US], age_min: 18}
 """
 
 
-def cli(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main(["-C", str(project), *args])
-    captured = capsys.readouterr()
-    assert_no_token(captured.out, captured.err)
-    return int(exit_.value.code or 0), captured.out + captured.err
-
-
 def test_apply_plan_refresh_and_a_new_asset_end_to_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", TOKEN)
-    (tmp_path / "specs" / "assets").mkdir(parents=True)
-    (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(1))
-    (tmp_path / "specs" / "assets" / "teaser.mp4").write_bytes(MP4)
-    (tmp_path / "specs" / "main.yaml").write_text(SPECS)
+    kit.write_specs(tmp_path, SPECS, {"banner.png": png_bytes(1), "teaser.mp4": MP4})
+    cli = kit.Cli(capsys, tmp_path, secrets=(TOKEN,))
 
-    code, out = cli(capsys, tmp_path, "apply", "--sandbox", "--auto-approve")
-    assert code == 0, out
-    assert "Apply complete: 6 done" in out  # campaign, ad group, image, video and two ads
-    assert cli(capsys, tmp_path, "plan", "--detailed-exitcode")[0] == 0
-    code, out = cli(capsys, tmp_path, "plan", "--refresh", "--sandbox", "--detailed-exitcode")
-    assert code == 0, out  # every live object reads back exactly as recorded
+    assert "Apply complete: 6 done" in cli.apply()  # campaign, ad group, image, video and two ads
+    cli.assert_no_changes()
+    cli.assert_no_drift()  # every live object reads back exactly as recorded
 
     state = LocalFileStore(tmp_path).read()
     old_image = state.resources["tiktok-us:image/banner"].id
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(2))
-    code, out = cli(capsys, tmp_path, "plan", "--detailed-exitcode")
+    code, out = cli("plan", "--detailed-exitcode")
     assert code == 2 and "tiktok-us:image/banner" in out and "tiktok-us:ad/summer.banner" in out
-    code, out = cli(capsys, tmp_path, "apply", "--sandbox", "--auto-approve")
-    assert code == 0, out
-    assert cli(capsys, tmp_path, "plan", "--refresh", "--sandbox", "--detailed-exitcode")[0] == 0
+    cli.apply()
+    cli.assert_no_drift()
 
     state = LocalFileStore(tmp_path).read()
     assert not state.pending and state.resources["tiktok-us:image/banner"].id != old_image
     ad = state.resources["tiktok-us:ad/summer.banner"]
     assert ad.attributes["image_ids"] == [state.resources["tiktok-us:image/banner"].id]
     # No orphan: the live objects are exactly the recorded ones (the old image left the library).
-    live = Store(tmp_path / "state" / "sandbox-default.json").find("tiktok")
+    live = kit.saved_objects(tmp_path, "tiktok")
     assert {(o.type, o.id) for o in live if o.type != "advertiser"} == {
         (r.type, r.id) for r in state.resources.values()
     }

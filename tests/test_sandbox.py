@@ -9,7 +9,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -22,33 +21,26 @@ import pytest
 
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox import create_app
+from tests import provider_kit as kit
+from tests.e2e import free_port
 
 BS = "/broadstreet/api/1"
 TOKEN = "tok-123"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 
 
-class Sandbox:
-    """A client for one in-process sandbox, with the token added to Broadstreet calls."""
+class Sandbox(kit.AsyncSandbox):
+    """An in-process sandbox whose Broadstreet calls carry the token."""
 
-    def __init__(self, http: httpx.AsyncClient, app: Any) -> None:
-        self.http = http
-        self.state = app.state.sandbox  # the app's shared runtime state
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.state = self.app.state.sandbox  # the app's shared runtime state
 
     async def bs(
         self, method: str, path: str, params: dict[str, Any] | None = None, token: str | None = TOKEN, **kw: Any
     ) -> httpx.Response:
         query = {**({"access_token": token} if token is not None else {}), **(params or {})}
         return await self.http.request(method, BS + path, params=query, **kw)
-
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = await self.http.request(method, "/__sandbox__" + path, json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def objects(self, **query: Any) -> list[dict[str, Any]]:
-        response = await self.http.get("/__sandbox__/objects", params=query)
-        return response.json()
 
     async def advertiser(self, name: str = "acme", network_id: int = 85) -> int:
         r = await self.bs("POST", "/advertisers", {"network_id": network_id}, json={"name": name})
@@ -58,13 +50,7 @@ class Sandbox:
 
 def run(scenario: Callable[[Sandbox], Awaitable[None]], **settings: Any) -> None:
     """Run an async scenario against a fresh in-process sandbox."""
-
-    async def main() -> None:
-        app = create_app(**settings)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sandbox") as http:
-            await scenario(Sandbox(http, app))
-
-    asyncio.run(main())
+    kit.in_sandbox(scenario, Sandbox, **settings)
 
 
 # --- Broadstreet: create / read / update / delete of every type ---
@@ -106,9 +92,9 @@ def test_advertiser_crud_with_json_and_form_bodies() -> None:
         r = await sb.bs("GET", "/advertisers", {"network_id": 85})
         assert [a["id"] for a in r.json()["advertisers"]] == [10001]
 
-        live = await sb.objects(platform="broadstreet", type="advertiser")
+        live = await sb.listing(platform="broadstreet", type="advertiser")
         assert [o["id"] for o in live] == ["10001"]
-        every = await sb.objects(platform="broadstreet", type="advertiser", include_deleted=1)
+        every = await sb.listing(platform="broadstreet", type="advertiser", include_deleted=1)
         assert [(o["id"], o["deleted"], o["fields"]["notes"]) for o in every] == [
             ("10000", True, "vip"),
             ("10001", False, None),
@@ -242,7 +228,7 @@ def test_advertisements_of_each_type() -> None:
         assert static["html"] == f"<script src='https://ad.broadstreetads.com/display/{static['id']}.js'></script>"
         assert static["active_url"] in static["preview_html"]
         assert not any(k.startswith("sandbox_") for k in static)
-        stored = (await sb.objects(type="advertisement"))[0]["fields"]
+        stored = (await sb.listing(type="advertisement"))[0]["fields"]
         assert (stored["sandbox_active_sha256"], stored["sandbox_active_size"]) == (digest, len(PNG))
         assert payload not in json.dumps(stored)  # the bytes are not kept
 
@@ -304,7 +290,7 @@ def test_advertisement_validation_errors() -> None:
         for body, errors in cases:
             r = await sb.bs("POST", "/advertisements", query, json=body)
             assert (r.status_code, r.json()) == (422, {"errors": errors}), body
-        assert await sb.objects(type="advertisement") == []
+        assert await sb.listing(type="advertisement") == []
 
     run(scenario)
 
@@ -338,14 +324,14 @@ def test_placement_quirks() -> None:
         r = await sb.bs("POST", "/placements", json={**triple, "zone_id": 123, "campaign_id": None})
         assert r.json() == {"errors": {"campaign_id": ["can't be blank"], "zone_id": ["does not exist"]}}
 
-        objects = await sb.objects(type="placement")
+        objects = await sb.listing(type="placement")
         assert [o["id"] for o in objects] == [f"{campaign}/{ad}/{zone}"]
 
         r = await sb.bs("DELETE", "/placements", {**triple})
         assert r.status_code == 204
         assert (await sb.bs("DELETE", "/placements", {**triple})).status_code == 404
         assert (await sb.bs("GET", "/placements", {"campaign_id": campaign})).json() == []
-        deleted = await sb.objects(type="placement", include_deleted="true")
+        deleted = await sb.listing(type="placement", include_deleted="true")
         assert [o["deleted"] for o in deleted] == [True]
 
         r = await sb.bs("POST", "/placements", data={**triple, "restrictions[]": ["mobile"]})
@@ -381,7 +367,7 @@ def test_auth_401_and_token_restriction() -> None:
         r = await sb.bs("POST", "/advertisers", {"network_id": 1}, token="anything", json={"name": "x"})
         assert (r.status_code, r.json()) == (401, unauthorized)
         assert (await sb.bs("GET", "/networks", token="good")).status_code == 200
-        assert await sb.objects() == []
+        assert await sb.listing() == []
 
         await sb.control("POST", "/auth", {"platform": "broadstreet", "valid_tokens": None})
         assert (await sb.bs("GET", "/networks", token="anything")).status_code == 200
@@ -459,7 +445,7 @@ def test_fault_rate_is_seeded_and_happens_before_the_write() -> None:
     async def always(sb: Sandbox) -> None:
         r = await sb.bs("POST", "/advertisers", {"network_id": 1}, json={"name": "x"})
         assert r.status_code == 503
-        assert await sb.objects() == []  # the failed request wrote nothing
+        assert await sb.listing() == []  # the failed request wrote nothing
         await sb.control("POST", "/faults", {"fault_rate": 0})
         assert (await sb.bs("GET", "/networks")).status_code == 200
 
@@ -482,7 +468,7 @@ def test_dropped_response_still_commits_the_write() -> None:
     async def scenario(sb: Sandbox) -> None:
         with pytest.raises(httpx.TransportError):
             await sb.bs("POST", "/advertisers", {"network_id": 85}, json={"name": "ghost"})
-        objects = await sb.objects(type="advertiser")
+        objects = await sb.listing(type="advertiser")
         assert [o["fields"]["name"] for o in objects] == ["ghost"]
         # Reads and failed writes are answered normally.
         assert (await sb.bs("GET", "/advertisers", {"network_id": 85})).status_code == 200
@@ -490,7 +476,7 @@ def test_dropped_response_still_commits_the_write() -> None:
         assert r.status_code == 422
         with pytest.raises(httpx.TransportError):
             await sb.bs("DELETE", f"/advertisers/{objects[0]['id']}")
-        assert await sb.objects(type="advertiser") == []
+        assert await sb.listing(type="advertiser") == []
         stats = await sb.control("GET", "/stats")
         assert stats["dropped"] == 2
 
@@ -562,7 +548,7 @@ def test_stats_and_reset() -> None:
         }
 
         await sb.control("POST", "/reset")
-        assert await sb.objects(include_deleted=1) == []
+        assert await sb.listing(include_deleted=1) == []
         assert (await sb.control("GET", "/stats"))["requests"] == {"broadstreet": {}, **NO_REQUESTS_ELSEWHERE}
         assert await sb.control("GET", "/review") == []
         assert (await sb.control("POST", "/faults", {}))["default"]["latency_ms"] == 0
@@ -583,7 +569,7 @@ def test_persistence_to_a_data_file(tmp_path: Path) -> None:
     async def second(sb: Sandbox) -> None:
         r = await sb.bs("GET", "/advertisers", {"network_id": 85})
         assert [a["name"] for a in r.json()["advertisers"]] == ["kept"]
-        assert len(await sb.objects(type="advertiser", include_deleted=1)) == 2
+        assert len(await sb.listing(type="advertiser", include_deleted=1)) == 2
         assert await sb.advertiser("next") == 10002  # id counters survive a restart
 
     run(first, data_file=data)
@@ -603,14 +589,8 @@ def test_invalid_settings_are_user_errors() -> None:
 # --- over real HTTP ---
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_over_real_http(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     data = tmp_path / "sandbox.json"
     code = (
         "from pathlib import Path; from reconciler.sandbox.server import serve; "

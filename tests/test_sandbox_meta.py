@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -11,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.sandbox import create_app
+from tests import provider_kit as kit
 from tests.conftest import png_bytes
 
 API = "/meta/v25.0"
@@ -20,11 +19,10 @@ ACCOUNT = "act_1234567890"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(48)
 
 
-class Graph:
-    """A client for one in-process sandbox: Graph calls with the token, and the control API."""
+class Graph(kit.AsyncSandbox):
+    """An in-process sandbox with Graph calls that carry the token."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
+    platform = "meta"
 
     async def call(
         self, method: str, path: str, params: dict[str, Any] | None = None, token: str | None = TOKEN, **kw: Any
@@ -44,15 +42,6 @@ class Graph:
         error = response.json()["error"]
         assert error["fbtrace_id"] and error["type"]
         return error
-
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = await self.http.request(method, "/__sandbox__" + path, json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def objects(self, type_: str, *, include_deleted: bool = False) -> dict[str, dict[str, Any]]:
-        query = f"?platform=meta&type={type_}" + ("&include_deleted=1" if include_deleted else "")
-        return {o["id"]: o["fields"] for o in await self.control("GET", "/objects" + query)}
 
     # --- a valid object of each type ---
 
@@ -97,12 +86,7 @@ class Graph:
 
 
 def run(scenario: Callable[[Graph], Awaitable[None]]) -> None:
-    async def main() -> None:
-        transport = httpx.ASGITransport(create_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
-            await scenario(Graph(http))
-
-    asyncio.run(main())
+    kit.in_sandbox(scenario, Graph)
 
 
 def filtering(field: str, value: Any, operator: str = "EQUAL") -> dict[str, str]:

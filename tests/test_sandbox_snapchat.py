@@ -5,13 +5,12 @@ In-process through httpx.ASGITransport.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
-from reconciler.sandbox import create_app
+from tests import provider_kit as kit
 from tests.conftest import png_bytes
 
 API = "/snapchat/v1"
@@ -22,12 +21,11 @@ START, END = "2026-06-01T00:00:00.000Z", "2026-08-31T23:59:59.000Z"
 REFRESH = {"grant_type": "refresh_token", "client_id": "app-id", "client_secret": "app-secret", "refresh_token": "rt"}
 
 
-class Sandbox:
-    """A client for one in-process sandbox holding a Snapchat access token."""
+class Sandbox(kit.AsyncSandbox):
+    """An in-process sandbox holding a Snapchat access token."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-        self.token = ""
+    platform = "snapchat"
+    token = ""
 
     async def login(self, **form: str) -> httpx.Response:
         response = await self.http.post(TOKEN_URL, data={**REFRESH, **form})
@@ -38,11 +36,6 @@ class Sandbox:
     async def api(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token if token is None else token}"}
         return await self.http.request(method, API + path, headers=headers, **kw)
-
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = await self.http.request(method, "/__sandbox__" + path, json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
 
     async def create(self, parent: str, plural: str, *items: dict[str, Any]) -> httpx.Response:
         return await self.api("POST", f"/{parent}/{plural}", json={plural: list(items)})
@@ -80,10 +73,6 @@ class Sandbox:
         item = {"ad_squad_id": squad_id, "creative_id": creative_id, "name": name, "type": "REMOTE_WEBPAGE"}
         return await self.made(f"adsquads/{squad_id}", "ads", "ad", item)
 
-    async def objects(self, type_: str, **query: Any) -> list[dict[str, Any]]:
-        response = await self.http.get("/__sandbox__/objects", params={"platform": "snapchat", "type": type_, **query})
-        return response.json()
-
 
 def squad(campaign_id: str, **extra: Any) -> dict[str, Any]:
     return {
@@ -114,14 +103,12 @@ def creative(media_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def run(scenario: Callable[[Sandbox], Awaitable[None]], *, login: bool = True) -> None:
-    async def main() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(create_app()), base_url="http://sandbox") as http:
-            sandbox = Sandbox(http)
-            if login:
-                assert (await sandbox.login()).status_code == 200
-            await scenario(sandbox)
+    async def logged_in(sandbox: Sandbox) -> None:
+        if login:
+            assert (await sandbox.login()).status_code == 200
+        await scenario(sandbox)
 
-    asyncio.run(main())
+    kit.in_sandbox(logged_in, Sandbox)
 
 
 def item_error(response: httpx.Response, plural: str) -> str:
@@ -214,7 +201,7 @@ def test_ad_accounts_are_provisioned_in_usd_on_first_use() -> None:
         [item] = body["adaccounts"]
         assert item["sub_request_status"] == "SUCCESS"
         assert (item["adaccount"]["id"], item["adaccount"]["currency"]) == (ACCOUNT, "USD")
-        assert [o["id"] for o in await sb.objects("adaccount")] == [ACCOUNT]
+        assert [o["id"] for o in await sb.listing(type="adaccount")] == [ACCOUNT]
         assert api_error(await sb.api("GET", "/adaccounts/not-a-uuid"), 404, "E3003")
 
     run(scenario)
@@ -257,8 +244,8 @@ def test_campaign_lifecycle() -> None:
         assert r.json()["campaigns"][0]["campaign"]["deleted"] is True
         r = await sb.api("GET", f"/adaccounts/{ACCOUNT}/campaigns", params={"read_deleted_entities": "true"})
         assert [c["campaign"]["deleted"] for c in r.json()["campaigns"]] == [True]
-        assert await sb.objects("campaign") == []
-        assert [o["deleted"] for o in await sb.objects("campaign", include_deleted=1)] == [True]
+        assert await sb.listing(type="campaign") == []
+        assert [o["deleted"] for o in await sb.listing(type="campaign", include_deleted=1)] == [True]
         r = await sb.api("PUT", f"/adaccounts/{ACCOUNT}/campaigns", json={"campaigns": [full]})
         assert "does not exist" in item_error(r, "campaigns")
 
@@ -287,7 +274,7 @@ def test_campaign_validation() -> None:
             headers={"Authorization": f"Bearer {sb.token}", "content-type": "application/json"},
         )
         assert "not valid JSON" in api_error(r, 400, "E4002")
-        assert await sb.objects("campaign") == []
+        assert await sb.listing(type="campaign") == []
 
     run(scenario)
 
@@ -301,7 +288,7 @@ def test_a_batch_with_a_bad_item_is_a_partial_failure() -> None:
         assert body["request_status"] == "ERROR"
         assert [i["sub_request_status"] for i in body["campaigns"]] == ["SUCCESS", "ERROR"]
         assert body["campaigns"][1]["sub_request_error_reason"] == "name must be a non-empty string"
-        assert [o["fields"]["name"] for o in await sb.objects("campaign")] == ["good"]
+        assert [o["fields"]["name"] for o in await sb.listing(type="campaign")] == ["good"]
 
     run(scenario)
 
@@ -380,7 +367,7 @@ def test_media_is_created_empty_then_uploaded() -> None:
         result = r.json()["result"]
         assert (result["id"], result["media_status"], result["file_name"]) == (media["id"], "READY", "c0ffee.png")
         assert "sandbox_sha256" not in result  # sandbox-only facts stay out of the API
-        stored = (await sb.objects("media"))[0]["fields"]
+        stored = (await sb.listing(type="media"))[0]["fields"]
         assert stored["sandbox_size"] == len(png_bytes())
         assert "already" in api_error(await sb.upload(media["id"], png_bytes(1)), 400, "E4002")
 
@@ -456,7 +443,7 @@ def test_ads_and_their_review_status() -> None:
         )
 
         assert (await sb.api("DELETE", f"/ads/{ad['id']}")).status_code == 200
-        assert [o["fields"]["name"] for o in await sb.objects("ad")] == ["summer.pending"]
+        assert [o["fields"]["name"] for o in await sb.listing(type="ad")] == ["summer.pending"]
 
     run(scenario)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sandbox import create_app
+from tests import provider_kit as kit
 from tests.conftest import png_bytes
 
 TT = "/tiktok/open_api/v1.3"
@@ -20,11 +19,10 @@ ADV = "7000000001"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
 
 
-class Sandbox:
-    """A client for one in-process sandbox; TikTok calls carry the Access-Token header."""
+class Sandbox(kit.AsyncSandbox):
+    """An in-process sandbox whose TikTok calls carry the Access-Token header."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
+    platform = "tiktok"
 
     async def call(self, method: str, path: str, token: str | None = TOKEN, **kwargs: Any) -> dict[str, Any]:
         """The envelope of a TikTok call, which must come with HTTP 200."""
@@ -48,15 +46,6 @@ class Sandbox:
     async def get(self, path: str, **params: Any) -> Any:
         query = {k: v if isinstance(v, str | int) else json.dumps(v) for k, v in params.items()}
         return await self.ok("GET", path, params={"advertiser_id": ADV, **query})
-
-    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = await self.http.request(method, "/__sandbox__" + path, json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def objects(self, type_: str, *, include_deleted: bool = False) -> dict[str, dict[str, Any]]:
-        query = {"platform": "tiktok", "type": type_, **({"include_deleted": "1"} if include_deleted else {})}
-        return {o["id"]: o for o in await self.control("GET", f"/objects?{httpx.QueryParams(query)}")}
 
     async def campaign(self, name: str = "summer", **extra: Any) -> str:
         body = {
@@ -127,12 +116,7 @@ def upload(type_: str, content: bytes, file_name: str, signature: str | None = N
 
 
 def run(scenario: Callable[[Sandbox], Awaitable[None]], **settings: Any) -> None:
-    async def main() -> None:
-        app = create_app(**settings)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sandbox") as http:
-            await scenario(Sandbox(http))
-
-    asyncio.run(main())
+    kit.in_sandbox(scenario, Sandbox, **settings)
 
 
 # --- campaigns ---
@@ -210,7 +194,8 @@ def test_delete_is_a_soft_irreversible_status_that_cascades() -> None:
         ads = await sb.get("/ad/get/", filtering={"ad_ids": [ad["ad_id"]], "secondary_status": "AD_STATUS_ALL"})
         assert [r["secondary_status"] for r in ads["list"]] == ["AD_STATUS_DELETE"]
         assert await sb.objects("campaign") == {} and await sb.objects("ad") == {}
-        assert (await sb.objects("campaign", include_deleted=True))[campaign_id]["deleted"] is True
+        deleted = {o["id"]: o["deleted"] for o in await sb.listing(type="campaign", include_deleted=1)}
+        assert deleted[campaign_id] is True
 
         code, message = await sb.error(
             "POST", "/campaign/status/update/", json={**delete, "operation_status": "ENABLE"}
@@ -393,7 +378,7 @@ def test_image_upload_info_search_and_delete() -> None:
             len(content),
             "png",
         )
-        stored = (await sb.objects("image"))[image_id]["fields"]
+        stored = (await sb.objects("image"))[image_id]
         assert "content" not in json.dumps(stored) and stored["signature"] == data["signature"]
 
         info = await sb.get("/file/image/ad/info/", image_ids=[image_id, "ad-site-i18n-sg/404"])
@@ -515,6 +500,6 @@ def test_transient_faults_reject_and_dropped_responses() -> None:
         with pytest.raises(httpx.RemoteProtocolError):
             await sb.campaign("lost")
         [lost] = (await sb.objects("campaign")).values()
-        assert lost["fields"]["campaign_name"] == "lost"  # the write happened
+        assert lost["campaign_name"] == "lost"  # the write happened
 
     run(scenario)
