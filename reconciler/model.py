@@ -190,19 +190,6 @@ class Operation:
 # "creative.creative_id" (Meta ad), "image_ids.0" (TikTok ad). Digits index lists.
 
 
-def get_path(attributes: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path, or None when any part is missing."""
-    value: Any = attributes
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
 def set_path(attributes: dict[str, Any], path: str, value: Any) -> None:
     """Set the value at a dotted path in place, creating dicts and lists on the way."""
     parts = path.split(".")

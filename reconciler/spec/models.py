@@ -137,10 +137,6 @@ class Creative(Document):
     def height(self) -> int:
         return int(self.size.split("x")[1])
 
-    @property
-    def is_media(self) -> bool:
-        return self.format.startswith(("image/", "video/"))
-
     @model_validator(mode="after")
     def _content_matches_format(self) -> Creative:
         given = [k for k in ("asset", "html", "text") if getattr(self, k) is not None]
