@@ -129,14 +129,6 @@ class Creative(Document):
     body: Annotated[str, Field(max_length=2000)] | None = None
     call_to_action: Annotated[str, Field(pattern=r"^[A-Z_]+$")] | None = None
 
-    @property
-    def width(self) -> int:
-        return int(self.size.split("x")[0])
-
-    @property
-    def height(self) -> int:
-        return int(self.size.split("x")[1])
-
     @model_validator(mode="after")
     def _content_matches_format(self) -> Creative:
         given = [k for k in ("asset", "html", "text") if getattr(self, k) is not None]
