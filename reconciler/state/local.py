@@ -5,8 +5,9 @@
 - `<workspace>.journal`: one JSON line per write since the snapshot, each
   appended with a single write() and fsynced before the write returns. An apply
   makes ~2 writes per operation; rewriting a multi-MB snapshot each time would
-  be far too slow, so the journal is folded into the snapshot (`compact`) every
-  JOURNAL_LIMIT records and when the lock is released. Compaction unlinks the
+  be far too slow, so the journal is folded into the snapshot (`compact`) when
+  it holds more records than the state has resources (and at least
+  JOURNAL_LIMIT), and when the lock is released. Compaction unlinks the
   journal rather than truncating it, so no empty file is left to commit and a
   reader holding the old journal open still sees a consistent pair.
 - `<workspace>.lock`: created with O_CREAT|O_EXCL and held with flock, so a lock
@@ -40,7 +41,7 @@ from reconciler.state.store import PendingOperation, State, StateLockedError, re
 
 log = logging.getLogger(__name__)
 
-JOURNAL_LIMIT = 500  # records; beyond this the journal is folded into the snapshot
+JOURNAL_LIMIT = 500  # records; the journal is folded into the snapshot past this or the state's size
 WORKSPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _OPS = ("begin", "record", "forget_pending", "remove")
 
@@ -326,7 +327,10 @@ class LocalFileStore:
             if self._durable_serial >= serial:
                 return  # another thread's write or compaction covered it
             with self._mutex:
-                over_limit = self._journal_records + len(self._buffer) > JOURNAL_LIMIT
+                # Fold in once the journal outgrows the snapshot (and at least JOURNAL_LIMIT): a
+                # snapshot costs O(state), so over many writes its cost stays O(1) per write.
+                limit = max(JOURNAL_LIMIT, len(self._state.resources))  # type: ignore[union-attr]
+                over_limit = self._journal_records + len(self._buffer) > limit
                 if not over_limit:
                     lines, self._buffer = self._buffer, []
                     upto = self._state.serial  # type: ignore[union-attr]  # the serial of the last line
@@ -348,7 +352,7 @@ class LocalFileStore:
         written = os.write(self._journal_fd, data)
         if written != len(data):
             raise OSError(f"short write to {self.journal_path} ({written} of {len(data)} bytes); disk full?")
-        os.fsync(self._journal_fd)
+        os.fdatasync(self._journal_fd)  # appends: data and size, not timestamps
 
     def _compact_io(self) -> None:
         """Fold everything into the snapshot. Caller holds _io_lock."""
