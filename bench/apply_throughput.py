@@ -30,6 +30,7 @@ from tests.e2e import TOKEN, broadstreet_project, sandbox_server  # noqa: E402
 LATENCY_S = 0.020
 RESOURCES_PER_CAMPAIGN = 7  # campaign, 2 advertisements, 4 placements
 CRITICAL_PATH = 3  # advertiser -> advertisement -> placement
+CASES = (("50 req/s", 50.0), ("no limit", None))
 
 
 def one_run(size: int, rate_limit: float | None, parallelism: int) -> dict[str, float]:
@@ -72,13 +73,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000")
     parser.add_argument("--skip-serial", action="store_true", help="skip the --parallelism 1 comparison runs")
+    parser.add_argument("--only", choices=[label for label, _ in CASES], help="run one case only")
     args = parser.parse_args()
     print(f"latency {LATENCY_S * 1000:.0f} ms per request; bound = max(critical path, requests/rate, "
           "requests x latency / parallelism)")  # fmt: skip
     header = f"{'case':<14}{'par':>4}{'resources':>10}{'requests':>9}{'wall s':>8}{'bound s':>8}{'eff':>6}"
     print(header + f"{'429s':>6}{'peak MB':>8}")
     for size in (int(s) for s in args.sizes.split(",")):
-        for label, rate in (("50 req/s", 50.0), ("no limit", None)):
+        for label, rate in CASES:
+            if args.only and label != args.only:
+                continue
             for parallelism in (10,) if args.skip_serial else (10, 1):
                 r = one_run(size, rate, parallelism)
                 print(
