@@ -6,6 +6,7 @@ The CLI calls these functions and only renders their results.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,9 @@ class Project:
                 "or point at one with -C DIR"
             )
 
-    @property
+    @functools.cached_property
     def store(self) -> LocalFileStore:
+        """One store per project object: its lock and its writes must be the same object's."""
         return LocalFileStore(self.directory, self.workspace)
 
     @property
