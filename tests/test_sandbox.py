@@ -457,9 +457,16 @@ def test_latency_delays_platform_requests_only() -> None:
         start = time.monotonic()
         await sb.control("GET", "/stats")
         assert time.monotonic() - start < 0.1
+        for token in (TOKEN, "wrong-token-123"):  # answers and errors alike
+            start = time.monotonic()
+            await sb.bs("GET", "/networks", token=token)
+            assert time.monotonic() - start >= 0.15
+        # Counted from arrival: requests served at the same time are each answered after
+        # the latency, not one latency after another.
         start = time.monotonic()
-        await sb.bs("GET", "/networks")
-        assert time.monotonic() - start >= 0.15
+        answers = await asyncio.gather(*(sb.bs("GET", "/networks") for _ in range(5)))
+        assert all(a.status_code == 200 for a in answers)
+        assert 0.15 <= time.monotonic() - start < 0.3
 
     run(scenario, latency_ms=150)
 

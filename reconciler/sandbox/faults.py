@@ -227,7 +227,7 @@ class FaultMiddleware:
         self.stats.request(self.platform, method)
         settings = self.faults.settings(self.platform)
         if settings.latency_ms:
-            await asyncio.sleep(settings.latency_ms / 1000)
+            send = _answer_after(settings.latency_ms / 1000, send)
         if settings.rate_limit is not None:
             retry_after = self.faults.take_token(self.platform, settings.rate_limit)
             if retry_after is not None:
@@ -264,3 +264,21 @@ class FaultMiddleware:
         # (a 204 start would already be a complete response, hence the plain 200).
         await send({"type": "http.response.start", "status": 200, "headers": []})
         raise ResponseDropped(f"sandbox dropped the response to {scope['method']} {scope['path']}")
+
+
+def _answer_after(latency: float, send: Send) -> Send:
+    """`send`, holding the response back until `latency` seconds after the request arrived.
+
+    Latency is the platform's time to answer, counted from arrival: the
+    emulator's own work overlaps it instead of adding to it, so a client sees
+    `latency` whatever else the sandbox is doing at the same time.
+    """
+    loop = asyncio.get_running_loop()
+    answer_at = loop.time() + latency
+
+    async def send_when_due(message: Message) -> None:
+        if message["type"] == "http.response.start" and (wait := answer_at - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        await send(message)
+
+    return send_when_due
