@@ -8,6 +8,7 @@ campaign + advertisement + zone -> placement.
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 from collections import Counter
@@ -20,7 +21,7 @@ import httpx
 
 from reconciler.apply import ApplyResult, EventSink, RetryPolicy, execute, render_summary, resolve_pending
 from reconciler.apply.events import open_event_sink
-from reconciler.apply.executor import infer_refs
+from reconciler.apply.executor import CREATES_STAGED_PER_SLOT, infer_refs
 from reconciler.model import Action, Change, Operation, Plan, RecordedResource, Resource, TargetConfig
 from reconciler.providers.broadstreet import BroadstreetProvider
 from reconciler.sandbox import create_app
@@ -293,7 +294,8 @@ def test_stop_starts_nothing_after_the_first_failure(tmp_path: Path) -> None:
     resources = [acme, campaign("summer", acme), zone("top"), *(zone(f"z{i}") for i in range(6))]
 
     async def scenario(world: World) -> None:
-        await world.faults(reject=[{"platform": "broadstreet", "type": "advertiser"}])
+        # Latency: every call of the second run is sent before the rejection comes back.
+        await world.faults(latency_ms=20, reject=[{"platform": "broadstreet", "type": "advertiser"}])
         result = await world.apply([create(r) for r in resources], on_error="stop", parallelism=2)
         assert [o.address for o in result.failures] == [acme.address]
         log = world.event_log()
@@ -340,13 +342,14 @@ def test_rollback_restores_the_previous_objects(tmp_path: Path) -> None:
             delete(world.recorded(old_zone)),
             create(advertiser("other")),
         ]
-        await world.faults(reject=[{"platform": "broadstreet", "type": "advertiser"}])
+        # Latency: every call of the second run is sent before the rejection comes back.
+        await world.faults(latency_ms=20, reject=[{"platform": "broadstreet", "type": "advertiser"}])
         result = await world.apply(changes, on_error="rollback")
         assert [o.address for o in result.failures] == [f"{T}:advertiser/other"]
         assert result.undo_failures == []
         rolled_back = {o.key for o in result.outcomes.values() if o.status == "rolled_back"}
         assert "done" not in {o.status for o in result.outcomes.values()}  # every completed step was undone
-        assert rolled_back >= {  # these start at once, before the failure (the new placement may, too)
+        assert rolled_back >= {  # these are sent at once, before the failure (the new placement may be, too)
             f"update:{summer.address}",
             f"create:{teaser.address}",
             f"delete:{first[-1].address}",
@@ -399,6 +402,30 @@ def test_rate_limited_calls_wait_at_least_retry_after(tmp_path: Path) -> None:
         assert min(waits) >= 1.0  # the sandbox's Retry-After is whole seconds, >= 1
 
     run(tmp_path, scenario, rate_limit=5)
+
+
+def test_creates_are_journaled_while_waiting_for_a_slot_and_only_a_few_at_a_time(tmp_path: Path) -> None:
+    zones = [zone(f"z{i}") for i in range(16)]
+
+    async def scenario(world: World) -> None:
+        pending_at_begin: list[int] = []
+        begin = world.store.begin
+
+        def counting_begin(op: PendingOperation) -> None:
+            begin(op)
+            pending_at_begin.append(len(world.store.read().pending))
+
+        world.store.begin = counting_begin  # type: ignore[method-assign]
+        result = await world.apply([create(z) for z in zones], target_concurrency={T: 2})
+        assert result.ok
+        assert world.app.peak == 2  # two requests in flight at most
+        # Journaled ahead of the slots (more pending than requests in flight), but bounded.
+        assert max(pending_at_begin) > world.app.peak
+        assert max(pending_at_begin) == CREATES_STAGED_PER_SLOT * 2
+        assert world.store.read().pending == {}
+        assert gc.get_freeze_count() == 0  # the collector is back to normal after the walk
+
+    run(tmp_path, scenario, latency_ms=30)
 
 
 def test_parallel_steps_overlap_up_to_the_limits(tmp_path: Path) -> None:

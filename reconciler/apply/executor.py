@@ -16,6 +16,7 @@ adopted if it exists.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ Status = Literal["done", "failed", "skipped", "rolled_back"]
 # Broadstreet matches the provider's connection pool (providers/broadstreet.py).
 DEFAULT_TARGET_CONCURRENCY = {"broadstreet": 4, "meta": 4, "tiktok": 4, "snapchat": 4}
 FALLBACK_TARGET_CONCURRENCY = 4
+CREATES_STAGED_PER_SLOT = 2  # creates journaled as pending per call slot of their target, at most
 INTERNAL = "INTERNAL"  # error class of a failure on this machine (a bug, the state file), not the platform's
 
 
@@ -148,7 +150,13 @@ async def execute(
     state = await asyncio.to_thread(store.read)
     limits = {target: _target_limit(target, plan, target_concurrency or {}) for target in targets}
     run = _Run(graph, state, store, providers, events, retry or RetryPolicy(), on_error, parallelism, limits)
-    return await run.run()
+    # The plan, the state and the graph live until the end of the walk: kept out of the
+    # collector's view, a full collection no longer pauses every call in flight to scan them.
+    gc.freeze()
+    try:
+        return await run.run()
+    finally:
+        gc.unfreeze()
 
 
 def _target_limit(target: str, plan: Plan, overrides: Mapping[str, int]) -> int:
@@ -210,6 +218,12 @@ class _Run:
         self.stopping = False
         self.global_slots = asyncio.Semaphore(max(1, parallelism))
         self.target_slots = {target: asyncio.Semaphore(max(1, limit)) for target, limit in target_limits.items()}
+        # Creates journal their pending entry before they wait for a slot, so a slot is held only
+        # while a request is in flight; this bounds how many wait, journaled, per target.
+        self.create_staging = {
+            target: asyncio.Semaphore(CREATES_STAGED_PER_SLOT * max(1, limit))
+            for target, limit in target_limits.items()
+        }
 
     def step(self, key: str) -> Step:
         return self.graph.nodes[key]["step"]
@@ -317,22 +331,20 @@ class _Run:
 
     # -- one provider call, retried ----------------------------------------------------------------------
 
-    async def call(self, call: _Call, attempt: Callable[[bool], Awaitable[T]]) -> T:
-        """Run `attempt(first)` within the target's and the global slots, retrying transient errors.
+    async def call(self, call: _Call, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run `attempt()` within the target's and the global slots, retrying transient errors.
 
         Slots are held only during an attempt, never during a backoff wait.
         """
 
         async def once() -> T:
             async with self.target_slots[call.target], self.global_slots:
-                first = call.attempts == 0
-                if first:
-                    if self.stopping and not call.rollback:
-                        raise _NotStarted
+                if call.attempts == 0:
+                    self.check_not_stopping(call)
                     call.started = time.monotonic()
                     self.events.emit(self.event("op:start", call))
                 call.attempts += 1
-                return await attempt(first)
+                return await attempt()
 
         def on_retry(next_attempt: int, error: ProviderError, wait: float) -> None:
             self.events.emit(
@@ -346,6 +358,11 @@ class _Run:
             )
 
         return await self.retry.retrying(on_retry)(once)
+
+    def check_not_stopping(self, call: _Call) -> None:
+        """Raise _NotStarted when the apply is stopping (rollback's own calls still go ahead)."""
+        if self.stopping and not call.rollback:
+            raise _NotStarted
 
     def event(self, name: Any, call: _Call, **fields: Any) -> Event:
         fields.setdefault("attempt", call.attempts)
@@ -402,16 +419,9 @@ class _Run:
         old = self.resources.get(address)
         unknown = False  # the last attempt may have created the object
 
-        async def attempt(first: bool) -> tuple[str, dict[str, Any], str]:
+        async def attempt() -> tuple[str, dict[str, Any], str]:
             nonlocal unknown
-            if first:
-                if old is not None:
-                    await self.write(deposed_address(address), replace(old, address=deposed_address(address)))
-                pending = PendingOperation(
-                    address, "create", op.type, target, op.name, op.attributes, depends_on=depends_on
-                )
-                await asyncio.to_thread(self.store.begin, pending)
-            elif unknown:
+            if unknown:
                 found = await provider.find(op)
                 if found is not None and found not in self.ids_at(address):
                     return found, op.attributes, "adopted: it was made by an attempt whose response was lost"
@@ -423,18 +433,26 @@ class _Run:
                 raise
             return applied.id, applied.attributes, ""
 
-        try:
-            id_, attributes, note = await self.call(call, attempt)
-        except ProviderError:
-            if not unknown:
-                # It was not made: drop the pending entry, and undo the depose.
-                await asyncio.to_thread(self.store.forget_pending, address)
-                if old is not None:
-                    await self.write(deposed_address(address), None)
-            # Unknown outcome: the pending entry stays for the next apply to resolve by lookup.
-            raise
-        recorded = RecordedResource(address, id_, op.type, target, attributes, depends_on)
-        await self.write(address, recorded)
+        async with self.create_staging[target]:
+            self.check_not_stopping(call)
+            if old is not None:
+                await self.write(deposed_address(address), replace(old, address=deposed_address(address)))
+            pending = PendingOperation(
+                address, "create", op.type, target, op.name, op.attributes, depends_on=depends_on
+            )
+            await asyncio.to_thread(self.store.begin, pending)
+            try:
+                id_, attributes, note = await self.call(call, attempt)
+            except (ProviderError, _NotStarted):
+                if not unknown:
+                    # It was not made: drop the pending entry, and undo the depose.
+                    await asyncio.to_thread(self.store.forget_pending, address)
+                    if old is not None:
+                        await self.write(deposed_address(address), None)
+                # Unknown outcome: the pending entry stays for the next apply to resolve by lookup.
+                raise
+            recorded = RecordedResource(address, id_, op.type, target, attributes, depends_on)
+            await self.write(address, recorded)
         return recorded, note
 
     def ids_at(self, address: str) -> set[str]:
@@ -459,7 +477,7 @@ class _Run:
             changed_fields=step.change.changed_fields,
             asset=desired.asset,
         )
-        applied = await self.call(call, lambda first: self.providers[desired.target].update(op))
+        applied = await self.call(call, lambda: self.providers[desired.target].update(op))
         await self.write(step.address, replace(current, attributes=applied, depends_on=desired.depends_on))
         return current.id
 
@@ -472,7 +490,7 @@ class _Run:
         if not self.shared(current):
             name = split_address(base_address(current.address))[2]
             op = Operation(current.address, Action.DELETE, current.type, name, current.attributes, id=current.id)
-            await self.call(call, lambda first: self.providers[current.target].delete(op))
+            await self.call(call, lambda: self.providers[current.target].delete(op))
         await self.write(current.address, None)
 
     def shared(self, current: RecordedResource) -> bool:
@@ -542,7 +560,7 @@ class _Run:
                 changed_fields=step.change.changed_fields,
             )
             call = _Call(address, "update", before.target, rollback=True)
-            applied = await self.call(call, lambda first: self.providers[before.target].update(op))
+            applied = await self.call(call, lambda: self.providers[before.target].update(op))
             await self.write(address, replace(before, attributes=applied))
             return
         # A delete: make the object again from what was recorded. An asset is not
