@@ -6,8 +6,8 @@
   appended with a single write() and fsynced before the write returns. An apply
   makes ~2 writes per operation; rewriting a multi-MB snapshot each time would
   be far too slow, so the journal is folded into the snapshot (`compact`) when
-  it holds more records than the state has resources (and at least
-  JOURNAL_LIMIT), and when the lock is released. Compaction unlinks the
+  it holds more than JOURNAL_PER_RESOURCE records per resource of the state
+  (and at least JOURNAL_LIMIT), and when the lock is released. Compaction unlinks the
   journal rather than truncating it, so no empty file is left to commit and a
   reader holding the old journal open still sees a consistent pair.
 - `<workspace>.lock`: created with O_CREAT|O_EXCL and held with flock, so a lock
@@ -41,7 +41,11 @@ from reconciler.state.store import PendingOperation, State, StateLockedError, re
 
 log = logging.getLogger(__name__)
 
-JOURNAL_LIMIT = 500  # records; the journal is folded into the snapshot past this or the state's size
+JOURNAL_LIMIT = 500  # records: the journal is folded into the snapshot past this and...
+# ...past this many records per resource. A compaction holds up every write (and so every create
+# about to be sent) for a time O(state); creates write two records each, so an apply that only
+# creates never waits for one, and the journal stays within a few times the snapshot's size.
+JOURNAL_PER_RESOURCE = 4
 WORKSPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _OPS = ("begin", "record", "forget_pending", "remove")
 
@@ -327,9 +331,9 @@ class LocalFileStore:
             if self._durable_serial >= serial:
                 return  # another thread's write or compaction covered it
             with self._mutex:
-                # Fold in once the journal outgrows the snapshot (and at least JOURNAL_LIMIT): a
-                # snapshot costs O(state), so over many writes its cost stays O(1) per write.
-                limit = max(JOURNAL_LIMIT, len(self._state.resources))  # type: ignore[union-attr]
+                # A snapshot costs O(state) and comes after O(state) records: O(1) per write.
+                resources = len(self._state.resources)  # type: ignore[union-attr]
+                limit = max(JOURNAL_LIMIT, JOURNAL_PER_RESOURCE * resources)
                 over_limit = self._journal_records + len(self._buffer) > limit
                 if not over_limit:
                     lines, self._buffer = self._buffer, []
