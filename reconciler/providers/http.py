@@ -240,32 +240,34 @@ class HttpClient:
             files=files,
             headers=self._auth_headers,
         )
-        shown = self._describe_request(request)
         write = method not in SAFE_METHODS
         await self._limiter.acquire()
         try:
             response = await self._client.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing reached the server.
+            shown = self._describe_request(request)
             raise ProviderError(
                 ErrorClass.NETWORK, self.redact(f"{shown} could not be sent: {_describe(exc)}")
             ) from None
         except Exception as exc:
             # Failed while in flight (read timeout, connection dropped, or the
             # transport itself raised): the server may have carried it out.
+            shown = self._describe_request(request)
             note = " (the request may have been carried out)" if write else ""
             raise ProviderError(
                 ErrorClass.NETWORK,
                 self.redact(f"{shown} failed: {_describe(exc)}{note}"),
                 outcome_unknown=write,
             ) from None
-        logger.debug("%s -> %s", shown, response.status_code)
+        if logger.isEnabledFor(logging.DEBUG):  # describing costs a redaction: only when it is shown
+            logger.debug("%s -> %s", self._describe_request(request), response.status_code)
         if not response.is_success:
-            raise self._error(response, shown, write)
-        body = self._decode(response, shown, write)
+            raise self._error(response, write)
+        body = self._decode(response, write)
         detail = self._body_check(body) if self._body_check is not None else None
         if detail is not None:
-            raise self._error(response, shown, write, detail)
+            raise self._error(response, write, detail)
         return body
 
     async def aclose(self) -> None:
@@ -281,7 +283,7 @@ class HttpClient:
         )
         return self.redact(f"{request.method} {path}{'?' + query if query else ''}")
 
-    def _decode(self, response: httpx.Response, shown: str, write: bool) -> Any:
+    def _decode(self, response: httpx.Response, write: bool) -> Any:
         if not response.content.strip():
             return None
         try:
@@ -290,18 +292,17 @@ class HttpClient:
             # Done, perhaps, but we cannot tell what was made.
             raise ProviderError(
                 ErrorClass.NETWORK,
-                f"{shown} returned HTTP {response.status_code} with a body that is not JSON",
+                f"{self._describe_request(response.request)} returned HTTP {response.status_code} with a body "
+                "that is not JSON",
                 status=response.status_code,
                 outcome_unknown=write,
             ) from None
 
-    def _error(
-        self, response: httpx.Response, shown: str, write: bool, detail: ErrorDetail | None = None
-    ) -> ProviderError:
+    def _error(self, response: httpx.Response, write: bool, detail: ErrorDetail | None = None) -> ProviderError:
         status = response.status_code
         detail = detail or self._error_parser(response)
         error_class = detail.error_class or _class_for_status(status)
-        message = self.redact(f"{shown} returned HTTP {status}: {detail.message}")
+        message = self.redact(f"{self._describe_request(response.request)} returned HTTP {status}: {detail.message}")
         if detail.not_found or (error_class is ErrorClass.DEPENDENCY and status == 404):
             return NotFound(message, status)
         retry_after = None
