@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
@@ -212,6 +213,8 @@ class _Run:
         # Our own copy of the state, kept in step with every write we make: ref
         # ids are looked up here rather than re-reading the store for each call.
         self.resources = dict(state.resources)
+        # How many addresses record each object (target, type, id): see shared().
+        self.recorded_objects = Counter(_object_key(r) for r in state.resources.values())
         self.start_ids = {address: r.id for address, r in state.resources.items()}
         self.outcomes: dict[str, StepOutcome] = {}
         self.completed: list[_Completed] = []
@@ -374,10 +377,11 @@ class _Run:
     async def write(self, address: str, resource: RecordedResource | None) -> None:
         """Durably record `address` (None: gone), then mirror it."""
         await asyncio.to_thread(self.store.record, address, resource)
-        if resource is None:
-            self.resources.pop(address, None)
-        else:
+        if (old := self.resources.pop(address, None)) is not None:
+            self.recorded_objects[_object_key(old)] -= 1
+        if resource is not None:
             self.resources[address] = resource
+            self.recorded_objects[_object_key(resource)] += 1
 
     def resolve(self, desired: Resource) -> dict[str, Any]:
         """The desired attributes with each ref path set to its parent's current platform id."""
@@ -496,11 +500,7 @@ class _Run:
     def shared(self, current: RecordedResource) -> bool:
         """Whether another address records the same object: content-addressed uploads (a Meta image's id
         is its hash) are one object for every creative with the same bytes, so only the last goes."""
-        return any(
-            other.id == current.id and other.type == current.type and other.target == current.target
-            for address, other in self.resources.items()
-            if address != current.address
-        )
+        return self.recorded_objects[_object_key(current)] > 1
 
     # -- rollback ----------------------------------------------------------------------------------------
 
@@ -581,6 +581,10 @@ class _Run:
             return self.id_of(deposed_address(address)) or self.id_of(address) or self.start_ids[address]
 
         return resolve_refs(before.attributes, refs, restored_id)[0]
+
+
+def _object_key(resource: RecordedResource) -> tuple[str, str, str]:
+    return resource.target, resource.type, resource.id
 
 
 class _CannotUndo(Exception):
