@@ -115,9 +115,7 @@ class Project:
             return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
 
 
-def _plan(
-    compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None
-) -> Plan:
+def _plan(compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None) -> Plan:
     """The plan; with `refresh_from`, against the live objects read through it, drift noted as warnings."""
     notes: list[str] = []
     if refresh_from is not None:

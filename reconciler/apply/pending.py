@@ -47,9 +47,7 @@ async def resolve_pending(
             await asyncio.to_thread(store.forget_pending, address)
             lines.append(f"{address}: an interrupted create had not been carried out; the plan will create it")
             continue
-        adopted = RecordedResource(
-            address, found, pending.type, pending.target, pending.attributes, pending.depends_on
-        )
+        adopted = RecordedResource(address, found, pending.type, pending.target, pending.attributes, pending.depends_on)
         await asyncio.to_thread(store.record, address, adopted)
         resources[address] = adopted
         lines.append(f"{address}: an interrupted create had been carried out; adopted id {found}")
