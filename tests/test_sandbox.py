@@ -21,6 +21,7 @@ import pytest
 
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox import create_app
+from reconciler.sandbox.store import Store
 from tests import provider_kit as kit
 from tests.e2e import free_port
 
@@ -571,7 +572,9 @@ def test_persistence_to_a_data_file(tmp_path: Path) -> None:
         await sb.advertiser("kept")
         gone = await sb.advertiser("gone")
         await sb.bs("DELETE", f"/advertisers/{gone}")
-        assert json.loads(data.read_text())["format_version"] == 1  # written after every write
+        # Persisted after every write: a sandbox started now (as after a kill) sees them.
+        restarted = Store(data).find("broadstreet", "advertiser", include_deleted=True)
+        assert [(o.fields["name"], o.deleted) for o in restarted] == [("kept", False), ("gone", True)]
 
     async def second(sb: Sandbox) -> None:
         r = await sb.bs("GET", "/advertisers", {"network_id": 85})
@@ -581,7 +584,8 @@ def test_persistence_to_a_data_file(tmp_path: Path) -> None:
 
     run(first, data_file=data)
     run(second, data_file=data)
-    assert list(data.parent.iterdir()) == [data]  # no temp files left behind
+    journal = data.with_name(data.name + ".journal")
+    assert sorted(data.parent.iterdir()) == [data, journal]  # no temp files left behind
 
     data.write_text("{not json")
     with pytest.raises(ReconcilerError, match="sandbox.json"):
@@ -629,7 +633,7 @@ def test_serve_over_real_http(tmp_path: Path) -> None:
             names = [o["fields"]["name"] for o in http.get("/__sandbox__/objects?type=advertiser").json()]
             assert names == ["real", "lost"]
             assert http.get("/__sandbox__/stats").json()["dropped"] == 1
-        assert "lost" in data.read_text()
+        assert [o.fields["name"] for o in Store(data).find("broadstreet", "advertiser")] == ["real", "lost"]
     finally:
         server.terminate()
         server.wait(timeout=10)
