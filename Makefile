@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 # second plan has nothing left to do (--detailed-exitcode: exit 0 = no changes).
 DEMO := $(BIN)/reconciler --workspace demo
 demo: $(STAMP)
-	@rm -f state/demo.json state/demo.journal state/sandbox-demo.json state/sandbox-demo.json.journal
+	@rm -f state/demo.json state/demo.journal state/demo.emulator.json state/demo.emulator.json.journal
 	$(DEMO) validate
 	$(DEMO) plan
 	$(DEMO) apply --sandbox --auto-approve

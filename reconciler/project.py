@@ -22,6 +22,7 @@ from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.loader import load_specs
 from reconciler.state import LocalFileStore, State, StateStore
+from reconciler.state.local import workspace_files
 from reconciler.status import CampaignStatus, campaign_statuses
 
 # Builds the connection to use for a set of targets: live APIs or the sandbox.
@@ -48,7 +49,7 @@ class Project:
     @property
     def sandbox_data(self) -> Path:
         """Where `--sandbox` keeps the emulator's objects between runs."""
-        return self.directory / "state" / f"sandbox-{self.workspace}.json"
+        return workspace_files(self.directory, self.workspace).emulator
 
     def compile(self, variables: Mapping[str, str] | None = None) -> Compiled:
         return compile_specs(load_specs(self.directory, dict(variables or {})))

@@ -215,4 +215,4 @@ class Cli:
 
 def saved_objects(project: Path, platform: str) -> list[StoredObject]:
     """The live objects of `platform` that the project's --sandbox runs left in their data file."""
-    return Store(project / "state" / "sandbox-default.json").find(platform)
+    return Store(project / "state" / "default.emulator.json").find(platform)

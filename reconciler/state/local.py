@@ -46,8 +46,40 @@ JOURNAL_LIMIT = 500  # records: the journal is folded into the snapshot past thi
 # about to be sent) for a time O(state); creates write two records each, so an apply that only
 # creates never waits for one, and the journal stays within a few times the snapshot's size.
 JOURNAL_PER_RESOURCE = 4
+# No '.' in a workspace name: the suffix after the first '.' names a file's role, so no two
+# workspaces' files and no two roles' files can ever have the same name (see workspace_files).
 WORKSPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _OPS = ("begin", "record", "forget_pending", "remove")
+
+
+@dataclass(frozen=True)
+class WorkspaceFiles:
+    """Every file one workspace keeps under `state/`: `<workspace>.<role suffix>`."""
+
+    state: Path  # the snapshot, committed to git
+    journal: Path  # writes since the snapshot
+    lock: Path
+    emulator: Path  # `--sandbox`: the emulator's objects (it adds `.journal` to this name for its own journal)
+
+    def all(self) -> tuple[Path, ...]:
+        emulator_journal = self.emulator.with_name(self.emulator.name + ".journal")
+        return (self.state, self.journal, self.lock, self.emulator, emulator_journal)
+
+
+def workspace_files(project_dir: Path, workspace: str) -> WorkspaceFiles:
+    """The files of `workspace`; raises ReconcilerError for a name that could collide with another's."""
+    if not WORKSPACE_RE.fullmatch(workspace):
+        raise ReconcilerError(
+            f"invalid workspace name {workspace!r}: use lowercase letters, digits, '_' and '-', "
+            "starting with a letter or digit"
+        )
+    directory = Path(project_dir) / "state"
+    return WorkspaceFiles(
+        state=directory / f"{workspace}.json",
+        journal=directory / f"{workspace}.journal",
+        lock=directory / f"{workspace}.lock",
+        emulator=directory / f"{workspace}.emulator.json",
+    )
 
 
 @dataclass(frozen=True)
@@ -111,16 +143,10 @@ class LocalFileStore:
     """The StateStore of one workspace in `<project_dir>/state/`. Thread-safe."""
 
     def __init__(self, project_dir: Path, workspace: str = "default") -> None:
-        if not WORKSPACE_RE.fullmatch(workspace):
-            raise ReconcilerError(
-                f"invalid workspace name {workspace!r}: use lowercase letters, digits, '_' and '-', "
-                "starting with a letter or digit"
-            )
+        files = workspace_files(project_dir, workspace)
         self.workspace = workspace
-        self.directory = Path(project_dir) / "state"
-        self.path = self.directory / f"{workspace}.json"
-        self.journal_path = self.directory / f"{workspace}.journal"
-        self.lock_path = self.directory / f"{workspace}.lock"
+        self.directory = files.state.parent
+        self.path, self.journal_path, self.lock_path = files.state, files.journal, files.lock
         # A state never written keeps one lineage for the life of this store, so a
         # read() before the lock agrees with what the first write records.
         self._fresh_lineage = State.empty().lineage
