@@ -119,9 +119,12 @@ class Project:
 def _plan(compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None) -> Plan:
     """The plan; with `refresh_from`, against the live objects read through it, drift noted as warnings."""
     notes: list[str] = []
+    gone = {}
     if refresh_from is not None:
+        recorded = state.resources
         state, notes = asyncio.run(_refresh(state, refresh_from))
-    plan = build_plan(compiled, state, target_patterns)
+        gone = {address: r for address, r in recorded.items() if address not in state.resources}
+    plan = build_plan(compiled, state, target_patterns, gone)
     plan.warnings[:0] = notes
     return plan
 

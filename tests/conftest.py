@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.e2e import Sandbox, sandbox_server
 
 SPECS = """\
 kind: Target
@@ -101,3 +104,17 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes())
     (tmp_path / "specs" / "main.yaml").write_text(SPECS)
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Sandbox]:
+    """`reconciler sandbox serve` on 127.0.0.1, one per test module."""
+    with sandbox_server() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(server: Sandbox) -> Sandbox:
+    """The module's sandbox server, emptied."""
+    server.control("POST", "reset")
+    return server

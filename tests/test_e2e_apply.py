@@ -6,7 +6,6 @@ import json
 import random
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,8 @@ from tests.e2e import (
     counts,
     expected_counts,
     run_reconciler,
-    sandbox_server,
     start_reconciler,
 )
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Sandbox]:
-    with sandbox_server() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(server: Sandbox) -> Sandbox:
-    server.control("POST", "reset")
-    return server
 
 
 def apply_ok(project: Path, *args: str) -> str:

@@ -376,12 +376,19 @@ class _Run:
 
     async def write(self, address: str, resource: RecordedResource | None) -> None:
         """Durably record `address` (None: gone), then mirror it."""
+        old = self.resources.get(address)
+        if old is not None and resource is not None and self.loses_track(old, resource):
+            raise ReconcilerError(f"refusing to record {resource.id} at {address} over {old.id}: it would be lost")
         await asyncio.to_thread(self.store.record, address, resource)
         if (old := self.resources.pop(address, None)) is not None:
             self.recorded_objects[_object_key(old)] -= 1
         if resource is not None:
             self.resources[address] = resource
             self.recorded_objects[_object_key(resource)] += 1
+
+    def loses_track(self, old: RecordedResource, new: RecordedResource) -> bool:
+        """Whether recording `new` over `old` drops the last record of a live object."""
+        return old.id != new.id and self.recorded_objects[_object_key(old)] < 2
 
     def resolve(self, desired: Resource) -> dict[str, Any]:
         """The desired attributes with each ref path set to its parent's current platform id."""
@@ -402,25 +409,41 @@ class _Run:
 
     async def create(self, step: Step, call: _Call) -> tuple[str, str]:
         """Make the desired object of `step`; returns (id, note)."""
-        desired = step.change.desired
+        change, desired = step.change, step.change.desired
         assert desired is not None
         attributes = self.resolve(desired)
         op = Operation(step.address, Action.CREATE, desired.type, desired.name, attributes, asset=desired.asset)
-        applied, note = await self.create_object(step.address, desired.target, desired.depends_on, op, call)
+        replacing = change.recorded.id if change.recorded is not None else None
+        if change.action is Action.CREATE and replacing is not None and self.id_of(step.address) == replacing:
+            # The plan's refresh found this object deleted on the platform: its record goes, it is made anew.
+            self.check_not_stopping(call)
+            await self.write(step.address, None)
+        applied, note = await self.create_object(
+            step.address, desired.target, desired.depends_on, op, call, replacing=replacing
+        )
         return applied.id, note
 
     async def create_object(
-        self, address: str, target: str, depends_on: tuple[str, ...], op: Operation, call: _Call
+        self,
+        address: str,
+        target: str,
+        depends_on: tuple[str, ...],
+        op: Operation,
+        call: _Call,
+        *,
+        replacing: str | None = None,
     ) -> tuple[RecordedResource, str]:
         """Create `op`'s object and record it at `address`, crash-safely; returns (record, note).
 
-        An object still recorded at `address` (the old one of a replace) is first
-        moved to `ADDR#deposed`, so its id is never lost. The create is journaled
-        as pending before it is sent, and a create whose outcome is unknown is
-        resolved by looking the object up, never by sending it again blind.
+        `replacing` is the id of the object this create replaces, if any: only that
+        one may be recorded at `address` already, and it is first moved to
+        `ADDR#deposed`, so its id is never lost. The create is journaled as pending
+        before it is sent, and a create whose outcome is unknown is resolved by
+        looking the object up, never by sending it again blind.
         """
         provider = self.providers[target]
         old = self.resources.get(address)
+        self.check_slot_free(address, old, replacing)
         unknown = False  # the last attempt may have created the object
 
         async def attempt() -> tuple[str, dict[str, Any], str]:
@@ -459,6 +482,26 @@ class _Run:
             await self.write(address, recorded)
         return recorded, note
 
+    def check_slot_free(self, address: str, old: RecordedResource | None, replacing: str | None) -> None:
+        """Refuse, before anything is sent, a create whose record would overwrite a live object's.
+
+        A plan made against another state than this one (a hand-edited or forged
+        plan file) could otherwise create an object again and lose track of the first.
+        """
+        if old is not None and old.id != replacing:
+            raise ProviderError(
+                ErrorClass.CONFLICT,
+                f"{address} is already recorded with id {old.id}, which this plan does not replace; "
+                "nothing was sent. The plan was not made against this state: make a new plan and apply that",
+            )
+        deposed = self.resources.get(deposed_address(address))
+        if old is not None and deposed is not None:
+            raise ProviderError(
+                ErrorClass.CONFLICT,
+                f"{address}: the object {deposed.id} of an earlier replace still waits for its delete at "
+                f"{deposed.address}; nothing was sent. Make a new plan (it deletes that one first) and apply that",
+            )
+
     def ids_at(self, address: str) -> set[str]:
         """Ids of old objects of `address` (its entry and its deposed one): never adopted as new."""
         base = base_address(address)
@@ -470,6 +513,7 @@ class _Run:
         assert desired is not None
         if current is None:
             raise ProviderError(ErrorClass.DEPENDENCY, f"{step.address} is not in the state: nothing to update")
+        self.check_recorded(step, current)
         attributes = self.resolve(desired)
         op = Operation(
             step.address,
@@ -488,7 +532,19 @@ class _Run:
     async def delete(self, step: Step, call: _Call) -> None:
         current = self.resources.get(step.state_address)
         if current is not None:  # else it is already gone from the state: nothing to delete
+            self.check_recorded(step, current)
             await self.delete_object(current, call)
+
+    @staticmethod
+    def check_recorded(step: Step, current: RecordedResource) -> None:
+        """Refuse to update or delete another object than the one the plan showed."""
+        planned = step.change.recorded
+        if planned is not None and planned.id != current.id:
+            raise ProviderError(
+                ErrorClass.CONFLICT,
+                f"{current.address} is recorded with id {current.id}, but the plan was made for id {planned.id}; "
+                "nothing was sent. Make a new plan and apply that",
+            )
 
     async def delete_object(self, current: RecordedResource, call: _Call) -> None:
         if not self.shared(current):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Plan
+from reconciler.model import Action, Plan, RecordedResource
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
 from reconciler.spec.compile import Compiled
@@ -15,8 +16,26 @@ if TYPE_CHECKING:
     from reconciler.state import State
 
 
-def build_plan(compiled: Compiled, state: State, target_patterns: Sequence[str] = ()) -> Plan:
+def build_plan(
+    compiled: Compiled,
+    state: State,
+    target_patterns: Sequence[str] = (),
+    gone: Mapping[str, RecordedResource] | None = None,
+) -> Plan:
+    """The plan of `compiled` against `state`.
+
+    `gone`: recorded objects a refresh found deleted on the platform (and left out of
+    `state`); a create at such an address carries the old record, so that apply
+    replaces exactly that record and no other.
+    """
     changes = diff(compiled.resources, state.resources)
+    if gone:
+        changes = [
+            replace(c, recorded=gone[c.address], reason=c.reason or "deleted outside reconciler")
+            if c.action is Action.CREATE and c.address in gone
+            else c
+            for c in changes
+        ]
     warnings = list(compiled.warnings)
     for address, pending in sorted(state.pending.items()):
         warnings.append(
@@ -46,6 +65,12 @@ def check_fresh(plan: Plan, state: State, source: str) -> None:
         raise ReconcilerError(
             f"{source} does not match the state (lineage {plan.lineage} vs {state.lineage}): it was made for "
             "another project or workspace. Make a new plan here with `reconciler plan --out FILE`."
+        )
+    if plan.lineage is None and state.serial:
+        raise ReconcilerError(
+            f"{source} is stale: it was made before this workspace had a state, and the state has been written "
+            f"since (now serial {state.serial}); it would create again what is now recorded. Make a new plan with "
+            "`reconciler plan --out FILE`, review it, and apply that."
         )
     if plan.serial != state.serial:
         raise ReconcilerError(
