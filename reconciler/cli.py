@@ -216,7 +216,8 @@ def apply(
     """Carry out the plan: create, update, replace and delete on the platforms.
 
     With PLANFILE (from `plan --out`), apply exactly that reviewed plan; it is
-    refused if the state changed since. Without it, plan now and ask first.
+    refused if the state changed since, or if its targets are not those the
+    specs declare. Without it, plan now and ask first.
     State is saved after every operation; an interrupted apply is resumed
     safely by the next one.
 
@@ -227,8 +228,8 @@ def apply(
       reconciler apply --sandbox --auto-approve      # against the local emulator
     """
     project = _project(ctx)
-    if plan_file and (target_patterns or variables or refresh):
-        raise click.UsageError("a saved plan is applied as it is: --target, --var and --refresh go to `plan`")
+    if plan_file and (target_patterns or refresh):
+        raise click.UsageError("a saved plan is applied as it is: --target and --refresh go to `plan`")
     human = sys.stderr if events == "-" else sys.stdout
     declined = False
 

@@ -9,6 +9,7 @@ They are plain data: no I/O, no platform knowledge.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import enum
 import functools
 from collections.abc import Callable
@@ -37,6 +38,63 @@ class TargetConfig:
     auth_url: str | None = None
     concurrency: int | None = None
     rate_limit: float | None = None  # requests per second
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field but the name (the key it is stored under), as plain JSON."""
+        data = dataclasses.asdict(self)
+        del data["name"]
+        return data
+
+    @classmethod
+    def from_json(cls, name: str, data: Any) -> TargetConfig:
+        """The inverse of to_json, checked: raises ValueError naming the field that is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("expected an object")
+        unknown = sorted(data.keys() - _TARGET_FIELD_TYPES.keys())
+        if unknown:
+            raise ValueError(f"unknown field {', '.join(unknown)}")
+        fields: dict[str, Any] = {}
+        for key, kinds in _TARGET_FIELD_TYPES.items():
+            value = data.get(key, _TARGET_DEFAULTS.get(key))
+            # bool is an int subclass; never a valid count or rate here.
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                raise ValueError(f"{key}: expected {_TARGET_FIELD_NAMES[key]}, got {type(value).__name__}")
+            fields[key] = value
+        if not all(isinstance(v, str) for v in fields["credentials"].values()):
+            raise ValueError("credentials: expected names of environment variables")
+        if fields["rate_limit"] is not None:
+            fields["rate_limit"] = float(fields["rate_limit"])
+        return cls(name=name, **fields)
+
+    def differences(self, other: TargetConfig) -> list[str]:
+        """'field: this -> other' for each field that differs, settings key by key."""
+        mine, theirs = self.to_json(), other.to_json()
+        for group in ("settings", "credentials"):
+            for key in sorted(mine[group].keys() | theirs[group].keys()):
+                mine[f"{group}.{key}"], theirs[f"{group}.{key}"] = mine[group].get(key), theirs[group].get(key)
+            del mine[group], theirs[group]
+        return [f"{key}: {mine[key]!r} -> {theirs[key]!r}" for key in sorted(mine) if mine[key] != theirs[key]]
+
+
+_TARGET_FIELD_TYPES: dict[str, Any] = {
+    "platform": str,
+    "settings": dict,
+    "credentials": dict,
+    "api_base_url": (str, type(None)),
+    "auth_url": (str, type(None)),
+    "concurrency": (int, type(None)),
+    "rate_limit": (int, float, type(None)),
+}
+_TARGET_DEFAULTS: dict[str, Any] = {"settings": {}, "credentials": {}}
+_TARGET_FIELD_NAMES = {
+    "platform": "a string",
+    "settings": "an object",
+    "credentials": "an object",
+    "api_base_url": "a URL or null",
+    "auth_url": "a URL or null",
+    "concurrency": "an integer or null",
+    "rate_limit": "a number or null",
+}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from reconciler.apply.executor import OnError
 from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Plan, TargetConfig
-from reconciler.plan import build_plan, check_fresh
+from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
@@ -97,6 +97,8 @@ class Project:
         store = self.store
         with store.lock("apply"):
             state = store.read()
+            compiled = self.compile(variables)
+            targets, _ = plan_targets(compiled.targets, state)
             if plan_file is not None:
                 plan = read_plan_file(plan_file)
                 if state.pending:
@@ -105,9 +107,9 @@ class Project:
                         "run `reconciler apply` without a plan file to resolve them, then plan again"
                     )
                 check_fresh(plan, state, str(plan_file))
+                check_targets(plan, targets, str(plan_file))
                 return asyncio.run(_execute(plan, connect(plan.targets), store, events, confirm, parallelism, on_error))
-            compiled = self.compile(variables)
-            connection = connect(compiled.targets)
+            connection = connect(targets)
             if state.pending:
                 for line in asyncio.run(_resolve(state, connection, store)):
                     notify(line)

@@ -101,6 +101,15 @@ RESOURCE_TYPES: dict[tuple[str, str], ResourceType] = {
 
 PLATFORMS: tuple[str, ...] = ("broadstreet", "meta", "tiktok", "snapchat")
 
+# The target setting that names the account its objects live in: objects recorded in one
+# account cannot be updated or deleted through another.
+ACCOUNT_SETTING = {
+    "broadstreet": "network_id",
+    "meta": "ad_account_id",
+    "tiktok": "advertiser_id",
+    "snapchat": "ad_account_id",
+}
+
 
 def resource_type(platform: str, name: str) -> ResourceType:
     try:

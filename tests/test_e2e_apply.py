@@ -144,9 +144,12 @@ def test_saved_plan_applies_exactly_what_was_reviewed(tmp_path: Path, sandbox: S
     project = broadstreet_project(tmp_path, sandbox.url, campaigns=1)
     plan_file = project / "plan.json"
     run_reconciler(project, "plan", "--out", str(plan_file))
-    (project / "specs" / "main.yaml").write_text("")  # the specs changed after review: the plan still rules
+    main = project / "specs" / "main.yaml"
+    # The specs changed after review (not their targets): the reviewed plan still rules.
+    main.write_text(main.read_text().replace("html: '<b>offer 0a</b>'", "html: '<b>other</b>'"))
     apply_ok(project, str(plan_file))
     assert counts(sandbox.objects()) == expected_counts(1)
+    assert "offer 0a" in json.dumps(sandbox.objects())
 
 
 def test_bad_token_fails_fast_with_auth_and_no_secret_anywhere(tmp_path: Path, sandbox: Sandbox) -> None:

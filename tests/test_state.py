@@ -118,7 +118,8 @@ def test_round_trip_and_file_format(tmp_path: Path) -> None:
       "type": "advertiser"
     }}
   }},
-  "serial": 3
+  "serial": 3,
+  "targets": {{}}
 }}
 """
     assert (tmp_path / "state" / "default.json").read_text() == expected

@@ -149,6 +149,10 @@ async def execute(
     if missing := sorted(targets - set(providers)):
         raise ReconcilerError(f"no provider for target {', '.join(missing)}: it must be configured in the specs")
     state = await asyncio.to_thread(store.read)
+    for target in sorted(targets):
+        # Recorded before any of its objects: deleting them later needs it, even once the target left the specs.
+        if target in plan.targets and state.targets.get(target) != plan.targets[target]:
+            await asyncio.to_thread(store.record_target, plan.targets[target])
     limits = {target: _target_limit(target, plan, target_concurrency or {}) for target in targets}
     run = _Run(graph, state, store, providers, events, retry or RetryPolicy(), on_error, parallelism, limits)
     # The plan, the state and the graph live until the end of the walk: kept out of the

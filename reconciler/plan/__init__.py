@@ -7,9 +7,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Action, Plan, RecordedResource
+from reconciler.model import Action, Plan, RecordedResource, TargetConfig
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
+from reconciler.resource_types import ACCOUNT_SETTING, RESOURCE_TYPES
 from reconciler.spec.compile import Compiled
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def build_plan(
             else c
             for c in changes
         ]
-    warnings = list(compiled.warnings)
+    targets, notes = plan_targets(compiled.targets, state)
+    warnings = list(compiled.warnings) + notes
     for address, pending in sorted(state.pending.items()):
         warnings.append(
             f"{address}: a {pending.action} begun at {pending.started_at} has an unknown outcome; "
@@ -55,7 +57,68 @@ def build_plan(
         # A state never written has no lineage yet (Terraform's first plan): compared on serial only.
         lineage=state.lineage if state.serial else None,
         serial=state.serial,
-        targets=compiled.targets,
+        targets=targets,
+    )
+
+
+def plan_targets(declared: Mapping[str, TargetConfig], state: State) -> tuple[dict[str, TargetConfig], list[str]]:
+    """The targets a plan applies with, and a warning for each that left the specs.
+
+    A target that left the specs while objects are still recorded on it is planned
+    with the configuration it last applied with, so that its objects are deleted
+    where they are. Raises ReconcilerError when that configuration is unknown, or
+    when a declared target's platform or account is not the one its objects are in.
+    """
+    targets = dict(declared)
+    notes = []
+    recorded_on: dict[str, list[str]] = {}
+    for address, resource in state.resources.items():
+        recorded_on.setdefault(resource.target, []).append(address)
+    for name in sorted(state.targets_in_use()):
+        addresses = sorted(recorded_on.get(name, ()))
+        recorded, current = state.targets.get(name), declared.get(name)
+        if current is None:
+            if recorded is None:
+                raise ReconcilerError(_unknown_config(name, addresses))
+            targets[name] = recorded
+            notes.append(
+                f"target {name} is no longer in the specs: its {len(addresses)} recorded objects are deleted "
+                "with the configuration it last applied with"
+            )
+        elif recorded is not None and _account(recorded) != _account(current):
+            raise ReconcilerError(_moved_account(name, _account(recorded), _account(current), addresses))
+        elif recorded is None and (misfit := [a for a in addresses if not _fits(state, a, current.platform)]):
+            # A state from before targets were recorded: the types of its objects still tell the platform.
+            raise ReconcilerError(_moved_account(name, "another platform", _account(current), misfit))
+    return targets, notes
+
+
+def _account(target: TargetConfig) -> str:
+    setting = ACCOUNT_SETTING[target.platform]
+    return f"{target.platform} ({setting} {target.settings.get(setting)})"
+
+
+def _fits(state: State, address: str, platform: str) -> bool:
+    return (platform, state.resources[address].type) in RESOURCE_TYPES
+
+
+def _unknown_config(name: str, addresses: list[str]) -> str:
+    return (
+        f"target {name} is no longer in the specs, but {len(addresses)} objects are recorded on it "
+        f"({', '.join(addresses[:3])}{', ...' if len(addresses) > 3 else ''}) and this state does not record the "
+        "configuration to delete them with (it was written by an older reconciler). Declare the Target again "
+        "and apply (that deletes them and records it), then remove it; or, to leave them running untracked, "
+        "`reconciler state rm ADDRESS` each one."
+    )
+
+
+def _moved_account(name: str, before: str, after: str, addresses: list[str]) -> str:
+    return (
+        f"target {name} is declared on {after}, but {len(addresses)} objects recorded on it "
+        f"({', '.join(addresses[:3])}{', ...' if len(addresses) > 3 else ''}) are on {before}: "
+        "their updates and deletes would go to the wrong account. To use the new account, give its "
+        "Target a new name (and keep or remove the old one); to delete the old objects first, declare the old "
+        "Target again without their specs and apply."
     )
 
 
@@ -76,4 +139,25 @@ def check_fresh(plan: Plan, state: State, source: str) -> None:
         raise ReconcilerError(
             f"{source} is stale: the state changed since it was made (serial {plan.serial}, now {state.serial}). "
             "Make a new plan with `reconciler plan --out FILE`, review it, and apply that."
+        )
+
+
+def check_targets(plan: Plan, expected: Mapping[str, TargetConfig], source: str) -> None:
+    """Refuse a saved plan whose targets are not those of the specs (and state) here.
+
+    A plan file is reviewed data, not configuration: an edited endpoint or
+    credential name would send the token, or another secret, elsewhere.
+    """
+    problems = []
+    for name, target in sorted(plan.targets.items()):
+        current = expected.get(name)
+        if current is None:
+            problems.append(f"{name}: not a target of the specs")
+        elif target != current:
+            problems.append(f"{name}: " + "; ".join(target.differences(current)))
+    if problems:
+        raise ReconcilerError(
+            f"{source} was made with other targets than the specs declare (plan -> specs): "
+            + " | ".join(problems)
+            + ". Nothing was sent. Make a new plan with `reconciler plan --out FILE`, review it, and apply that."
         )

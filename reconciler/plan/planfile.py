@@ -29,17 +29,11 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "state": {"lineage": plan.lineage, "serial": plan.serial},
-        "targets": {name: _target_to_json(target) for name, target in plan.targets.items()},
+        "targets": {name: target.to_json() for name, target in plan.targets.items()},
         "changes": [_change_to_json(change) for change in plan.changes],
         "warnings": list(plan.warnings),
         "summary": plan.summary,
     }
-
-
-def _target_to_json(target: TargetConfig) -> dict[str, Any]:
-    data = dataclasses.asdict(target)
-    del data["name"]  # the key of the "targets" object
-    return data
 
 
 def _change_to_json(change: Change) -> dict[str, Any]:
@@ -162,22 +156,14 @@ class _Reader:
 
     def target(self, name: str, data: Any) -> TargetConfig:
         where = f"targets.{name}"
-        if not isinstance(data, dict):
-            _fail(self.source, where, f"expected an object, got {_kind(data)}")
-        platform = self.get(data, "platform", str, where)
-        if platform not in PLATFORMS:
-            _fail(self.source, f"{where}.platform", f"unknown platform {platform!r} (known: {', '.join(PLATFORMS)})")
-        rate_limit = self.get(data, "rate_limit", (int, float, type(None)), where, default=None)
-        return TargetConfig(
-            name=name,
-            platform=platform,
-            settings=self.get(data, "settings", dict, where, default={}),
-            credentials=self.string_map(data, "credentials", where),
-            api_base_url=self.get(data, "api_base_url", (str, type(None)), where, default=None),
-            auth_url=self.get(data, "auth_url", (str, type(None)), where, default=None),
-            concurrency=self.get(data, "concurrency", (int, type(None)), where, default=None),
-            rate_limit=None if rate_limit is None else float(rate_limit),
-        )
+        try:
+            target = TargetConfig.from_json(name, data)
+        except ValueError as exc:
+            _fail(self.source, where, str(exc))
+        if target.platform not in PLATFORMS:
+            known = ", ".join(PLATFORMS)
+            _fail(self.source, f"{where}.platform", f"unknown platform {target.platform!r} (known: {known})")
+        return target
 
     def change(self, where: str, data: Any, targets: dict[str, TargetConfig]) -> Change:
         if not isinstance(data, dict):

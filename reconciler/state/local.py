@@ -36,8 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import RecordedResource, split_address
-from reconciler.state.store import PendingOperation, State, StateLockedError, resource_from_json, utc_now_iso
+from reconciler.model import RecordedResource, TargetConfig, split_address
+from reconciler.state.store import (
+    PendingOperation,
+    State,
+    StateLockedError,
+    resource_from_json,
+    target_from_json,
+    utc_now_iso,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,7 @@ JOURNAL_PER_RESOURCE = 4
 # No '.' in a workspace name: the suffix after the first '.' names a file's role, so no two
 # workspaces' files and no two roles' files can ever have the same name (see workspace_files).
 WORKSPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_OPS = ("begin", "record", "forget_pending", "remove")
+_OPS = ("begin", "record", "forget_pending", "remove", "target")
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,9 @@ class _Entry:
     lineage: str
     serial: int
     op: str  # one of _OPS
-    address: str
-    value: PendingOperation | RecordedResource | None = None  # begin: the operation; record: the result
+    address: str  # target: the target's name
+    # begin: the operation; record: the result; target: the configuration
+    value: PendingOperation | RecordedResource | TargetConfig | None = None
 
     def encode(self) -> bytes:
         data: dict[str, Any] = {"lineage": self.lineage, "serial": self.serial, "op": self.op, "address": self.address}
@@ -98,6 +106,8 @@ class _Entry:
             data["pending"] = self.value.to_json()  # type: ignore[union-attr]
         elif self.op == "record":
             data["resource"] = self.value.to_json() if self.value else None  # type: ignore[union-attr]
+        elif self.op == "target":
+            data["target"] = self.value.to_json()  # type: ignore[union-attr]
         line = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return line.encode() + b"\n"  # json.dumps escapes newlines inside strings: one record, one line
 
@@ -112,11 +122,13 @@ class _Entry:
             raise ValueError("lineage and address must be strings")
         if isinstance(serial, bool) or not isinstance(serial, int) or serial < 1:
             raise ValueError("serial must be a positive integer")
-        value: PendingOperation | RecordedResource | None = None
+        value: PendingOperation | RecordedResource | TargetConfig | None = None
         if data["op"] == "begin":
             value = PendingOperation.from_json(address, data.get("pending"))
         elif data["op"] == "record" and data.get("resource") is not None:
             value = resource_from_json(address, data["resource"])
+        elif data["op"] == "target":
+            value = target_from_json(address, data.get("target"))
         else:
             split_address(address)
         return cls(lineage, serial, data["op"], address, value)
@@ -133,6 +145,8 @@ class _Entry:
                 state.resources[self.address] = self.value  # type: ignore[assignment]
         elif self.op == "forget_pending":
             state.pending.pop(self.address, None)
+        elif self.op == "target":
+            state.targets[self.address] = self.value  # type: ignore[assignment]
         else:  # remove
             state.resources.pop(self.address, None)
             state.pending.pop(self.address, None)
@@ -325,6 +339,10 @@ class LocalFileStore:
                 return
         self._write("forget_pending", address)
 
+    def record_target(self, target: TargetConfig) -> None:
+        """Durably record the configuration `target` applies with."""
+        self._write("target", target.name, target)
+
     def remove(self, address: str) -> None:
         """Drop `address` (resource and pending entry) from state without touching the platform."""
         with self._mutex:
@@ -339,8 +357,11 @@ class LocalFileStore:
             self._check_healthy()
             self._compact_io()
 
-    def _write(self, op: str, address: str, value: PendingOperation | RecordedResource | None = None) -> None:
-        split_address(address)
+    def _write(
+        self, op: str, address: str, value: PendingOperation | RecordedResource | TargetConfig | None = None
+    ) -> None:
+        if op != "target":
+            split_address(address)
         with self._mutex:
             state = self._locked_state()
             line = _Entry(state.lineage, state.serial + 1, op, address, value).encode()

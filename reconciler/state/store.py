@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import RecordedResource, split_address
+from reconciler.model import RecordedResource, TargetConfig, split_address
 
 FORMAT_VERSION = 1
 
@@ -103,6 +103,14 @@ def resource_from_json(address: str, data: Any) -> RecordedResource:
     return RecordedResource.from_json(_address(address, where), data)
 
 
+def target_from_json(name: str, data: Any) -> TargetConfig:
+    """Validate one `targets` entry; raises ValueError naming the bad field."""
+    try:
+        return TargetConfig.from_json(name, data)
+    except ValueError as exc:
+        raise ValueError(f"targets[{name!r}]: {exc}") from None
+
+
 @dataclass
 class State:
     """Everything recorded for one workspace."""
@@ -111,6 +119,9 @@ class State:
     serial: int  # +1 on every write
     resources: dict[str, RecordedResource] = field(default_factory=dict)
     pending: dict[str, PendingOperation] = field(default_factory=dict)
+    # The configuration each target last applied with: its objects are deleted with it once
+    # the target leaves the specs, and an account or platform change of the target is refused.
+    targets: dict[str, TargetConfig] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> State:
@@ -124,15 +135,22 @@ class State:
 
     def copy(self) -> State:
         """A copy whose dicts can be changed without touching this one (entries are immutable)."""
-        return State(self.lineage, self.serial, dict(self.resources), dict(self.pending))
+        return State(self.lineage, self.serial, dict(self.resources), dict(self.pending), dict(self.targets))
+
+    def targets_in_use(self) -> set[str]:
+        """Names of the targets that recorded or pending objects belong to."""
+        return {r.target for r in self.resources.values()} | {p.target for p in self.pending.values()}
 
     def to_json(self) -> dict[str, Any]:
+        in_use = self.targets_in_use()
         return {
             "format_version": FORMAT_VERSION,
             "lineage": self.lineage,
             "serial": self.serial,
             "resources": {address: r.to_json() for address, r in self.resources.items()},
             "pending": {address: p.to_json() for address, p in self.pending.items()},
+            # Only targets that still have objects: a removed target's entry goes with its last object.
+            "targets": {name: t.to_json() for name, t in self.targets.items() if name in in_use},
         }
 
     @classmethod
@@ -146,18 +164,21 @@ class State:
                 f"format_version {version!r} is not supported: this reconciler reads format_version "
                 f"{FORMAT_VERSION}; use the reconciler version that wrote the file"
             )
-        _check_keys(data, "state", required={"format_version", "lineage", "serial"}, optional={"resources", "pending"})
+        required, optional = {"format_version", "lineage", "serial"}, {"resources", "pending", "targets"}
+        _check_keys(data, "state", required=required, optional=optional)
         lineage = _string(data, "lineage", "state")
         serial = data["serial"]
         if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
             raise ValueError(f"serial: must be a non-negative integer, not {serial!r}")
         resources = _object(data.get("resources", {}), "resources")
         pending = _object(data.get("pending", {}), "pending")
+        targets = _object(data.get("targets", {}), "targets")
         return cls(
             lineage=lineage,
             serial=serial,
             resources={a: resource_from_json(a, entry) for a, entry in resources.items()},
             pending={a: PendingOperation.from_json(a, entry) for a, entry in pending.items()},
+            targets={name: target_from_json(name, entry) for name, entry in targets.items()},
         )
 
 
@@ -195,6 +216,10 @@ class StateStore(Protocol):
 
     def forget_pending(self, address: str) -> None:
         """Drop the pending entry of `address` (no-op if there is none)."""
+        ...
+
+    def record_target(self, target: TargetConfig) -> None:
+        """Durably record the configuration a target applies with (before the first write of its objects)."""
         ...
 
     def remove(self, address: str) -> None:
