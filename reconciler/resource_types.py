@@ -8,7 +8,7 @@ sections 1.3, 2.5, 3.5, 4.6 and 5.2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 ALL_FIELDS = "*"  # marker: no attribute of this type can be changed in place
@@ -26,6 +26,7 @@ class ResourceType:
     force_new: frozenset[str]  # attributes that cannot change in place; ALL_FIELDS = every one
     updatable: frozenset[str] = frozenset()  # with ALL_FIELDS: the exceptions that can change
     replace_mode: ReplaceMode = "create_before_destroy"
+    deletable: bool = True  # False: the API has no delete; "deleting" only forgets the record
 
     def requires_replace(self, field: str) -> bool:
         if ALL_FIELDS in self.force_new:
@@ -98,6 +99,10 @@ RESOURCE_TYPES: dict[tuple[str, str], ResourceType] = {
         ),
     ]
 }
+
+# Snapchat documents no DELETE for creatives and media (research 4.3, UNCONFIRMED): they stay in the library.
+for _key in (("snapchat", "creative"), ("snapchat", "media")):
+    RESOURCE_TYPES[_key] = replace(RESOURCE_TYPES[_key], deletable=False)
 
 PLATFORMS: tuple[str, ...] = ("broadstreet", "meta", "tiktok", "snapchat")
 

@@ -199,7 +199,8 @@ def test_deletes_are_soft_and_media_and_creatives_stay(tmp_path: Path) -> None:
         deletes = (await sb.requests())["DELETE"]
         for type_ in ("creative", "media"):
             id_, attrs = made[type_]
-            await p.delete(op(type_, attrs, action=Action.DELETE, id_=id_))
+            with pytest.raises(ProviderError, match=f"Snapchat has no delete for {type_}s"):
+                await p.delete(op(type_, attrs, action=Action.DELETE, id_=id_))
             assert id_ in await sb.objects(type_)  # no delete on the platform: kept in the library
         assert (await sb.requests())["DELETE"] == deletes  # and nothing was sent
 

@@ -31,6 +31,7 @@ from reconciler.apply.steps import Step, base_address, build_steps, deposed_addr
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Operation, Plan, RecordedResource, Resource, resolve_refs, split_address
 from reconciler.providers.base import ErrorClass, Provider, ProviderError
+from reconciler.resource_types import resource_type
 from reconciler.state import PendingOperation, State, StateStore
 
 T = TypeVar("T")
@@ -223,6 +224,7 @@ class _Run:
         self.outcomes: dict[str, StepOutcome] = {}
         self.completed: list[_Completed] = []
         self.stopping = False
+        self.forgotten: set[str] = set()  # addresses deleted from the state only (the platform cannot)
         self.global_slots = asyncio.Semaphore(max(1, parallelism))
         self.target_slots = {target: asyncio.Semaphore(max(1, limit)) for target, limit in target_limits.items()}
         # Creates journal their pending entry before they wait for a slot, so a slot is held only
@@ -309,7 +311,7 @@ class _Run:
             elif step.action is Action.UPDATE:
                 id_, note = await self.update(step, call), ""
             else:
-                id_, note = await self.delete(step, call), ""
+                id_, note = None, await self.delete(step, call)
         except _NotStarted:
             self.skip(step, "not started: the apply stopped after a failure", cause=None)
             return
@@ -533,11 +535,23 @@ class _Run:
         await self.write(step.address, replace(current, attributes=applied, depends_on=desired.depends_on))
         return current.id
 
-    async def delete(self, step: Step, call: _Call) -> None:
+    async def delete(self, step: Step, call: _Call) -> str:
+        """Delete the object of `step`; returns a note when it could only be forgotten."""
         current = self.resources.get(step.state_address)
-        if current is not None:  # else it is already gone from the state: nothing to delete
-            self.check_recorded(step, current)
-            await self.delete_object(current, call)
+        if current is None:  # already gone from the state: nothing to delete
+            return ""
+        self.check_recorded(step, current)
+        if not self.deletable(current):
+            self.check_not_stopping(call)
+            self.forgotten.add(current.address)
+            await self.write(current.address, None)
+            platform = self.providers[current.target].platform
+            return f"forgotten, not deleted: {platform} has no delete for a {current.type}; it stays in the library"
+        await self.delete_object(current, call)
+        return ""
+
+    def deletable(self, current: RecordedResource) -> bool:
+        return resource_type(self.providers[current.target].platform, current.type).deletable
 
     @staticmethod
     def check_recorded(step: Step, current: RecordedResource) -> None:
@@ -552,6 +566,11 @@ class _Run:
 
     async def delete_object(self, current: RecordedResource, call: _Call) -> None:
         if not self.shared(current):
+            if not self.deletable(current):
+                raise _CannotUndo(
+                    f"kept {current.id}: {self.providers[current.target].platform} has no delete for a "
+                    f"{current.type}; it stays recorded, and the next apply keeps it while the specs want it"
+                )
             name = split_address(base_address(current.address))[2]
             op = Operation(current.address, Action.DELETE, current.type, name, current.attributes, id=current.id)
             await self.call(call, lambda: self.providers[current.target].delete(op))
@@ -622,6 +641,9 @@ class _Run:
             call = _Call(address, "update", before.target, rollback=True)
             applied = await self.call(call, lambda: self.providers[before.target].update(op))
             await self.write(address, replace(before, attributes=applied))
+            return
+        if address in self.forgotten:  # it was never deleted on the platform: recording it again undoes it
+            await self.write(address, before)
             return
         # A delete: make the object again from what was recorded. An asset is not
         # recorded, so an uploaded image or video cannot come back this way.

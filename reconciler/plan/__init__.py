@@ -7,10 +7,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Action, Plan, RecordedResource, TargetConfig
+from reconciler.model import Action, Change, Plan, RecordedResource, TargetConfig
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
-from reconciler.resource_types import ACCOUNT_SETTING, RESOURCE_TYPES
+from reconciler.resource_types import ACCOUNT_SETTING, RESOURCE_TYPES, resource_type
 from reconciler.spec.compile import Compiled
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ def build_plan(
         )
     if target_patterns:
         changes = restrict(changes, target_patterns)
+    warnings += _undeletable(changes, targets)
+    if target_patterns:
         warnings.append(
             "Resource targeting is in effect: only "
             + ", ".join(target_patterns)
@@ -91,6 +93,22 @@ def plan_targets(declared: Mapping[str, TargetConfig], state: State) -> tuple[di
             # A state from before targets were recorded: the types of its objects still tell the platform.
             raise ReconcilerError(_moved_account(name, "another platform", _account(current), misfit))
     return targets, notes
+
+
+def _undeletable(changes: Sequence[Change], targets: Mapping[str, TargetConfig]) -> list[str]:
+    """A warning per target and type whose deleted or replaced objects the platform cannot delete."""
+    gone: dict[tuple[str, str], list[str]] = {}
+    for c in changes:
+        if c.action in (Action.DELETE, Action.REPLACE) and c.target in targets:
+            platform = targets[c.target].platform
+            if not resource_type(platform, c.type).deletable:
+                gone.setdefault((c.target, c.type), []).append(c.address)
+    return [
+        f"{len(addresses)} {type_} object(s) on {target} ({', '.join(addresses[:2])}{', ...' * (len(addresses) > 2)})"
+        f" will only be forgotten, not deleted: {targets[target].platform} has no delete for them, so they stay "
+        "in the ad account's library (unused)"
+        for (target, type_), addresses in sorted(gone.items())
+    ]
 
 
 def _account(target: TargetConfig) -> str:

@@ -28,6 +28,7 @@ from reconciler.providers.assets import read_asset
 from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 from reconciler.providers.vocabulary import as_recorded
+from reconciler.resource_types import resource_type
 
 DEFAULT_BASE_URL = "https://adsapi.snapchat.com/v1"
 DEFAULT_AUTH_URL = "https://accounts.snapchat.com/login/oauth2/access_token"
@@ -58,7 +59,6 @@ class _Kind:
     singular: str  # envelope item key
     parent_plural: str  # path segment of the parent's collection
     parent_key: str  # the attribute holding the parent's id
-    deletable: bool = True
     updatable: bool = True
 
 
@@ -66,9 +66,9 @@ _KINDS = {
     "campaign": _Kind("campaigns", "campaign", "adaccounts", "ad_account_id"),
     "adsquad": _Kind("adsquads", "adsquad", "campaigns", "campaign_id"),
     "ad": _Kind("ads", "ad", "adsquads", "ad_squad_id"),
-    # Neither creatives nor media have a DELETE (research 4.3, UNCONFIRMED): they stay in the library.
-    "creative": _Kind("creatives", "creative", "adaccounts", "ad_account_id", deletable=False),
-    "media": _Kind("media", "media", "adaccounts", "ad_account_id", deletable=False, updatable=False),
+    # Neither creatives nor media have a DELETE: see resource_types.
+    "creative": _Kind("creatives", "creative", "adaccounts", "ad_account_id"),
+    "media": _Kind("media", "media", "adaccounts", "ad_account_id", updatable=False),
 }
 
 _ACCOUNT = _Kind("adaccounts", "adaccount", "", "")  # read only, for its currency
@@ -158,8 +158,9 @@ class SnapchatProvider:
 
     async def delete(self, op: Operation) -> None:
         kind = _kind(op.type)
-        if not kind.deletable:
-            return  # no delete on the platform: it stays in the library, unused
+        if not resource_type("snapchat", op.type).deletable:
+            # The executor never asks (it keeps or forgets the record itself); asked anyway, say so.
+            raise ProviderError(ErrorClass.VALIDATION, f"Snapchat has no delete for {op.type}s")
         with contextlib.suppress(NotFound):  # already gone: the goal is met
             await self._call("DELETE", f"/{kind.plural}/{op.id}")
 
