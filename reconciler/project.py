@@ -108,6 +108,7 @@ class Project:
                     )
                 check_fresh(plan, state, str(plan_file))
                 check_targets(plan, targets, str(plan_file))
+                _check_assets_inside(plan, self.directory, str(plan_file))
                 return asyncio.run(_execute(plan, connect(plan.targets), store, events, confirm, parallelism, on_error))
             connection = connect(targets)
             if state.pending:
@@ -116,6 +117,19 @@ class Project:
                 state = store.read()
             plan = _plan(compiled, state, target_patterns, connection if refresh else None)
             return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
+
+
+def _check_assets_inside(plan: Plan, directory: Path, source: str) -> None:
+    """Refuse a saved plan that would upload a file from outside the project (symlinks resolved)."""
+    root = directory.resolve()
+    for change in plan.changes:
+        asset = change.desired.asset if change.desired else None
+        if asset is not None and not Path(asset.path).resolve().is_relative_to(root):
+            raise ReconcilerError(
+                f"{source}: {change.address} would upload {asset.path}, which is outside the project directory "
+                f"{root}. Nothing was sent. Assets must be files of the project; make a new plan here with "
+                "`reconciler plan --out FILE`."
+            )
 
 
 def _plan(compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None) -> Plan:

@@ -1,4 +1,4 @@
-"""Issue 8.5: applying a plan never creates again, updates or deletes another object than the plan showed.
+"""Issue 8.5 and 8.1: applying a plan never acts on another object or file than the plan showed.
 
 A saved plan is checked against the state by lineage and serial; these tests
 forge plans that pass or dodge that check and assert that no request is sent
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from reconciler.state import LocalFileStore
 from tests.e2e import Sandbox, broadstreet_project, counts, expected_counts, run_reconciler
@@ -93,3 +95,47 @@ def test_a_saved_refresh_plan_recreates_what_was_deleted_out_of_band(tmp_path: P
     assert LocalFileStore(project).read().id_of("bs-main:zone/side") != zone_id
     assert run_reconciler(project, "plan", "--refresh", "--detailed-exitcode").returncode == 0
     assert counts(sandbox.objects()) == expected_counts(1)
+
+
+def _point_assets(plan_file: Path, path: Path) -> int:
+    """Point every asset of the plan at `path`, with its real hash, as an attacker would; how many."""
+    import hashlib
+
+    data = json.loads(plan_file.read_text())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "0" * 64
+    assets = [c["asset"] for c in data["changes"] if c.get("asset")]
+    for asset in assets:
+        asset.update(path=str(path), sha256=digest)
+    plan_file.write_text(json.dumps(data))
+    return len(assets)
+
+
+def test_a_plan_that_uploads_a_file_from_outside_the_project_is_refused(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "secrets.env"
+    outside.write_text("TOKEN=do-not-publish\n")
+    link = project / "specs" / "assets" / "innocent.png"
+    link.symlink_to(outside)  # inside by name, outside once resolved
+    for path in (outside, link):
+        plan_file = project / "plan.json"
+        assert run_reconciler(project, "plan", "--out", str(plan_file)).returncode == 0
+        assert _point_assets(plan_file, path) > 0
+        result = run_reconciler(project, "apply", "--sandbox", str(plan_file), "--auto-approve")
+        assert result.returncode == 1, result.stdout
+        assert "which is outside the project directory" in result.stderr and "Nothing was sent" in result.stderr
+        assert "do-not-publish" not in result.stdout + result.stderr
+        assert not (project / "state" / "default.emulator.json").exists()  # no request reached the sandbox
+
+
+def test_an_asset_that_is_not_a_regular_file_fails_its_upload_without_hanging(project: Path) -> None:
+    import os
+
+    fifo = project / "specs" / "assets" / "pipe.png"
+    os.mkfifo(fifo)  # a read would block forever without a writer
+    plan_file = project / "plan.json"
+    assert run_reconciler(project, "plan", "--out", str(plan_file)).returncode == 0
+    _point_assets(plan_file, fifo)
+    result = run_reconciler(project, "apply", "--sandbox", str(plan_file), "--auto-approve", timeout=60)
+    assert result.returncode == 1
+    assert "not a regular file" in result.stdout and "Traceback" not in result.stderr
