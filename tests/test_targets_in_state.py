@@ -15,18 +15,12 @@ from pathlib import Path
 import pytest
 
 from reconciler.state import LocalFileStore
+from tests.conftest import SPECS
 from tests.e2e import TOKEN, Sandbox, broadstreet_project, counts, expected_counts, run_reconciler
 from tests.provider_kit import Cli, saved_objects
 
-META_TARGET = """\
-kind: Target
-name: meta-us
-platform: meta
-ad_account_id: act_1234567890
-page_id: "998877"
-credentials: {token_env: META_ACCESS_TOKEN}
----
-"""
+# The meta-us Target document of the project fixture, with its separator.
+META_TARGET = SPECS[SPECS.index("kind: Target\nname: meta-us") : SPECS.index("kind: Target\nname: tiktok-us")]
 
 
 @pytest.fixture
