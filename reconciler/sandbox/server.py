@@ -2,7 +2,7 @@
 
 Clients send credentials in query strings (Broadstreet's and Meta's `access_token`),
 headers and form bodies (Snapchat's OAuth refresh): nothing the server logs may
-show one, so every log record passes through `_RedactSecrets` on its way out.
+show one, so every log record passes through `RedactSecrets` on its way out.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _redact_parameter(parameter: str) -> str:
     return f"{name}={MASK}" if sep and _redact(decoded) != decoded else parameter
 
 
-class _RedactSecrets(logging.Filter):
+class RedactSecrets(logging.Filter):
     """Masks credentials in every record: the access log's request target, any other message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -76,7 +76,7 @@ class _HideDroppedResponses(logging.Filter):
 def _log_config() -> dict[str, Any]:
     """uvicorn's logging, with both filters on every handler, which also serve the root logger."""
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"hide_dropped": {"()": _HideDroppedResponses}, "redact": {"()": _RedactSecrets}}
+    config["filters"] = {"hide_dropped": {"()": _HideDroppedResponses}, "redact": {"()": RedactSecrets}}
     for handler in config["handlers"].values():
         handler["filters"] = ["hide_dropped", "redact"]  # in this order: the first looks at the exception
     config["root"] = {"handlers": ["default"], "level": "WARNING"}  # other libraries' records
