@@ -60,9 +60,16 @@ class Range:
     low: float
     high: float
 
-    def check(self, name: str, value: float) -> None:
-        if not (math.isfinite(value) and self.low <= value <= self.high):
-            raise SettingError(name, f"{name} must be a finite number from {self.low:g} to {self.high:g}")
+    def check(self, name: str, value: Any) -> float:
+        """`value` as a float when it is a number in the range (a bool is not); else SettingError."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except OverflowError:  # an integer too large for a float
+                number = math.inf
+            if math.isfinite(number) and self.low <= number <= self.high:
+                return number
+        raise SettingError(name, f"{name} must be a finite number from {self.low:g} to {self.high:g}")
 
 
 # Bounded so that no setting can hold a request (or a shutdown) for ever: a minute of
@@ -88,29 +95,19 @@ class FaultSettings:
             value = getattr(self, name)
             if value is None and name == "rate_limit":
                 continue
-            allowed.check(name, _number(name, value))
+            allowed.check(name, value)
 
 
 SETTING_NAMES = tuple(f.name for f in fields(FaultSettings))
 
 
-def _number(name: str, value: Any) -> float:
-    """`value` as a float; SettingError for anything that is not a number (bools included)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return float(value)
-        except OverflowError:  # an integer too large for a float: out of any range
-            pass
-    raise SettingError(name, f"{name} must be a finite number from {RANGES[name].low:g} to {RANGES[name].high:g}")
-
-
 def _setting_changes(raw: dict[str, Any]) -> dict[str, Any]:
-    """Coerce the setting keys of a control-API body; other keys are ignored here."""
+    """Check and coerce the setting keys of a control-API body; other keys are ignored here."""
     changes: dict[str, Any] = {}
     for name in SETTING_NAMES:
         if name in raw:
             value = raw[name]
-            changes[name] = None if value is None and name == "rate_limit" else _number(name, value)
+            changes[name] = None if value is None and name == "rate_limit" else RANGES[name].check(name, value)
     return changes
 
 

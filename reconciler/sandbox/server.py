@@ -42,9 +42,11 @@ def redact_target(target: str) -> str:
 
 
 def _redact_parameter(parameter: str) -> str:
-    name, sep, _ = parameter.partition("=")
     decoded = unquote_plus(parameter)  # `access%5Ftoken=` names a credential too
-    return f"{name}={MASK}" if sep and _redact(decoded) != decoded else parameter
+    if _redact(decoded) == decoded:
+        return parameter
+    name, sep, _ = parameter.partition("=")
+    return f"{name}={MASK}" if sep else MASK
 
 
 class RedactSecrets(logging.Filter):
