@@ -391,8 +391,12 @@ def sandbox() -> None:
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8750, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Delay per request.")
-@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), help="Requests/s per platform; 429 above.")
+# The ranges of reconciler.sandbox.faults.RANGES (not imported: it would load the sandbox for every command);
+# click's FloatRange lets "nan" through, which the sandbox itself then refuses.
+@click.option(
+    "--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0, 60_000), help="Delay per request."
+)
+@click.option("--rate-limit", type=click.FloatRange(0.01, 100_000), help="Requests/s per platform; 429 above.")
 @click.option("--fault-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of requests failing with 5xx.")
 @click.option(
     "--drop-response-rate",

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -44,13 +44,16 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def sandbox_server(*args: str) -> Iterator[Sandbox]:
-    """`reconciler sandbox serve` on a free port of 127.0.0.1, stopped afterwards."""
+def sandbox_server(*args: str, log: IO[bytes] | None = None) -> Iterator[Sandbox]:
+    """`reconciler sandbox serve` on a free port of 127.0.0.1, stopped afterwards.
+
+    `log` receives the server's stdout and stderr, which are discarded otherwise.
+    """
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", str(port), "--host", "127.0.0.1", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log or subprocess.DEVNULL,
+        stderr=log or subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15

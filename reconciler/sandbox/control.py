@@ -15,25 +15,34 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from reconciler.sandbox.context import REVIEW_STATUSES, ReviewRule, Sandbox
+from reconciler.sandbox.faults import SETTING_NAMES, SettingError, parse_rejects
 
 PREFIX = "/__sandbox__"
 TRUE_VALUES = ("1", "true", "yes")
 
 
 class BadRequest(Exception):
-    pass
+    """Answered 400 with `{"error": message, "field": field}` (field null when the body as a whole is wrong)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _body(request: Request, *keys: str) -> dict[str, Any]:
+    """The JSON object of the body (empty: {}), which may hold only `keys`."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep to parse
         raise BadRequest("the body must be JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    unknown = sorted(set(body) - set(keys))
+    if unknown:
+        raise BadRequest(f"unknown keys: {', '.join(unknown)}; allowed: {', '.join(keys)}", unknown[0])
     return body
 
 
@@ -45,7 +54,7 @@ def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
         if platform is None and not required:
             return None
         if platform not in platforms:
-            raise BadRequest(f"platform must be one of {', '.join(platforms)}")
+            raise BadRequest(f"platform must be one of {', '.join(platforms)}", "platform")
         return platform
 
     async def objects(request: Request) -> Response:
@@ -63,14 +72,14 @@ def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
         )
 
     async def auth(request: Request) -> Response:
-        body = await _body(request)
+        body = await _body(request, "platform", "valid_tokens", "expire_access_tokens")
         platform = platform_of(body, required=True)
         tokens = body.get("valid_tokens")
         if tokens is not None and not (isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)):
-            raise BadRequest("valid_tokens must be a list of strings (or null for any non-empty token)")
+            raise BadRequest("valid_tokens must be a list of strings (or null for any non-empty token)", "valid_tokens")
         expire = body.get("expire_access_tokens")
         if expire is not None and not isinstance(expire, bool):
-            raise BadRequest("expire_access_tokens must be true or false")
+            raise BadRequest("expire_access_tokens must be true or false", "expire_access_tokens")
         assert platform is not None
         sandbox.auth.configure(platform, tokens, expire)
         return JSONResponse({"ok": True})
@@ -79,36 +88,26 @@ def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
         return JSONResponse(sandbox.stats.snapshot(platforms))
 
     async def faults(request: Request) -> Response:
-        body = await _body(request)
-        unknown = set(body) - {
-            "platform",
-            "latency_ms",
-            "rate_limit",
-            "fault_rate",
-            "drop_response_rate",
-            "seed",
-            "reject",
-        }
-        if unknown:
-            raise BadRequest(f"unknown keys: {', '.join(sorted(unknown))}")
-        for item in body.get("reject") or []:
-            if isinstance(item, dict) and item.get("platform") not in platforms:
-                raise BadRequest(f"reject: platform must be one of {', '.join(platforms)}")
+        body = await _body(request, "platform", *SETTING_NAMES, "seed", "reject")
+        platform = platform_of(body, required=False)
         try:
-            sandbox.faults.configure(body, platform_of(body, required=False))
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
+            rejected_platforms = {p for p, _ in parse_rejects(body.get("reject"))}
+            if not rejected_platforms <= set(platforms):
+                raise SettingError("reject", f"reject: platform must be one of {', '.join(platforms)}")
+            sandbox.faults.configure(body, platform)
+        except SettingError as exc:
+            raise BadRequest(str(exc), exc.field) from None
         return JSONResponse(sandbox.faults.describe())
 
     async def add_review(request: Request) -> Response:
-        body = await _body(request)
+        body = await _body(request, "name_contains", "status", "reason")
         name_contains, status, reason = body.get("name_contains"), body.get("status"), body.get("reason")
         if not isinstance(name_contains, str):
-            raise BadRequest("name_contains must be a string")
+            raise BadRequest("name_contains must be a string", "name_contains")
         if status not in REVIEW_STATUSES:
-            raise BadRequest(f"status must be one of {', '.join(REVIEW_STATUSES)}")
+            raise BadRequest(f"status must be one of {', '.join(REVIEW_STATUSES)}", "status")
         if reason is not None and not isinstance(reason, str):
-            raise BadRequest("reason must be a string")
+            raise BadRequest("reason must be a string", "reason")
         sandbox.reviews.add(ReviewRule(name_contains, status, reason))
         return JSONResponse({"ok": True})
 
@@ -124,7 +123,7 @@ def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
             try:
                 return await handler(request)
             except BadRequest as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
+                return JSONResponse({"error": str(exc), "field": exc.field}, status_code=400)
 
         return Route(path, endpoint, methods=[method])
 

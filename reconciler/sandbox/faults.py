@@ -45,6 +45,44 @@ class ErrorResponses(Protocol):
         ...
 
 
+class SettingError(ValueError):
+    """A fault setting out of its range or of the wrong type; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Range:
+    """The finite numbers a setting accepts, both bounds included."""
+
+    low: float
+    high: float
+
+    def check(self, name: str, value: Any) -> float:
+        """`value` as a float when it is a number in the range (a bool is not); else SettingError."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except OverflowError:  # an integer too large for a float
+                number = math.inf
+            if math.isfinite(number) and self.low <= number <= self.high:
+                return number
+        raise SettingError(name, f"{name} must be a finite number from {self.low:g} to {self.high:g}")
+
+
+# Bounded so that no setting can hold a request (or a shutdown) for ever: a minute of
+# latency is longer than any client's timeout; at 0.01 requests/s Retry-After is 100 s.
+# `reconciler sandbox serve`'s options declare the same ranges.
+RANGES = {
+    "latency_ms": Range(0, 60_000),
+    "rate_limit": Range(0.01, 100_000),  # or None: no limit
+    "fault_rate": Range(0, 1),
+    "drop_response_rate": Range(0, 1),
+}
+
+
 @dataclass(frozen=True)
 class FaultSettings:
     latency_ms: float = 0.0
@@ -53,32 +91,41 @@ class FaultSettings:
     drop_response_rate: float = 0.0  # share of successful writes whose response is lost
 
     def __post_init__(self) -> None:
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must be >= 0")
-        if self.rate_limit is not None and self.rate_limit <= 0:
-            raise ValueError("rate_limit must be > 0 (or null for no limit)")
-        for name in ("fault_rate", "drop_response_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
+        for name, allowed in RANGES.items():
+            value = getattr(self, name)
+            if value is None and name == "rate_limit":
+                continue
+            allowed.check(name, value)
 
 
 SETTING_NAMES = tuple(f.name for f in fields(FaultSettings))
 
 
 def _setting_changes(raw: dict[str, Any]) -> dict[str, Any]:
-    """Coerce the setting keys of a control-API body; other keys are ignored here."""
+    """Check and coerce the setting keys of a control-API body; other keys are ignored here."""
     changes: dict[str, Any] = {}
     for name in SETTING_NAMES:
-        if name not in raw:
-            continue
-        value = raw[name]
-        if value is None and name == "rate_limit":
-            changes[name] = None
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            changes[name] = float(value)
-        else:
-            raise ValueError(f"{name} must be a number")
+        if name in raw:
+            value = raw[name]
+            changes[name] = None if value is None and name == "rate_limit" else RANGES[name].check(name, value)
     return changes
+
+
+def parse_rejects(raw: Any) -> set[tuple[str, str]]:
+    """The control API's `reject`: a list of {"platform": ..., "type": ...} (null: none)."""
+    error = SettingError("reject", 'reject must be a list of {"platform": ..., "type": ...}')
+    if raw is None:
+        return set()
+    if not isinstance(raw, list):
+        raise error
+    rejects: set[tuple[str, str]] = set()
+    for item in raw:
+        if not (isinstance(item, dict) and set(item) == {"platform", "type"}):
+            raise error
+        if not all(isinstance(value, str) and value for value in item.values()):
+            raise error
+        rejects.add((item["platform"], item["type"]))
+    return rejects
 
 
 @dataclass
@@ -104,6 +151,9 @@ class Faults:
         self._initial = initial
         self._initial_seed = seed
         self._lock = threading.Lock()
+        # Responses held back by latency, and whether the server stops (they are then answered at once).
+        self._held: set[asyncio.Future[None]] = set()
+        self._stopping = False
         self.reset()
 
     def reset(self) -> None:
@@ -116,18 +166,12 @@ class Faults:
             self._random = random.Random(self._initial_seed)
 
     def configure(self, body: dict[str, Any], platform: str | None = None) -> None:
-        """Apply a control-API body. Raises ValueError (nothing changed) on a bad value."""
+        """Apply a control-API body. Raises SettingError (nothing changed) on a bad value."""
         changes = _setting_changes(body)
-        rejects = None
-        if "reject" in body:
-            rejects = set()
-            for item in body["reject"] or []:
-                if not (isinstance(item, dict) and isinstance(item.get("type"), str) and item.get("platform")):
-                    raise ValueError('reject must be a list of {"platform": ..., "type": ...}')
-                rejects.add((str(item["platform"]), item["type"]))
+        rejects = parse_rejects(body["reject"]) if "reject" in body else None
         seed = body.get("seed")
-        if seed is not None and not isinstance(seed, int):
-            raise ValueError("seed must be an integer")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise SettingError("seed", "seed must be an integer (or null for an unseeded source)")
         with self._lock:
             if platform is None:
                 new_default = replace(self._default, **changes)
@@ -168,6 +212,34 @@ class Faults:
             return False
         with self._lock:
             return self._random.random() < probability
+
+    async def hold(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the server stops meanwhile (see release_held)."""
+        loop = asyncio.get_running_loop()
+        due: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _resolve, due)
+        with self._lock:
+            if self._stopping:
+                _resolve(due)
+            self._held.add(due)
+        try:
+            await due
+        finally:
+            timer.cancel()
+            with self._lock:
+                self._held.discard(due)
+
+    def release_held(self) -> None:
+        """The server stops: answer every held response now, and hold none from now on.
+
+        Else a shutdown would wait out the latency of every request in flight.
+        Safe from any thread or event loop.
+        """
+        with self._lock:
+            self._stopping = True
+            held = list(self._held)
+        for due in held:
+            due.get_loop().call_soon_threadsafe(_resolve, due)
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
@@ -227,7 +299,7 @@ class FaultMiddleware:
         self.stats.request(self.platform, method)
         settings = self.faults.settings(self.platform)
         if settings.latency_ms:
-            send = _answer_after(settings.latency_ms / 1000, send)
+            send = _answer_after(settings.latency_ms / 1000, send, self.faults)
         if settings.rate_limit is not None:
             retry_after = self.faults.take_token(self.platform, settings.rate_limit)
             if retry_after is not None:
@@ -266,7 +338,12 @@ class FaultMiddleware:
         raise ResponseDropped(f"sandbox dropped the response to {scope['method']} {scope['path']}")
 
 
-def _answer_after(latency: float, send: Send) -> Send:
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _answer_after(latency: float, send: Send, faults: Faults) -> Send:
     """`send`, holding the response back until `latency` seconds after the request arrived.
 
     Latency is the platform's time to answer, counted from arrival: the
@@ -278,7 +355,7 @@ def _answer_after(latency: float, send: Send) -> Send:
 
     async def send_when_due(message: Message) -> None:
         if message["type"] == "http.response.start" and (wait := answer_at - loop.time()) > 0:
-            await asyncio.sleep(wait)
+            await faults.hold(wait)
         await send(message)
 
     return send_when_due
