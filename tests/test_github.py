@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
-from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from reconciler.errors import ReconcilerError, SpecIssue
 from reconciler.github.annotations import format_annotation, in_github_actions
@@ -28,121 +20,11 @@ from reconciler.model import Action, Change, Plan, RecordedResource, Resource, T
 from reconciler.plan.planfile import plan_to_json
 from reconciler.plan.render.markdown import render_markdown
 from reconciler.plan.render.text import NO_CHANGES
+from tests import github_fake
+from tests.github_fake import PR, REPO, TOKEN, FakeGitHub
 
-TOKEN = "ghs_s3cr3tT0kenValue1234567890"
-REPO = "acme/ads"
-PR = 17
-PAGE_CAP = 2  # the fake serves at most this many comments per page, to exercise pagination
-
-
-# --- fake GitHub API ---------------------------------------------------------------------------
-
-
-@dataclass
-class FakeGitHub:
-    """Issue comments of one repository, as GitHub's REST API serves them."""
-
-    base_url: str = ""
-    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    next_id: int = 1000
-
-    def reset(self) -> None:
-        self.comments.clear()
-        self.requests.clear()
-
-    def add(self, number: int, body: str) -> dict[str, Any]:
-        self.next_id += 1
-        comment = {
-            "id": self.next_id,
-            "body": body,
-            "html_url": f"https://github.example/{REPO}/pull/{number}#issuecomment-{self.next_id}",
-        }
-        self.comments.setdefault(number, []).append(comment)
-        return comment
-
-    def app(self) -> Starlette:
-        def denied(request: Request) -> JSONResponse | None:
-            self.requests.append((request.method, request.url.path))
-            if request.headers.get("authorization") != f"Bearer {TOKEN}":
-                return JSONResponse({"message": "Bad credentials"}, status_code=401)
-            if request.headers.get("x-github-api-version") != "2022-11-28":
-                return JSONResponse({"message": "Unsupported API version"}, status_code=400)
-            if f"{request.path_params['owner']}/{request.path_params['repo']}" != REPO:
-                return JSONResponse({"message": "Not Found"}, status_code=404)
-            return None
-
-        def too_long(body: str) -> JSONResponse | None:
-            if len(body) <= COMMENT_LIMIT:
-                return None
-            error = {"field": "body", "message": "body is too long (maximum is 65536 characters)"}
-            return JSONResponse({"message": "Validation Failed", "errors": [error]}, status_code=422)
-
-        async def issue_comments(request: Request) -> JSONResponse:
-            if problem := denied(request):
-                return problem
-            number = int(request.path_params["number"])
-            if request.method == "POST":
-                body = (await request.json())["body"]
-                return too_long(body) or JSONResponse(self.add(number, body), 201)
-            per_page = min(int(request.query_params.get("per_page", 30)), PAGE_CAP)
-            page = int(request.query_params.get("page", 1))
-            items = self.comments.get(number, [])
-            headers = {}
-            if page * per_page < len(items):
-                url = request.url.include_query_params(per_page=per_page, page=page + 1)
-                headers["Link"] = f'<{url}>; rel="next"'
-            return JSONResponse(items[(page - 1) * per_page : page * per_page], headers=headers)
-
-        async def edit_comment(request: Request) -> JSONResponse:
-            if problem := denied(request):
-                return problem
-            comment_id = int(request.path_params["comment_id"])
-            body = (await request.json())["body"]
-            if problem := too_long(body):
-                return problem
-            for comment in (c for items in self.comments.values() for c in items):
-                if comment["id"] == comment_id:
-                    comment["body"] = body
-                    return JSONResponse(comment)
-            return JSONResponse({"message": "Not Found"}, status_code=404)
-
-        return Starlette(
-            routes=[
-                Route("/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]),
-                Route("/repos/{owner}/{repo}/issues/comments/{comment_id:int}", edit_comment, methods=["PATCH"]),
-            ]
-        )
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    # A path prefix, as on GitHub Enterprise (https://HOST/api/v3).
-    fake.base_url = f"http://127.0.0.1:{port}/api/v3"
-    app = Starlette()
-    app.mount("/api/v3", fake.app())
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the fake GitHub API did not start")
-        threading.Event().wait(0.01)
-    yield fake
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
-
-
-@pytest.fixture()
-def fake(fake_server: FakeGitHub) -> FakeGitHub:
-    fake_server.reset()
-    return fake_server
-
+fake_server = github_fake.fake_server
+fake = github_fake.fake
 
 # --- plans -------------------------------------------------------------------------------------
 
@@ -215,6 +97,7 @@ def env(tmp_path: Path, fake: FakeGitHub) -> dict[str, str | None]:
         "GITHUB_EVENT_PATH": str(event),
         "GITHUB_API_URL": fake.base_url,
         "GITHUB_STEP_SUMMARY": None,
+        "RECONCILER_GITHUB_AUTHOR": None,
     }
 
 
@@ -225,7 +108,12 @@ def run_comment(tmp_path: Path, plan: Plan, env: dict[str, str | None], *args: s
 
 
 def ours(fake: FakeGitHub, workspace: str = "default") -> list[dict[str, Any]]:
-    return [c for c in fake.comments.get(PR, []) if c["body"].startswith(marker(workspace))]
+    """The workspace's plan comments written by the token's identity."""
+    return [
+        c
+        for c in fake.comments.get(PR, [])
+        if c["body"].startswith(marker(workspace)) and (c["user"]["login"], c["user"]["type"]) == fake.identity
+    ]
 
 
 def test_first_run_creates_the_comment_and_second_run_edits_it(tmp_path, fake, env):
@@ -252,7 +140,7 @@ def test_first_run_creates_the_comment_and_second_run_edits_it(tmp_path, fake, e
     assert ("PATCH", f"/api/v3/repos/{REPO}/issues/comments/{comment['id']}") in fake.requests
     assert not any(method == "POST" for method, _ in fake.requests)
     # Pagination was followed: ours sits on the third page of two.
-    assert sum(method == "GET" for method, _ in fake.requests) == 3
+    assert sum(method == "GET" and "/comments" in path for method, path in fake.requests) == 3
     # The other workspace's comment and the others are untouched.
     assert len(fake.comments[PR]) == 5
     assert ours(fake, "staging")[0]["body"].endswith("the staging workspace's plan")
@@ -271,6 +159,100 @@ def test_issue_comment_event_uses_the_issue_number(tmp_path, fake, env):
     result = run_comment(tmp_path, small_plan(), env)
     assert result.exit_code == 0, result.output
     assert len(fake.comments[9]) == 1
+
+
+# --- whose comment is ours ----------------------------------------------------------------------
+
+# Anyone can copy the marker: a person, another bot; and a (hypothetical) non-bot account named like the bot.
+STRANGERS = [
+    ("mallory", "User"),
+    ("github-actions", "User"),
+    ("dependabot[bot]", "Bot"),
+    ("github-actions[bot]", "User"),
+]
+
+
+@pytest.mark.parametrize("bot_comment", [False, True], ids=["only the stranger's", "and the bot's own"])
+@pytest.mark.parametrize("stranger", STRANGERS, ids=lambda s: f"{s[0]}:{s[1]}")
+def test_a_strangers_comment_with_the_marker_is_never_edited(tmp_path, fake, env, stranger, bot_comment):
+    forged = fake.add(PR, f"{marker('default')}\nforged plan", author=stranger)
+    own = fake.add(PR, f"{marker('default')}\nan earlier plan") if bot_comment else None
+
+    result = run_comment(tmp_path, small_plan(), env)
+    assert result.exit_code == 0, result.output
+    assert forged["body"] == f"{marker('default')}\nforged plan"
+    assert ("PATCH", fake.path(f"/repos/{REPO}/issues/comments/{forged['id']}")) not in fake.requests
+    [comment] = ours(fake)
+    assert "bs-main:advertiser/acme" in comment["body"]
+    assert result.output.strip() == comment["html_url"]
+    if own is not None:
+        assert comment["id"] == own["id"]  # edited in place
+        assert not any(method == "POST" for method, _ in fake.requests)
+
+
+def test_a_personal_access_token_edits_its_own_comment(tmp_path, fake, env):
+    """GET /user answers a PAT with its login; the Actions bot's comment is then someone else's."""
+    fake.user_endpoint, fake.identity = True, ("octo-ci", "User")
+    bots = fake.add(PR, f"{marker('default')}\nposted with GITHUB_TOKEN", author=("github-actions[bot]", "Bot"))
+    mine = fake.add(PR, f"{marker('default')}\nan earlier plan")
+
+    result = run_comment(tmp_path, small_plan(), env)
+    assert result.exit_code == 0, result.output
+    assert ("GET", fake.path("/user")) in fake.requests
+    assert "bs-main:advertiser/acme" in mine["body"]
+    assert bots["body"].endswith("posted with GITHUB_TOKEN")
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_an_app_token_finds_its_comment_by_the_author_override(tmp_path, fake, env, how):
+    """An App token gets 403 from GET /user like GITHUB_TOKEN, but posts as APP-SLUG[bot]."""
+    app = ("reconciler-app[bot]", "Bot")
+    fake.identity = app
+    earlier = fake.add(PR, f"{marker('default')}\nan earlier plan")
+    bots = fake.add(PR, f"{marker('default')}\nposted with GITHUB_TOKEN", author=("github-actions[bot]", "Bot"))
+
+    args: tuple[str, ...] = ()
+    if how == "option":
+        args = ("--author", app[0])
+    else:
+        env["RECONCILER_GITHUB_AUTHOR"] = app[0]
+    result = run_comment(tmp_path, small_plan(), env, *args)
+    assert result.exit_code == 0, result.output
+    assert "bs-main:advertiser/acme" in earlier["body"]
+    assert bots["body"].endswith("posted with GITHUB_TOKEN")
+    assert len(fake.comments[PR]) == 2
+    assert ("GET", fake.path("/user")) not in fake.requests  # the override is taken as given
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_an_edit_refused_falls_back_to_a_new_comment_which_later_runs_edit(tmp_path, fake, env, status):
+    old = fake.add(PR, f"{marker('default')}\nan earlier plan")
+    patch_old = ("PATCH", fake.path(f"/repos/{REPO}/issues/comments/{old['id']}"))
+    fake.broken[patch_old] = JSONResponse({"message": "Resource not accessible by integration"}, status)
+
+    first = run_comment(tmp_path, small_plan(), env)
+    assert first.exit_code == 0, first.output
+    assert patch_old in fake.requests
+    new = fake.comments[PR][-1]
+    assert new["id"] != old["id"] and "bs-main:advertiser/acme" in new["body"]
+    assert first.output.strip() == new["html_url"]
+
+    fake.requests.clear()
+    second = run_comment(tmp_path, small_plan(), env)
+    assert second.exit_code == 0, second.output
+    assert ("PATCH", fake.path(f"/repos/{REPO}/issues/comments/{new['id']}")) in fake.requests
+    assert patch_old not in fake.requests  # the newest of ours is the one edited: no stack of comments
+    assert len(fake.comments[PR]) == 2
+
+
+def test_an_edit_failing_otherwise_is_an_error(tmp_path, fake, env):
+    old = fake.add(PR, f"{marker('default')}\nan earlier plan")
+    patch_old = ("PATCH", fake.path(f"/repos/{REPO}/issues/comments/{old['id']}"))
+    fake.broken[patch_old] = JSONResponse({"message": "Server Error"}, 500)
+    result = run_comment(tmp_path, small_plan(), env)
+    assert isinstance(result.exception, ReconcilerError)
+    assert "500 Server Error" in str(result.exception)
+    assert len(fake.comments[PR]) == 1
 
 
 def _balanced(markdown: str) -> None:

@@ -4,24 +4,55 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
-from reconciler.github.comment import post_plan_comment
+from reconciler.github.comment import ACTIONS_BOT, post_plan_comment
+from reconciler.github.environment import (
+    API_URL,
+    EVENT_PATH,
+    REPOSITORY,
+    STEP_SUMMARY,
+    TOKEN,
+    Variable,
+    pull_request_context,
+)
 from reconciler.plan.planfile import read_plan_file
 
 
-@click.group()
+class GitHubCommand(click.Command):
+    """A command that declares the environment variables it reads: --help lists them, the tests sweep them."""
+
+    def __init__(self, *args: Any, environment: tuple[Variable, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environment = environment
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.environment:
+            with formatter.section("Environment"):
+                formatter.write_dl(
+                    [(v.name, f"{v.help}{'' if v.required else ' (optional)'}") for v in self.environment]
+                )
+        super().format_epilog(ctx, formatter)
+
+
+class GitHubGroup(click.Group):
+    command_class = GitHubCommand
+
+
+@click.group(cls=GitHubGroup)
 def github() -> None:
     """Commands for GitHub Actions workflows."""
 
 
-@github.command()
+@github.command(environment=(TOKEN, REPOSITORY, EVENT_PATH, API_URL, STEP_SUMMARY))
 @click.option(
     "--plan",
     "plan_file",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    # Not checked by click: read_plan_file explains a missing, unreadable or malformed file in one line.
+    type=click.Path(path_type=Path),
     help="Plan file written by `reconciler plan --out FILE`.",
 )
 @click.option(
@@ -29,12 +60,23 @@ def github() -> None:
     default=None,
     help="Workspace whose comment to create or edit (default: the global --workspace, else 'default').",
 )
+@click.option(
+    "--author",
+    envvar="RECONCILER_GITHUB_AUTHOR",
+    show_envvar=True,
+    default=None,
+    metavar="LOGIN",
+    help=(
+        "Login whose marked comment is edited; others' comments are never touched. "
+        f"Default: the token's own login (GET /user), else {ACTIONS_BOT} (GITHUB_TOKEN). "
+        "Set it to APP-SLUG[bot] for a GitHub App token."
+    ),
+)
 @click.pass_context
-def comment(ctx: click.Context, plan_file: Path, workspace: str | None) -> None:
+def comment(ctx: click.Context, plan_file: Path, workspace: str | None, author: str | None) -> None:
     """Post the plan as one sticky comment on the pull request, editing it on later runs.
 
-    Uses GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH and GITHUB_API_URL;
-    also appends the plan to GITHUB_STEP_SUMMARY when set. Prints the comment URL.
+    Also appends the plan to GITHUB_STEP_SUMMARY when set. Prints the comment URL.
 
     \b
     Example (a pull_request workflow step):
@@ -42,6 +84,7 @@ def comment(ctx: click.Context, plan_file: Path, workspace: str | None) -> None:
       reconciler github comment --plan plan.json
     """
     plan = read_plan_file(plan_file)
+    context = pull_request_context(os.environ)
     # The root group's --workspace, when the lead's main defines one and it was given.
     workspace = workspace or ctx.find_root().params.get("workspace") or "default"
-    click.echo(post_plan_comment(plan, workspace, os.environ))
+    click.echo(post_plan_comment(plan, workspace, context, author))

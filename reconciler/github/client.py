@@ -1,27 +1,49 @@
-"""A tiny GitHub REST client: just the issue-comment calls the plan comment needs.
+"""A tiny GitHub REST client: just the calls the plan comment needs.
 
 Synchronous on purpose: one command makes a handful of sequential requests.
+Every answer is checked for the shape it must have; anything else is a one-line
+ReconcilerError naming the request, never a traceback, and never the token.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from reconciler.errors import ReconcilerError
 
-DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 PAGE_SIZE = 100  # GitHub's maximum per_page
+_MESSAGE_LIMIT = 300  # characters of GitHub's own error message worth showing
+
+
+@dataclass(frozen=True)
+class IssueComment:
+    id: int
+    body: str
+    html_url: str
+    author: str  # user.login; "" when the account was deleted (GitHub then serves user: null)
+    author_type: str  # user.type: "User", "Bot" or "Organization"
+
+
+class GitHubAPIError(ReconcilerError):
+    """GitHub answered with an error status; `status` lets a caller recover from a 403 or 404."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class GitHubClient:
-    """Issue comments over GitHub's REST API (github.com or GitHub Enterprise via `api_url`)."""
+    """The REST API at `api_url` (github.com or GitHub Enterprise), an http(s) URL already checked."""
 
-    def __init__(self, token: str, api_url: str = DEFAULT_API_URL, timeout: float = 30.0) -> None:
+    def __init__(self, token: str, api_url: str, timeout: float = 30.0) -> None:
         self._token = token
+        self._origin = _origin(httpx.URL(api_url))
         self._http = httpx.Client(
             base_url=api_url.rstrip("/"),
             headers={
@@ -39,51 +61,169 @@ class GitHubClient:
     def __exit__(self, *exc_info: object) -> None:
         self._http.close()
 
-    def list_issue_comments(self, repo: str, number: int) -> Iterator[dict[str, Any]]:
+    def authenticated_login(self) -> str | None:
+        """The token's own login (GET /user), or None when the token may not ask.
+
+        GITHUB_TOKEN and GitHub App installation tokens get 403 "Resource not accessible
+        by integration" here; some GitHub Enterprise setups answer 404.
+        """
+        try:
+            data = self._object("GET", "/user")
+        except GitHubAPIError as error:
+            if error.status in (403, 404):
+                return None
+            raise
+        return _get(data, "login", str, f"GET {self._path('/user')}")
+
+    def list_issue_comments(self, repo: str, number: int) -> Iterator[IssueComment]:
         """All comments on an issue or pull request, oldest first, following the Link header."""
         url: str | None = f"/repos/{repo}/issues/{number}/comments"
         params: dict[str, Any] | None = {"per_page": PAGE_SIZE}
         while url:
             response = self._request("GET", url, params=params)
-            yield from response.json()
-            url = response.links.get("next", {}).get("url")
+            where = _where(response.request)
+            items = _json(response, list, where)
+            for i, item in enumerate(items):
+                yield _comment(item, f"{where} item {i}")
+            url = self._next_page(response, where)
             params = None  # the next link already carries the query
 
-    def create_issue_comment(self, repo: str, number: int, body: str) -> dict[str, Any]:
-        return self._request("POST", f"/repos/{repo}/issues/{number}/comments", json={"body": body}).json()
+    def create_issue_comment(self, repo: str, number: int, body: str) -> IssueComment:
+        url = f"/repos/{repo}/issues/{number}/comments"
+        return _comment(self._object("POST", url, json={"body": body}), f"POST {self._path(url)}")
 
-    def update_issue_comment(self, repo: str, comment_id: int, body: str) -> dict[str, Any]:
-        return self._request("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", json={"body": body}).json()
+    def update_issue_comment(self, repo: str, comment_id: int, body: str) -> IssueComment:
+        url = f"/repos/{repo}/issues/comments/{comment_id}"
+        return _comment(self._object("PATCH", url, json={"body": body}), f"PATCH {self._path(url)}")
+
+    def _next_page(self, response: httpx.Response, where: str) -> str | None:
+        link = response.links.get("next", {}).get("url")
+        if link is None:
+            return None
+        try:
+            url = response.request.url.join(link)
+        except httpx.InvalidURL:
+            raise ReconcilerError(f"GitHub API {where} answered an invalid next-page link.") from None
+        # The token goes with every request: never to a host the API URL did not name.
+        if _origin(url) != self._origin:
+            raise ReconcilerError(
+                f"GitHub API {where} answered a next-page link to {_origin(url)}, not {self._origin}; "
+                "not followed, so the token is never sent elsewhere."
+            )
+        return str(url)
+
+    def _object(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._request(method, url, **kwargs)
+        return _json(response, dict, _where(response.request))
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        request = self._http.build_request(method, url, **kwargs)
         try:
-            response = self._http.request(method, url, **kwargs)
+            response = self._http.send(request)
         except httpx.HTTPError as exc:
-            raise ReconcilerError(self._redact(f"GitHub API {method} {url} failed: {exc}")) from None
+            problem = _one_line(str(exc) or type(exc).__name__)
+            raise ReconcilerError(
+                self._redact(f"GitHub API {_where(request)} failed: {problem}; check GITHUB_API_URL and the network.")
+            ) from None
         if response.is_success:
             return response
-        raise ReconcilerError(self._redact(_describe_failure(method, response)))
+        raise GitHubAPIError(self._redact(_describe_failure(response)), response.status_code)
+
+    def _path(self, url: str) -> str:
+        """The path an API-relative URL is requested at, as error messages name it."""
+        return self._http.build_request("GET", url).url.path
 
     def _redact(self, message: str) -> str:
         # The token only travels in a header, but make sure no message can ever carry it.
         return message.replace(self._token, "***") if self._token else message
 
 
-def _describe_failure(method: str, response: httpx.Response) -> str:
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}:{url.port or {'http': 80, 'https': 443}.get(url.scheme)}"
+
+
+_KINDS = {dict: "a JSON object", list: "a JSON list", str: "a string", int: "an integer"}
+
+
+def _json(response: httpx.Response, kind: type, where: str) -> Any:
+    """The body as JSON of the given kind, or an error saying what came instead."""
     try:
-        data = response.json()
+        data = json.loads(response.content.decode("utf-8"))
+    except ValueError:  # not UTF-8, or not JSON
+        content_type = response.headers.get("content-type", "no content type")
+        raise ReconcilerError(
+            f"GitHub API {where} answered {response.status_code} with a body that is not JSON ({content_type}); "
+            "check GITHUB_API_URL points at the REST API."
+        ) from None
+    if not isinstance(data, kind):
+        raise ReconcilerError(f"GitHub API {where} answered {_kind(data)}, expected {_KINDS[kind]}.")
+    return data
+
+
+def _comment(data: Any, where: str) -> IssueComment:
+    if not isinstance(data, dict):
+        raise ReconcilerError(f"GitHub API {where} is {_kind(data)}, expected a comment object.")
+    user = data.get("user")
+    if user is not None and not isinstance(user, dict):
+        raise ReconcilerError(f"GitHub API {where}: user is {_kind(user)}, expected an object or null.")
+    return IssueComment(
+        id=_get(data, "id", int, where),
+        body=_get(data, "body", str, where, default=""),
+        html_url=_get(data, "html_url", str, where),
+        author=_get(user, "login", str, where, default="") if user else "",
+        author_type=_get(user, "type", str, where, default="") if user else "",
+    )
+
+
+_REQUIRED = object()
+
+
+def _get(data: dict[str, Any], key: str, kind: type, where: str, default: Any = _REQUIRED) -> Any:
+    value = data.get(key)
+    if value is None and default is not _REQUIRED:
+        return default
+    # bool is an int subclass; no id is a boolean.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ReconcilerError(f"GitHub API {where}: {key} is {_kind(value)}, expected {_KINDS[kind]}.")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _one_line(text: str, limit: int = _MESSAGE_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _where(request: httpx.Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
+def _describe_failure(response: httpx.Response) -> str:
+    try:
+        data = json.loads(response.content.decode("utf-8"))
     except ValueError:
         data = None
     if not isinstance(data, dict):
         data = {}
     message = data.get("message")
-    details = [e.get("message") for e in data.get("errors", []) if isinstance(e, dict) and e.get("message")]
-    text = f"GitHub API {method} {response.request.url.path} failed: {response.status_code}"
+    errors = data.get("errors")
+    details = [
+        e["message"] for e in (errors if isinstance(errors, list) else []) if isinstance(e, dict) and e.get("message")
+    ]
+    text = f"GitHub API {_where(response.request)} failed: {response.status_code}"
     if message:
         text += f" {message}"
     if details:
-        text += f" ({'; '.join(details)})"
-    hint = _HINTS.get(response.status_code)
+        text += f" ({'; '.join(map(str, details))})"
+    if response.is_redirect:  # the REST API does not redirect these calls; a wrong URL or a proxy does
+        text += f" redirect to {response.headers.get('location', '?')}, not followed"
+    text = _one_line(text)
+    hint = _HINTS.get(response.status_code) or ("Check GITHUB_API_URL." if response.is_redirect else None)
     return f"{text}. {hint}" if hint else text
 
 

@@ -1,18 +1,17 @@
 """The sticky plan comment on a pull request (Atlantis/tfcmt style).
 
-One comment per workspace, found again by a hidden marker and edited in place,
-so a pull request never collects a stack of stale plans.
+One comment per workspace, found again by a hidden marker and its author and edited
+in place, so a pull request never collects a stack of stale plans.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.github.client import DEFAULT_API_URL, GitHubClient
+from reconciler.github.client import GitHubAPIError, GitHubClient, IssueComment
+from reconciler.github.environment import STEP_SUMMARY, PullRequestContext
 from reconciler.model import Plan
 from reconciler.plan.render.markdown import render_markdown
 from reconciler.plan.render.text import NO_CHANGES
@@ -68,58 +67,62 @@ def cut_markdown(markdown: str, budget: int) -> str:
     return markdown[:safe]
 
 
-def pull_request_number(event_path: str) -> int:
-    """The pull request of the triggering event: pull_request.number, or issue.number for comments."""
+def append_step_summary(path: Path, markdown: str) -> None:
     try:
-        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReconcilerError(f"GITHUB_EVENT_PATH={event_path}: cannot read the event JSON: {exc}") from None
-    for key in ("pull_request", "issue"):
-        number = (event.get(key) or {}).get("number") if isinstance(event, dict) else None
-        if isinstance(number, int):
-            return number
-    raise ReconcilerError(
-        f"GITHUB_EVENT_PATH={event_path}: the event has no pull_request.number or issue.number. "
-        "Run `reconciler github comment` in a workflow triggered by pull_request."
-    )
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write(markdown + "\n")
+    except OSError as exc:
+        raise ReconcilerError(
+            f"{STEP_SUMMARY.name}={path}: cannot append the plan to the job summary: {exc.strerror or exc}."
+        ) from None
 
 
-def post_plan_comment(plan: Plan, workspace: str, environ: Mapping[str, str]) -> str:
+# Whose comment is ours. Confirmed: comments posted with a workflow's GITHUB_TOKEN carry
+# user.login "github-actions[bot]" and user.type "Bot"; GET /user answers GITHUB_TOKEN, and GitHub
+# App installation tokens too, 403 "Resource not accessible by integration" (e.g.
+# actions/create-github-app-token#258), while a personal access token gets its own login.
+# Assumed, not verified here: people's logins cannot contain "[" (GitHub allows letters, digits and
+# hyphens), so nobody can sign up as the bot; an App posts as "<app-slug>[bot]", which /user cannot
+# tell us, so with an App token pass --author "<app-slug>[bot]" or its comment is never found again.
+ACTIONS_BOT = "github-actions[bot]"
+
+
+def comment_author(client: GitHubClient, override: str | None) -> str:
+    """The login our comments carry: the override, else the token's own login, else the Actions bot."""
+    return override or client.authenticated_login() or ACTIONS_BOT
+
+
+def is_ours(comment: IssueComment, head: str, author: str) -> bool:
+    """Our plan comment for this workspace: the marker, and written by us (anyone can copy a marker)."""
+    if not comment.body.startswith(head) or comment.author.casefold() != author.casefold():
+        return False
+    # A "[bot]" login is an App's (the Actions bot too): its comments must say so as well.
+    return comment.author_type == "Bot" or not author.endswith("[bot]")
+
+
+def post_plan_comment(plan: Plan, workspace: str, context: PullRequestContext, author: str | None = None) -> str:
     """Create or update the workspace's plan comment on the pull request; return its URL.
 
     Also appends the same markdown to GITHUB_STEP_SUMMARY when set, before posting,
     so the summary is there even when the comment cannot be posted (fork pull requests).
+    `author` overrides whose comment counts as ours (see comment_author).
     """
-    token = _require(environ, "GITHUB_TOKEN")
-    repo = _require(environ, "GITHUB_REPOSITORY")
-    if repo.count("/") != 1:
-        raise ReconcilerError(f"GITHUB_REPOSITORY={repo!r} is not of the form OWNER/NAME.")
-    number = pull_request_number(_require(environ, "GITHUB_EVENT_PATH"))
     head = marker(workspace)
     markdown = plan_markdown(plan, COMMENT_LIMIT - len(head) - 1)
     body = f"{head}\n{markdown}"
+    if context.step_summary is not None:
+        append_step_summary(context.step_summary, markdown)
 
-    if summary_path := environ.get("GITHUB_STEP_SUMMARY"):
-        with open(summary_path, "a", encoding="utf-8") as summary:
-            summary.write(markdown + "\n")
-
-    with GitHubClient(token, environ.get("GITHUB_API_URL") or DEFAULT_API_URL) as client:
-        comments = client.list_issue_comments(repo, number)
-        existing = next((c for c in comments if (c.get("body") or "").startswith(head)), None)
-        if existing is None:
-            posted = client.create_issue_comment(repo, number, body)
-        else:
-            posted = client.update_issue_comment(repo, existing["id"], body)
-    return posted["html_url"]
-
-
-def _require(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name)
-    if not value:
-        how = (
-            "pass it to the step with `env: GITHUB_TOKEN: ${{ github.token }}`"
-            if name == "GITHUB_TOKEN"
-            else "GitHub Actions sets it for every step"
-        )
-        raise ReconcilerError(f"{name} is not set: {how}; outside GitHub Actions, export it yourself.")
-    return value
+    repo, number = context.repository, context.number
+    with GitHubClient(context.token, context.api_url) as client:
+        login = comment_author(client, author)
+        # The newest of ours: after a fallback post below, that is the one edited next time.
+        existing = [c for c in client.list_issue_comments(repo, number) if is_ours(c, head, login)]
+        if existing:
+            try:
+                return client.update_issue_comment(repo, existing[-1].id, body).html_url
+            except GitHubAPIError as error:
+                # Deleted meanwhile, or no longer editable by this token: a fresh comment beats failing every push.
+                if error.status not in (403, 404):
+                    raise
+        return client.create_issue_comment(repo, number, body).html_url

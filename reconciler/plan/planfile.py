@@ -63,6 +63,8 @@ def read_plan_file(path: Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ReconcilerError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        _fail(str(path), f"byte {exc.start}", "not UTF-8 text")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

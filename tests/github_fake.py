@@ -1,0 +1,191 @@
+"""A fake GitHub REST API served over real HTTP on 127.0.0.1, for `reconciler github ...` tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from reconciler.github.comment import COMMENT_LIMIT
+
+TOKEN = "ghs_s3cr3tT0kenValue1234567890"
+REPO = "acme/ads"
+PR = 17
+PAGE_CAP = 2  # the fake serves at most this many comments per page, to exercise pagination
+ACTIONS_BOT = ("github-actions[bot]", "Bot")  # who GITHUB_TOKEN posts as
+NOT_FOR_INTEGRATIONS = {"message": "Resource not accessible by integration"}
+
+
+@dataclass
+class FakeGitHub:
+    """Issue comments of one repository, as GitHub's REST API serves them.
+
+    `identity` is who TOKEN authenticates as; GET /user answers it only when `user_endpoint`
+    (a personal access token), else 403 as for GITHUB_TOKEN. `broken` answers a (method, path)
+    with a fixed response instead, to play a misbehaving GitHub or proxy.
+    """
+
+    base_url: str = ""
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    broken: dict[tuple[str, str], Response] = field(default_factory=dict)
+    identity: tuple[str, str] = ACTIONS_BOT
+    user_endpoint: bool = False
+    next_id: int = 1000
+
+    def reset(self) -> None:
+        self.comments.clear()
+        self.requests.clear()
+        self.broken.clear()
+        self.identity = ACTIONS_BOT
+        self.user_endpoint = False
+        self.next_id = 1000
+
+    def add(self, number: int, body: str, author: tuple[str, str] | None = None) -> dict[str, Any]:
+        login, type_ = author or self.identity
+        self.next_id += 1
+        comment = {
+            "id": self.next_id,
+            "body": body,
+            "html_url": f"https://github.example/{REPO}/pull/{number}#issuecomment-{self.next_id}",
+            "user": {"login": login, "type": type_},
+        }
+        self.comments.setdefault(number, []).append(comment)
+        return comment
+
+    def path(self, rest: str) -> str:
+        """The request path of an API call, under the fake's /api/v3 prefix."""
+        return f"/api/v3{rest}"
+
+    def asgi(self) -> ASGIApp:
+        """The API under /api/v3 (a path prefix, as on GitHub Enterprise), with `broken` answers first."""
+        app = Starlette()
+        app.mount("/api/v3", self._api())
+
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            answer = self.broken.get((scope.get("method", ""), scope.get("path", "")))
+            if answer is None:
+                await app(scope, receive, send)
+                return
+            self.requests.append((scope["method"], scope["path"]))
+            await answer(scope, receive, send)
+
+        return serve
+
+    def _api(self) -> Starlette:
+        def denied(request: Request) -> JSONResponse | None:
+            self.requests.append((request.method, request.url.path))
+            if request.headers.get("authorization") != f"Bearer {TOKEN}":
+                return JSONResponse({"message": "Bad credentials"}, status_code=401)
+            if request.headers.get("x-github-api-version") != "2022-11-28":
+                return JSONResponse({"message": "Unsupported API version"}, status_code=400)
+            owner, repo = request.path_params.get("owner"), request.path_params.get("repo")
+            if owner is not None and f"{owner}/{repo}" != REPO:
+                return JSONResponse({"message": "Not Found"}, status_code=404)
+            return None
+
+        def too_long(body: str) -> JSONResponse | None:
+            if len(body) <= COMMENT_LIMIT:
+                return None
+            error = {"field": "body", "message": "body is too long (maximum is 65536 characters)"}
+            return JSONResponse({"message": "Validation Failed", "errors": [error]}, status_code=422)
+
+        async def user(request: Request) -> JSONResponse:
+            if problem := denied(request):
+                return problem
+            if not self.user_endpoint:
+                return JSONResponse(NOT_FOR_INTEGRATIONS, status_code=403)
+            login, type_ = self.identity
+            return JSONResponse({"login": login, "type": type_, "id": 1})
+
+        async def issue_comments(request: Request) -> JSONResponse:
+            if problem := denied(request):
+                return problem
+            number = int(request.path_params["number"])
+            if request.method == "POST":
+                body = (await request.json())["body"]
+                return too_long(body) or JSONResponse(self.add(number, body), 201)
+            per_page = min(int(request.query_params.get("per_page", 30)), PAGE_CAP)
+            page = int(request.query_params.get("page", 1))
+            items = self.comments.get(number, [])
+            headers = {}
+            if page * per_page < len(items):
+                url = request.url.include_query_params(per_page=per_page, page=page + 1)
+                headers["Link"] = f'<{url}>; rel="next"'
+            return JSONResponse(items[(page - 1) * per_page : page * per_page], headers=headers)
+
+        async def edit_comment(request: Request) -> JSONResponse:
+            if problem := denied(request):
+                return problem
+            comment_id = int(request.path_params["comment_id"])
+            body = (await request.json())["body"]
+            if problem := too_long(body):
+                return problem
+            for comment in (c for items in self.comments.values() for c in items):
+                if comment["id"] == comment_id:
+                    # As GitHub answers a token editing someone else's comment.
+                    if (comment["user"]["login"], comment["user"]["type"]) != self.identity:
+                        return JSONResponse(NOT_FOR_INTEGRATIONS, status_code=403)
+                    comment["body"] = body
+                    return JSONResponse(comment)
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+
+        return Starlette(
+            routes=[
+                Route("/user", user, methods=["GET"]),
+                Route("/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]),
+                Route("/repos/{owner}/{repo}/issues/comments/{comment_id:int}", edit_comment, methods=["PATCH"]),
+            ]
+        )
+
+
+@contextmanager
+def serve(app: ASGIApp) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free port of 127.0.0.1 in a thread; yield its root URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the fake server did not start")
+        threading.Event().wait(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
+
+
+@contextmanager
+def fake_github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    with serve(fake.asgi()) as root:
+        fake.base_url = f"{root}/api/v3"
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[FakeGitHub]:
+    with fake_github() as fake:
+        yield fake
+
+
+@pytest.fixture()
+def fake(fake_server: FakeGitHub) -> FakeGitHub:
+    fake_server.reset()
+    return fake_server

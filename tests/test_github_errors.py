@@ -1,0 +1,250 @@
+"""Every `reconciler github` command, fed every bad path, variable and GitHub answer: one line, exit 1.
+
+The cases come from the commands themselves: each click.Path option, each declared
+environment variable (by its kind) and each request a good run makes to the fake GitHub.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from reconciler.cli import main
+from reconciler.github.cli import GitHubCommand, github
+from reconciler.github.comment import marker
+from reconciler.github.environment import Kind
+from reconciler.plan.planfile import plan_to_json
+from tests import github_fake
+from tests.github_fake import PR, TOKEN, FakeGitHub, serve
+from tests.test_github import small_plan
+
+fake_server = github_fake.fake_server
+fake = github_fake.fake
+
+
+# A bad value: as is, or made in a scratch directory.
+Bad = str | Callable[[Path], str]
+
+
+def _value(bad: Bad, scratch: Path) -> str:
+    return bad if isinstance(bad, str) else bad(scratch)
+
+
+def _file(content: bytes) -> Callable[[Path], str]:
+    def make(tmp: Path) -> str:
+        path = tmp / "bad-file"
+        path.write_bytes(content)
+        return str(path)
+
+    return make
+
+
+def _closed_port_url(tmp: Path) -> str:
+    with socket.socket() as sock:  # bound, never listened on, then closed: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/api/v3"
+
+
+BAD_READ_PATHS: list[Bad] = [
+    lambda tmp: str(tmp / "missing.json"),
+    lambda tmp: str(tmp),  # a directory
+    lambda tmp: _file(b"{}")(tmp) + "/x.json",  # under a file
+    _file(b""),
+    _file(b'{"a": "\xff\xfe"}'),  # not UTF-8
+    _file(b"<html>not json</html>"),
+    _file(b"[1, 2]"),
+    _file(b'"x"'),
+    _file(b'{"pull_request": "17", "format_version": 1}'),  # JSON of the wrong shape
+    _file(b'{"pull_request": {"number": true}}'),
+]
+BAD_APPEND_PATHS: list[Bad] = [
+    lambda tmp: str(tmp),  # a directory
+    lambda tmp: str(tmp / "missing" / "summary.md"),
+    lambda tmp: _file(b"")(tmp) + "/summary.md",  # under a file
+]
+BAD_URLS: list[Bad] = [
+    "not-a-url",
+    "http://[bad",
+    "http://",
+    "http://api..example/",  # an empty label
+    "http://xn--/",  # a malformed IDNA label
+    "ftp://127.0.0.1/api",
+    "http://127.0.0.1:99999/api",
+    "http://127.0.0.1/a pi",
+    "https://user:hunter2-password@127.0.0.1/api",
+    _closed_port_url,
+]
+BAD_VALUES: list[Bad] = ["acme", "acme/ads/x", "../ads", "acme/a ds", "acme/ads\n"]
+BAD_SECRETS: list[Bad] = [TOKEN + "\nX-Injected: 1", TOKEN + " x", TOKEN + "é"]
+BAD_BY_KIND = {
+    Kind.READ_PATH: BAD_READ_PATHS,
+    Kind.APPEND_PATH: BAD_APPEND_PATHS,
+    Kind.URL: BAD_URLS,
+    Kind.VALUE: BAD_VALUES,
+    Kind.SECRET: BAD_SECRETS,
+}
+
+# What a misbehaving GitHub, proxy or wrong GITHUB_API_URL answers; wrong for every endpoint.
+BAD_ANSWERS = {
+    "HTML with 200": lambda: Response("<html><body>Sign in</body></html>", 200, media_type="text/html"),
+    "an empty 200": lambda: Response(b"", 200),
+    "not UTF-8": lambda: Response(b'{"id": "\xff"}', 200, media_type="application/json"),
+    "an object without the fields": lambda: JSONResponse({"unexpected": True}),
+    "a list of wrong items": lambda: JSONResponse([{"id": "7", "html_url": 3}]),
+    "a non-object user": lambda: JSONResponse([{"id": 7, "html_url": "u", "body": "b", "user": "bob"}]),
+    "HTML with 502": lambda: Response("<html>Bad gateway</html>", 502, media_type="text/html"),
+    "a long multi-line message": lambda: JSONResponse({"message": "one\ntwo\r\n" + "x" * 5000, "errors": 5}, 500),
+    "the token echoed": lambda: JSONResponse({"message": f"token {TOKEN} is odd", "errors": [{"message": TOKEN}]}, 400),
+    "a redirect": lambda: RedirectResponse("https://elsewhere.example/", 302),
+}
+
+
+
+def _good_plan(directory: Path) -> str:
+    path = directory / "plan.json"
+    path.write_text(json.dumps(plan_to_json(small_plan())))
+    return str(path)
+
+
+# A good value for each path or required option (given a directory for it), so that the others
+# can be made bad one at a time. A new option without an entry here fails the sweep.
+GOOD_OPTIONS: dict[str, Callable[[Path], str]] = {"--plan": _good_plan}
+
+
+def commands() -> list[tuple[str, GitHubCommand]]:
+    found = sorted(github.commands.items())
+    for name, command in found:
+        assert isinstance(command, GitHubCommand), f"github {name} must declare the environment it reads"
+    return found  # type: ignore[return-value]
+
+
+def path_options(command: click.Command) -> list[str]:
+    return [p.opts[0] for p in command.params if isinstance(p, click.Option) and isinstance(p.type, click.Path)]
+
+
+def good_argv(name: str, command: click.Command, tmp: Path) -> list[str]:
+    argv = ["github", name]
+    for param in command.params:
+        if isinstance(param, click.Option) and (param.required or isinstance(param.type, click.Path)):
+            option = param.opts[0]
+            assert option in GOOD_OPTIONS, f"github {name} {option}: add a good value to GOOD_OPTIONS"
+            argv += [option, GOOD_OPTIONS[option](tmp)]
+    return argv
+
+
+@pytest.fixture()
+def environment(tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A good Actions environment, every variable set so that none leaks in from the runner."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": PR}}))
+    values = {
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": github_fake.REPO,
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": fake.base_url,
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RECONCILER_GITHUB_AUTHOR", raising=False)
+    return values
+
+
+def run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    """The real entry point in-process: an unexpected exception escapes as itself, failing the test."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    captured = capsys.readouterr()
+    return int(exit_.value.code or 0), captured.out, captured.err
+
+
+def assert_one_line_error(code: int, out: str, err: str, *names: str) -> None:
+    assert code == 1, (out, err)
+    assert "Traceback" not in out + err
+    assert TOKEN not in out + err and "hunter2" not in out + err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), err
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+
+
+def test_a_good_run_succeeds_for_every_command(tmp_path, environment, fake, capsys):
+    """The baseline the sweeps below spoil one input at a time."""
+    for name, command in commands():
+        code, out, err = run(capsys, good_argv(name, command, tmp_path))
+        assert code == 0, err
+        assert fake.requests
+
+
+def test_every_path_option_rejects_bad_files(tmp_path, environment, fake, capsys):
+    swept = 0
+    for name, command in commands():
+        for option in path_options(command):
+            for bad in BAD_READ_PATHS:
+                scratch = tmp_path / f"{name}{option}-{swept}"
+                scratch.mkdir()
+                argv = good_argv(name, command, scratch)
+                argv[argv.index(option) + 1] = value = _value(bad, scratch)
+                code, out, err = run(capsys, argv)
+                assert_one_line_error(code, out, err, value)
+                swept += 1
+    assert swept >= len(BAD_READ_PATHS)  # at least --plan
+    assert not any(method in ("POST", "PATCH") for method, _ in fake.requests)  # nothing posted
+
+
+def test_every_environment_variable_rejects_bad_values(tmp_path, environment, fake, monkeypatch, capsys):
+    swept = set()
+    for name, command in commands():
+        for variable in command.environment:
+            cases = BAD_BY_KIND[variable.kind] + ([""] if variable.required else [])
+            for i, bad in enumerate(cases):
+                scratch = tmp_path / f"{name}-{variable.name}-{i}"
+                scratch.mkdir()
+                with monkeypatch.context() as patch:
+                    patch.setenv(variable.name, _value(bad, scratch))
+                    code, out, err = run(capsys, good_argv(name, command, scratch))
+                assert_one_line_error(code, out, err, variable.name)
+                swept.add(variable.name)
+    assert {"GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH", "GITHUB_API_URL"} <= swept
+    assert "GITHUB_STEP_SUMMARY" in swept
+    assert not any(method in ("POST", "PATCH") for method, _ in fake.requests)
+
+
+@pytest.mark.parametrize("ours_exists", [False, True], ids=["fresh pull request", "our comment exists"])
+def test_every_github_request_rejects_bad_answers(tmp_path, environment, fake, capsys, ours_exists):
+    def start_over(broken: dict[tuple[str, str], Response]) -> None:
+        fake.reset()
+        fake.broken.update(broken)
+        if ours_exists:
+            fake.add(PR, f"{marker('default')}\nan earlier plan")
+
+    for name, command in commands():
+        start_over({})
+        code, _, err = run(capsys, good_argv(name, command, tmp_path))
+        assert code == 0, err
+        requests = sorted(set(fake.requests))
+        assert len(requests) >= 3  # who am I, the comments, then a POST or a PATCH
+        for request in requests:
+            for answer_name, answer in BAD_ANSWERS.items():
+                start_over({request: answer()})
+                code, out, err = run(capsys, good_argv(name, command, tmp_path))
+                assert_one_line_error(code, out, err, "GitHub API", request[0])
+                assert len(err) < 600, f"{request} {answer_name}: {err}"
+                assert request in fake.requests
+
+
+def test_next_page_link_to_another_host_is_not_followed(tmp_path, environment, fake, capsys):
+    """The token goes with every request, so a Link header must not lead it elsewhere."""
+    elsewhere = FakeGitHub()
+    with serve(elsewhere.asgi()) as other:
+        listing = ("GET", fake.path(f"/repos/{github_fake.REPO}/issues/{PR}/comments"))
+        fake.broken[listing] = JSONResponse([], headers={"Link": f'<{other}/api/v3/steal?page=2>; rel="next"'})
+        code, out, err = run(capsys, good_argv("comment", github.commands["comment"], tmp_path))
+    assert_one_line_error(code, out, err, "next-page link", other)
+    assert elsewhere.requests == []
