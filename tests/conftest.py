@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.providers import http
+
 SPECS = """\
 kind: Target
 name: bs-main
@@ -101,3 +103,10 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes())
     (tmp_path / "specs" / "main.yaml").write_text(SPECS)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff of milliseconds for the clients a test makes, so retried reads cost no time (a
+    Retry-After still wins). Subprocesses (the e2e tests) keep the real policy."""
+    monkeypatch.setattr(http, "DEFAULT_RETRY", http.RetryPolicy(base=0.001, max_wait=0.01))
