@@ -30,7 +30,9 @@ async def refresh(state: State, providers: Mapping[str, Provider], concurrency: 
             try:
                 live = await provider.read(recorded.type, recorded.id, recorded.attributes)
             except ProviderError as error:
-                raise ProviderError(error.error_class, f"refreshing {address}: {error.message}") from None
+                raise ProviderError(
+                    error.error_class, f"refreshing {address}: {error.message}", status=error.status
+                ) from None
         if live is None:
             del refreshed.resources[address]
             notes.append(f"{address} was deleted outside reconciler")

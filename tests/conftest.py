@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.providers import http
 from tests.e2e import Sandbox, sandbox_server
 
 SPECS = """\
@@ -118,3 +119,10 @@ def sandbox(server: Sandbox) -> Sandbox:
     """The module's sandbox server, emptied."""
     server.control("POST", "reset")
     return server
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff of milliseconds for the clients a test makes, so retried reads cost no time (a
+    Retry-After still wins). Subprocesses (the e2e tests) keep the real policy."""
+    monkeypatch.setattr(http, "DEFAULT_RETRY", http.RetryPolicy(base=0.001, max_wait=0.01))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.model import Action, Asset, TargetConfig
-from reconciler.providers import provider_from_target
+from reconciler.providers import http, provider_from_target
 from reconciler.providers.base import ErrorClass, ProviderError
 from reconciler.providers.meta import MetaProvider
 from tests import provider_kit as kit
@@ -329,7 +329,10 @@ def test_validation_error_carries_graphs_user_message() -> None:
     run(scenario)
 
 
-def test_rate_limit_codes_wait_as_the_usage_header_says() -> None:
+def test_rate_limit_codes_wait_as_the_usage_header_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One attempt: the 60 s wait is what is checked here, not waited for.
+    monkeypatch.setattr(http, "DEFAULT_RETRY", http.RetryPolicy(max_attempts=1))
+
     async def scenario(sb: Sandbox, p: MetaProvider) -> None:
         await sb.control("POST", "/faults", {"platform": "meta", "rate_limit": 1})
         await p.find(op("campaign", campaign_attrs()))  # takes the one token

@@ -25,6 +25,7 @@ from reconciler.providers.http import (
     NotFound,
     RateLimiter,
     Redactor,
+    RetryPolicy,
     parse_retry_after,
 )
 
@@ -280,3 +281,89 @@ def test_connection_refused_was_not_sent() -> None:
     exc = error_of(client)
     assert exc.error_class is ErrorClass.NETWORK and not exc.outcome_unknown
     assert "could not be sent" in str(exc) and TOKEN not in str(exc)
+
+
+# --- retries: every read, and calls marked idempotent, under the one RetryPolicy ---
+
+
+def scripted(
+    *answers: httpx.Response | type[httpx.TransportError],
+) -> tuple[Callable[..., httpx.Response], list[float]]:
+    """A handler giving `answers` in turn (an exception class is raised), the last one from then on;
+    and the loop times at which requests arrived."""
+    arrivals: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(asyncio.get_running_loop().time())
+        answer = answers[min(len(arrivals), len(answers)) - 1]
+        if isinstance(answer, httpx.Response):
+            return answer
+        raise answer("transient", request=request)
+
+    return handler, arrivals
+
+
+TRANSIENT = [
+    pytest.param(httpx.Response(500), id="500"),
+    pytest.param(httpx.Response(502), id="502"),
+    pytest.param(httpx.Response(503), id="503"),
+    pytest.param(httpx.Response(408), id="408"),
+    pytest.param(httpx.Response(429), id="429"),
+    pytest.param(httpx.ConnectError, id="connection-refused"),
+    pytest.param(httpx.ReadTimeout, id="read-timeout"),
+    pytest.param(httpx.RemoteProtocolError, id="connection-reset"),
+    pytest.param(httpx.ReadError, id="read-error"),
+]
+
+
+@pytest.mark.parametrize("failure", TRANSIENT)
+def test_a_read_is_retried_through_transient_failures(failure: Any) -> None:
+    handler, arrivals = scripted(failure, failure, httpx.Response(200, json={"ok": 1}))
+    assert call(mock_client(handler), "GET", "/things/1") == {"ok": 1}
+    assert len(arrivals) == 3
+
+
+@pytest.mark.parametrize("failure", TRANSIENT)
+def test_an_idempotent_post_is_retried_like_a_read(failure: Any) -> None:
+    handler, arrivals = scripted(failure, httpx.Response(200, json={"access_token": "a"}))
+    assert call(mock_client(handler), "POST", "/token", data={"grant": "x"}, idempotent=True) == {"access_token": "a"}
+    assert len(arrivals) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+def test_a_read_refused_for_a_lasting_reason_is_sent_once(status: int) -> None:
+    handler, arrivals = scripted(httpx.Response(status, text="no"), httpx.Response(200, json={}))
+    exc = error_of(mock_client(handler), "GET", "/things/1")
+    assert not exc.transient and len(arrivals) == 1
+
+
+@pytest.mark.parametrize("failure", [httpx.Response(503), httpx.ReadTimeout, httpx.RemoteProtocolError])
+def test_a_write_is_sent_once_its_retry_left_to_the_executor(failure: Any) -> None:
+    # A create whose answer was lost must be looked up before it is sent again, never resent here.
+    handler, arrivals = scripted(failure, httpx.Response(201, json={"id": 1}))
+    exc = error_of(mock_client(handler), "POST", "/things", json={"name": "a"})
+    assert exc.transient and exc.outcome_unknown and len(arrivals) == 1
+
+
+def test_a_read_that_keeps_failing_gives_up_after_the_policy_attempts() -> None:
+    handler, arrivals = scripted(httpx.Response(503))
+    policy = RetryPolicy(max_attempts=4, base=0.001, max_wait=0.001)
+    exc = error_of(mock_client(handler, retry=policy), "GET", "/things/1")
+    assert (exc.error_class, exc.status, exc.outcome_unknown, len(arrivals)) == (ErrorClass.NETWORK, 503, False, 4)
+
+
+def test_retried_reads_wait_for_retry_after_and_the_rate_limiter() -> None:
+    async def main() -> list[float]:
+        handler, arrivals = scripted(
+            httpx.Response(503), httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, json={})
+        )
+        client = HttpClient("https://api.example.test/api/1", rate_limit=2, transport=httpx.MockTransport(handler))
+        try:
+            await client.request("GET", "/things/1")
+        finally:
+            await client.aclose()
+        return arrivals
+
+    first, second, third = run_virtual(main)
+    assert second - first >= 0.5  # each attempt takes its own rate limiter slot (2/s)
+    assert third - second >= 3  # and never comes sooner than Retry-After

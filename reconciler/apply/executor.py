@@ -24,13 +24,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import networkx as nx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from reconciler.apply.events import Event, EventSink
 from reconciler.apply.steps import Step, base_address, build_steps, deposed_address
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Operation, Plan, RecordedResource, Resource, resolve_refs, split_address
 from reconciler.providers.base import ErrorClass, Provider, ProviderError
+from reconciler.providers.http import RetryPolicy
 from reconciler.resource_types import resource_type
 from reconciler.state import PendingOperation, State, StateStore
 
@@ -44,37 +44,6 @@ DEFAULT_TARGET_CONCURRENCY = {"broadstreet": 4, "meta": 4, "tiktok": 4, "snapcha
 FALLBACK_TARGET_CONCURRENCY = 4
 CREATES_STAGED_PER_SLOT = 2  # creates journaled as pending per call slot of their target, at most
 INTERNAL = "INTERNAL"  # error class of a failure on this machine (a bug, the state file), not the platform's
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient errors (RATE_LIMIT, NETWORK) are retried."""
-
-    max_attempts: int = 6
-    base: float = 0.2  # seconds: the first backoff window
-    max_wait: float = 30.0  # seconds: the largest backoff window (a longer Retry-After still wins)
-
-    def retrying(self, on_retry: Callable[[int, ProviderError, float], None] | None = None) -> AsyncRetrying:
-        """A tenacity retrier; `on_retry(next_attempt, error, wait_seconds)` is called before each wait."""
-        jitter = wait_random_exponential(multiplier=self.base, max=self.max_wait)
-
-        def wait(state: RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            retry_after = error.retry_after if isinstance(error, ProviderError) else None
-            return max(jitter(state), retry_after or 0.0)
-
-        def before_sleep(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome else None
-            if on_retry is not None and isinstance(error, ProviderError):
-                on_retry(state.attempt_number + 1, error, state.next_action.sleep if state.next_action else 0.0)
-
-        return AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from reconciler.apply.executor import RetryPolicy
 from reconciler.apply.steps import DEPOSED_SUFFIX, base_address, deposed_address
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Operation, RecordedResource
 from reconciler.providers.base import Provider, ProviderError
+from reconciler.providers.http import RetryPolicy
 from reconciler.state import PendingOperation, State, StateStore
 
 

@@ -1,10 +1,11 @@
 """The HTTP layer every provider shares: one pooled httpx client per target,
-a rate limiter, error classification and secret redaction.
+a rate limiter, the retry policy, error classification and secret redaction.
 
 It knows no platform: how credentials are sent (query parameter or header) and
-how an error body reads are parameters. It does not retry: the executor owns
-retry policy, because only it knows whether a failed call was a create whose
-outcome is unknown (which must be resolved by lookup, never resent blind).
+how an error body reads are parameters. It retries reads (and calls marked
+idempotent) itself, under RetryPolicy. Other writes are sent once: the executor
+retries them under the same policy, because only it knows whether a failed call
+was a create whose outcome is unknown (resolved by lookup, never resent blind).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from reconciler.model import TargetConfig
 from reconciler.providers.base import ErrorClass, ProviderError
@@ -33,6 +36,41 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Uploads can be slow; connecting should not be.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_MAX_CONNECTIONS = 10
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient errors (RATE_LIMIT, NETWORK) are retried: of reads here, of writes by the executor."""
+
+    max_attempts: int = 6
+    base: float = 0.2  # seconds: the first backoff window
+    max_wait: float = 30.0  # seconds: the largest backoff window (a longer Retry-After still wins)
+
+    def retrying(self, on_retry: Callable[[int, ProviderError, float], None] | None = None) -> AsyncRetrying:
+        """A tenacity retrier; `on_retry(next_attempt, error, wait_seconds)` is called before each wait."""
+        jitter = wait_random_exponential(multiplier=self.base, max=self.max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            retry_after = error.retry_after if isinstance(error, ProviderError) else None
+            return max(jitter(state), retry_after or 0.0)
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            if on_retry is not None and isinstance(error, ProviderError):
+                on_retry(state.attempt_number + 1, error, state.next_action.sleep if state.next_action else 0.0)
+
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait,
+            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+
+# The policy of clients made without one. Read when a client is made, so tests can shorten it.
+DEFAULT_RETRY = RetryPolicy()
 
 MASK = "***"
 _SECRET_NAMES = r"access[_-]token|refresh[_-]token|client[_-]secret|api[_-]key|authorization"
@@ -171,6 +209,7 @@ class HttpClient:
 
     `request()` returns the decoded JSON body of a 2xx response (None when
     empty) and raises ProviderError otherwise, with every message redacted.
+    Every attempt, first or retried, waits for the target's rate limiter.
     """
 
     def __init__(
@@ -186,8 +225,10 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.redact = Redactor(secrets)
+        self._retry = retry or DEFAULT_RETRY
         self.set_auth(params=auth_params, headers=auth_headers)
         self._error_parser = error_parser
         self._body_check = body_check
@@ -228,9 +269,33 @@ class HttpClient:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
     ) -> Any:
-        """`data` + `files` send a multipart form (uploads) instead of `json`."""
+        """`data` + `files` send a multipart form (uploads) instead of `json`.
+
+        A read (GET, HEAD, OPTIONS), or a call the caller marks `idempotent` (a
+        lookup or token grant sent as POST), is retried on transient errors under
+        the retry policy. Any other write is sent once, for the executor to retry.
+        """
         method = method.upper()
+        repeatable = idempotent or method in SAFE_METHODS
+        send = partial(self._send, method, path, params, json, data, files, write=not repeatable)
+        if not repeatable:
+            return await send()
+        return await self._retry.retrying(self._log_retry)(send)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+        *,
+        write: bool,
+    ) -> Any:
+        """One attempt; `write`: a request whose failure in flight leaves its outcome unknown."""
         request = self._client.build_request(
             method,
             path,
@@ -240,7 +305,6 @@ class HttpClient:
             files=files,
             headers=self._auth_headers,
         )
-        write = method not in SAFE_METHODS
         await self._limiter.acquire()
         try:
             response = await self._client.send(request)
@@ -272,6 +336,10 @@ class HttpClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def _log_retry(self, next_attempt: int, error: ProviderError, wait: float) -> None:
+        # The message is redacted already (every ProviderError raised here is).
+        logger.info("%s; retrying in %.2fs (attempt %d of %d)", error, wait, next_attempt, self._retry.max_attempts)
 
     def _describe_request(self, request: httpx.Request) -> str:
         """`POST /advertisers?network_id=85&access_token=***`: the path relative to the API root."""

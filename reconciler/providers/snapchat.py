@@ -266,10 +266,10 @@ class SnapchatProvider:
                 "refresh_token": self._refresh_token,
             }
             try:
-                data = await self._oauth.request("POST", self._token_path, data=form)
+                # Asking again is harmless (it makes nothing): retried like a read.
+                data = await self._oauth.request("POST", self._token_path, data=form, idempotent=True)
             except ProviderError as exc:
-                # Not a write of ours: its outcome is never in doubt.
-                raise ProviderError(
+                raise ProviderError(  # named, and never of unknown outcome: it made nothing
                     exc.error_class,
                     f"cannot get a Snapchat access token: {exc.message}",
                     status=exc.status,
