@@ -367,3 +367,27 @@ def test_retried_reads_wait_for_retry_after_and_the_rate_limiter() -> None:
     first, second, third = run_virtual(main)
     assert second - first >= 0.5  # each attempt takes its own rate limiter slot (2/s)
     assert third - second >= 3  # and never comes sooner than Retry-After
+
+
+def test_a_retried_read_that_gave_up_is_not_retried_again_by_an_enclosing_policy() -> None:
+    """A step (executor) around a lookup (client) must not multiply attempts: 6 x 6 in an outage."""
+    import asyncio
+
+    from reconciler.providers.base import ErrorClass, ProviderError
+    from reconciler.providers.http import RetryPolicy
+
+    calls = 0
+
+    async def read() -> None:
+        nonlocal calls
+        calls += 1
+        raise ProviderError(ErrorClass.NETWORK, "503")
+
+    inner, outer = RetryPolicy(max_attempts=3, base=0.0), RetryPolicy(max_attempts=4, base=0.0)
+
+    async def step() -> None:
+        await inner.retrying()(read)
+
+    with pytest.raises(ProviderError) as raised:
+        asyncio.run(outer.retrying()(step))
+    assert calls == 3 and raised.value.retries_exhausted

@@ -48,6 +48,9 @@ class ProviderError(Exception):
         # answer (timeout after sending, connection dropped mid-response). A
         # create in this state must be resolved by lookup, never resent blind.
         self.outcome_unknown = outcome_unknown
+        # Set once a retry policy has given up on it: an enclosing retry (an executor step around
+        # a lookup) must not multiply the attempts.
+        self.retries_exhausted = False
 
     @property
     def transient(self) -> bool:

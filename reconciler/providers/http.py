@@ -16,10 +16,10 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # Reads are safe to repeat and have no outcome to be unsure about.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+T = TypeVar("T")
 
 # Uploads can be slow; connecting should not be.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -46,7 +48,7 @@ class RetryPolicy:
     base: float = 0.2  # seconds: the first backoff window
     max_wait: float = 30.0  # seconds: the largest backoff window (a longer Retry-After still wins)
 
-    def retrying(self, on_retry: Callable[[int, ProviderError, float], None] | None = None) -> AsyncRetrying:
+    def retrying(self, on_retry: Callable[[int, ProviderError, float], None] | None = None) -> _GivingUp:
         """A tenacity retrier; `on_retry(next_attempt, error, wait_seconds)` is called before each wait."""
         jitter = wait_random_exponential(multiplier=self.base, max=self.max_wait)
 
@@ -60,13 +62,31 @@ class RetryPolicy:
             if on_retry is not None and isinstance(error, ProviderError):
                 on_retry(state.attempt_number + 1, error, state.next_action.sleep if state.next_action else 0.0)
 
-        return AsyncRetrying(
+        def retryable(error: BaseException) -> bool:
+            return isinstance(error, ProviderError) and error.transient and not error.retries_exhausted
+
+        retrier = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient),
+            retry=retry_if_exception(retryable),
             before_sleep=before_sleep,
             reraise=True,
         )
+        return _GivingUp(retrier)
+
+
+class _GivingUp:
+    """A retrier that marks the error it gives up on, so no enclosing retrier tries it again."""
+
+    def __init__(self, retrier: AsyncRetrying) -> None:
+        self._retrier = retrier
+
+    async def __call__(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await self._retrier(fn, *args, **kwargs)
+        except ProviderError as error:
+            error.retries_exhausted = error.retries_exhausted or error.transient
+            raise
 
 
 # The policy of clients made without one. Read when a client is made, so tests can shorten it.
