@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import SpecError, SpecIssue
 from reconciler.spec import Source, SpecSet
+from reconciler.spec.files import FileRefused, find_spec_files, read_spec_bytes, regular_file
 from reconciler.spec.models import KIND_MODELS, NAME_PATTERN, TARGET_MODELS
 from reconciler.spec.validate import check_references, check_unique
 
@@ -82,7 +84,7 @@ def _load(project_dir: Path, variables: dict[str, str]) -> SpecSet:
 
     validated: list[tuple[str, str, BaseModel, Source, _Document]] = []
     invalid: set[tuple[str, str]] = set()  # (kind, name) of documents that failed their own checks
-    for path in _spec_files(specs_dir):
+    for path in _spec_files(project_dir, specs_dir, reader):
         rel = path.relative_to(project_dir).as_posix()
         text = reader.read_text(path, rel)
         if text is not None and path.suffix == ".j2":
@@ -107,23 +109,23 @@ def _load(project_dir: Path, variables: dict[str, str]) -> SpecSet:
         field_lines[(kind, name)] = doc.lines
         asset = getattr(model, "asset", None) if kind == "Creative" else None
         if asset is not None:
-            specs.asset_paths[name] = (doc.file.parent / asset).resolve()
+            try:
+                specs.asset_paths[name] = regular_file(project_dir, doc.file.parent / asset)
+            except FileRefused as refused:
+                line = doc.lines.get("asset", doc.line)
+                issues.append(SpecIssue(doc.rel, line, "asset", f"asset file `{asset}` {refused.reason}"))
     issues += check_references(specs, field_lines, invalid)
     if issues:
         raise SpecError(issues)
     return specs
 
 
-def _spec_files(specs_dir: Path) -> list[Path]:
-    """Spec files in a stable order; hidden files and directories (editor droppings) are ignored."""
-    found = []
-    for path in specs_dir.rglob("*"):
-        rel = path.relative_to(specs_dir)
-        if rel.as_posix() == VARS_FILE or any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.name.endswith(SPEC_SUFFIXES) and not path.is_dir():  # a broken link is reported, not skipped
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(specs_dir).as_posix())
+def _spec_files(project_dir: Path, specs_dir: Path, reader: _Reader) -> list[Path]:
+    """Spec files in a stable order (not vars.yaml); directories that may not be read are reported."""
+    found, refused = find_spec_files(project_dir, specs_dir, SPEC_SUFFIXES)
+    for problem in refused:
+        reader.refused(problem, "this directory")
+    return [path for path in found if path != specs_dir / VARS_FILE]
 
 
 # ---------------------------------------------------------------- reading and YAML
@@ -156,11 +158,9 @@ class _Reader:
 
     def read_text(self, path: Path, rel: str) -> str | None:
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            self._issue(
-                rel, 0, "", f"cannot read the file ({exc.strerror or exc}); check that it exists and is readable"
-            )
+            raw = read_spec_bytes(self.project_dir, path)
+        except FileRefused as problem:
+            self.refused(problem, "this file")
             return None
         try:
             return raw.decode("utf-8")
@@ -171,7 +171,7 @@ class _Reader:
 
     def read_vars(self, path: Path) -> dict[str, Any]:
         """Template variables from specs/vars.yaml (a single mapping); {} when there is none."""
-        if not path.is_file():
+        if not os.path.lexists(path):
             return {}
         rel = path.relative_to(self.project_dir).as_posix()
         text = self.read_text(path, rel)
@@ -210,6 +210,10 @@ class _Reader:
             self._issue(rel, line, "", f"YAML syntax error: {what}; check indentation, colons and quoting")
         except yaml.YAMLError as exc:
             self._issue(rel, 0, "", f"YAML error: {exc}")
+
+    def refused(self, problem: FileRefused, subject: str) -> None:
+        rel = problem.path.relative_to(self.project_dir).as_posix()  # as named in the project, never the target
+        self._issue(rel, 0, "", f"{subject} {problem.reason}")
 
     def _issue(self, rel: str, line: int, field: str, message: str) -> None:
         self.issues.append(SpecIssue(rel, line, field, message))

@@ -1,7 +1,7 @@
 """Checks across documents: unique names and references between kinds.
 
 Each document has already passed its own model; here we only look at how
-documents refer to each other (and whether referenced asset files exist).
+documents refer to each other (asset files are checked as they are found, in files.py).
 Credentials are env var names: they are never read here.
 """
 
@@ -77,9 +77,6 @@ class _Checker:
                 )
         for name, creative in specs.creatives.items():
             self._ref("Creative", name, "advertiser", creative.advertiser, specs.advertisers, "Advertiser")
-            path = specs.asset_paths.get(name)
-            if path is not None and not path.is_file():
-                self._issue("Creative", name, "asset", f"asset file not found: looked for {path}")
         for name, campaign in specs.campaigns.items():
             self._campaign(name, campaign)
         for name, placement in specs.placements.items():
