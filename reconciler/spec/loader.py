@@ -32,6 +32,7 @@ from reconciler.spec.validate import check_references, check_unique
 SPEC_SUFFIXES = (".yaml", ".yml", ".yaml.j2", ".yml.j2")
 VARS_FILE = "vars.yaml"
 VAR_HINT = "define it in specs/vars.yaml or pass --var {name}=VALUE"
+ALIAS_ALLOWANCE = 1_000_000  # values that YAML aliases may add to a file, beyond one per character
 
 # The C composer is several times faster; construction below is ours either way.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -184,13 +185,22 @@ class _Reader:
 
     def documents(self, text: str, path: Path, rel: str) -> Iterator[_Document]:
         """The non-empty documents of a YAML stream, as plain values with their field lines."""
+        # Without aliases a file cannot hold more values than characters; aliases may add this many.
+        limit = budget = len(text) + ALIAS_ALLOWANCE
         try:
-            for node in yaml.compose_all(text, Loader=_YAML_LOADER):
+            for index, node in enumerate(yaml.compose_all(text, Loader=_YAML_LOADER)):
                 if node is None or (type(node) is ScalarNode and node.tag == _NULL):
                     continue  # empty document
-                converter = _Converter()
+                converter = _Converter(budget)
                 try:
                     data = converter.value(node, "")
+                except _Exhausted:
+                    message = (
+                        f"aliases here expand the file to more than {limit:,} values; "
+                        "write the repeated values out, or generate them with a .j2 template"
+                    )
+                    self._issue(rel, _largest_alias_line(text, index), "", message)
+                    return
                 except _NodeError as exc:
                     converter.problems.append(exc)
                     data = None
@@ -201,6 +211,7 @@ class _Reader:
                     )
                 for problem in converter.problems:
                     self._issue(rel, problem.line, problem.field, problem.message)
+                budget = converter.budget
                 if data is not None:
                     yield _Document(path, rel, _first_key_line(node), data, converter.lines)
         except yaml.MarkedYAMLError as exc:
@@ -208,6 +219,11 @@ class _Reader:
             line = mark.line + 1 if mark is not None else 0
             what = " ".join(p for p in (exc.context, exc.problem) if p)
             self._issue(rel, line, "", f"YAML syntax error: {what}; check indentation, colons and quoting")
+        except yaml.reader.ReaderError as exc:  # carries no mark: find the character ourselves
+            character = chr(exc.character)
+            line = text.count("\n", 0, max(text.find(character), 0)) + 1
+            message = f"the control character U+{exc.character:04X} is not allowed in YAML; remove it"
+            self._issue(rel, line, "", message)
         except yaml.YAMLError as exc:
             self._issue(rel, 0, "", f"YAML error: {exc}")
 
@@ -219,17 +235,24 @@ class _Reader:
         self.issues.append(SpecIssue(rel, line, field, message))
 
 
+class _Exhausted(Exception):
+    """The values built from one file exceeded its budget (aliases expanding exponentially)."""
+
+
 class _Converter:
     """Turns one document's nodes into plain values, recording each field's line and any problems.
 
     Written for speed: it runs once per node of every spec (50k documents in the benchmark).
+    An alias is the same node as its anchor, built again each time it is used: `budget` counts
+    the values built (an item per collection entry) and stops a "billion laughs" before memory does.
     """
 
     _constructor = SafeConstructor()
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int) -> None:
         self.lines: FieldLines = {}
         self.problems: list[_NodeError] = []  # kept going after these: the document is still checked
+        self.budget = budget
 
     def value(self, node: Node, path: str) -> Any:
         node_type = type(node)
@@ -238,6 +261,7 @@ class _Converter:
         if node_type is MappingNode and node.tag == _MAP:
             return self._mapping(node, path)
         if node_type is SequenceNode and node.tag == _SEQ:
+            self._spend(len(node.value))
             lines, items = self.lines, []
             for index, item in enumerate(node.value):
                 item_path = f"{path}.{index}" if path else str(index)
@@ -246,7 +270,13 @@ class _Converter:
             return items
         raise _NodeError(_line(node), path, f"unsupported YAML tag {node.tag}; use plain mappings and lists")
 
+    def _spend(self, values: int) -> None:
+        self.budget -= values
+        if self.budget < 0:
+            raise _Exhausted
+
     def _mapping(self, node: MappingNode, path: str) -> dict[str, Any]:
+        self._spend(len(node.value))
         lines, result = self.lines, {}
         merged: dict[str, Any] = {}  # from `<<: *anchor`; explicit keys override them
         for key_node, value_node in node.value:
@@ -284,6 +314,43 @@ class _Converter:
             return construct(self._constructor, node)
         except (ValueError, yaml.YAMLError) as exc:
             raise _NodeError(_line(node), path, f"cannot read value {node.value!r}: {exc}") from None
+
+
+def _largest_alias_line(text: str, document: int) -> int:
+    """Line of the alias that expands to the most values in the `document`-th document of `text`.
+
+    Only run after a budget ran out: it parses the text again, as events, to find where aliases
+    are written (the composed nodes keep only their anchor's position).
+    """
+    sizes: dict[str, int] = {}  # anchor -> values its node expands to
+    open_sizes: list[list[Any]] = []  # [size so far, anchor] per open collection
+    largest, line, index = 0, 0, -1
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        event_type = type(event)
+        if event_type is yaml.DocumentStartEvent:
+            index += 1
+            if index > document:
+                break
+        if index != document:
+            continue
+        if event_type in (yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            open_sizes.append([1, event.anchor])
+            continue
+        if event_type in (yaml.SequenceEndEvent, yaml.MappingEndEvent):
+            size, anchor = open_sizes.pop()
+        elif event_type is yaml.ScalarEvent:
+            size, anchor = 1, event.anchor
+        elif event_type is yaml.AliasEvent:
+            size, anchor = sizes.get(event.anchor, 1), None
+            if size > largest:
+                largest, line = size, event.start_mark.line + 1
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_sizes:
+            open_sizes[-1][0] += size
+    return line
 
 
 def _line(node: Node) -> int:
