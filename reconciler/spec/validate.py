@@ -31,10 +31,14 @@ def check_unique(entries: Iterable[tuple[str, str, Source]]) -> list[SpecIssue]:
                     source.line,
                     "name",
                     f"duplicate {kind} `{name}`: also declared at {seen.file}:{seen.line}; "
-                    f"names must be unique per kind, rename or remove one",
+                    f"names must be unique per kind{_PLACEMENT_NAMES if kind == 'Placement' else ''}, "
+                    "rename or remove one",
                 )
             )
     return issues
+
+
+_PLACEMENT_NAMES = " (a placement without `name` is named CAMPAIGN.CREATIVE.ZONE, joined with '.')"
 
 
 def check_references(
