@@ -6,6 +6,7 @@ The project sits in tmp_path/proj so that tmp_path/outside is a real place outsi
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -116,10 +117,15 @@ def test_a_fifo_or_socket_inside_the_project_is_refused_without_opening_it(root:
     os.mkfifo(root / "specs/pipe.yaml")
     os.mkfifo(root / "specs/vars.yaml")
     (root / "specs/elsewhere.yml").symlink_to(root / "specs/pipe.yaml")
-    assert [(i.file, i.message) for i in issues_of(root)] == [
-        ("specs/elsewhere.yml", "this file is a FIFO (named pipe), not a regular file; only regular files are read"),
-        ("specs/pipe.yaml", "this file is a FIFO (named pipe), not a regular file; only regular files are read"),
-        ("specs/vars.yaml", "this file is a FIFO (named pipe), not a regular file; only regular files are read"),
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(root / "specs/sock.yaml"))
+        issues = issues_of(root)
+    fifo = "this file is a FIFO (named pipe), not a regular file; only regular files are read"
+    assert [(i.file, i.message) for i in issues] == [
+        ("specs/elsewhere.yml", fifo),
+        ("specs/pipe.yaml", fifo),
+        ("specs/sock.yaml", "this file is a socket, not a regular file; only regular files are read"),
+        ("specs/vars.yaml", fifo),
     ]
 
 

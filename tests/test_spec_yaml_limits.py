@@ -1,4 +1,4 @@
-"""YAML the loader refuses to build: alias expansion beyond a budget, control characters; always with a line."""
+"""What the loader refuses to build: aliases or templates expanding past a bound, control characters."""
 
 from __future__ import annotations
 
@@ -82,3 +82,15 @@ def test_validate_command_refuses_a_billion_laughs_quickly(tmp_path: Path) -> No
     assert result.returncode == 1 and result.stdout == ""
     assert "Traceback" not in result.stderr
     assert f"specs/bomb.yaml:{laughs(12).count(chr(10))}: aliases here expand the file" in result.stderr
+
+
+def test_a_template_that_renders_past_the_size_limit_stops_at_its_line(tmp_path: Path) -> None:
+    text = (
+        ADVERTISER.format(name="acme") + "labels:\n{% for i in range(100000) %}{% for j in range(100000) %}\n"
+        "  k{{ i }}-{{ j }}: v\n{% endfor %}{% endfor %}\n"
+    )  # 10**10 lines if rendered
+    [issue] = issues_of(tmp_path, "big.yaml.j2", text)
+    assert (issue.file, issue.line) == ("specs/big.yaml.j2", 6)
+    assert (
+        issue.message == "the rendered template is larger than 8 MB, the limit for a spec file; split it into several"
+    )

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024  # the 50k-resource benchmark is about 3 MB in one file
+SIZE_LIMIT = f"larger than {MAX_SPEC_BYTES // (1024 * 1024)} MB, the limit for a spec file; split it into several"
 
 
 class FileRefused(Exception):
@@ -24,8 +25,8 @@ class FileRefused(Exception):
         self.path, self.reason = path, reason
 
 
-def resolve_inside(project_dir: Path, path: Path) -> Path:
-    """`path` with every symbolic link resolved; FileRefused unless it exists inside `project_dir`.
+def resolve_inside(project_dir: Path, path: Path) -> tuple[Path, int]:
+    """`path` with every symbolic link resolved, and its st_mode; FileRefused unless it exists inside `project_dir`.
 
     `project_dir` must be resolved already.
     """
@@ -37,32 +38,26 @@ def resolve_inside(project_dir: Path, path: Path) -> Path:
     if hidden:
         raise FileRefused(path, f"resolves into the hidden path `{hidden[0]}`; hidden files are never used")
     try:
-        os.stat(real)
+        mode = os.stat(real).st_mode
     except FileNotFoundError:
         raise FileRefused(path, f"does not exist (looked for {rel.as_posix()})") from None
     except OSError as exc:  # a symlink loop, a permission
         raise FileRefused(path, f"cannot be read ({exc.strerror or exc})") from None
-    return real
+    return real, mode
 
 
 def regular_file(project_dir: Path, path: Path) -> Path:
     """The resolved path of `path`; FileRefused unless it is a regular file inside the project."""
-    real = resolve_inside(project_dir, path)
-    try:
-        mode = os.stat(real).st_mode
-    except OSError as exc:
-        raise FileRefused(path, f"cannot be read ({exc.strerror or exc})") from None
+    real, mode = resolve_inside(project_dir, path)
     if not stat.S_ISREG(mode):
-        raise FileRefused(path, f"is {_describe(mode)}, not a regular file; only regular files are read")
+        raise _not_regular(path, mode)
     return real
 
 
 def read_spec_bytes(project_dir: Path, path: Path) -> bytes:
     """The content of a spec file, refused (FileRefused) unless regular, inside and at most MAX_SPEC_BYTES."""
     real = regular_file(project_dir, path)
-    too_large = FileRefused(
-        path, f"is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MB, the limit for a spec file; split it into several"
-    )
+    too_large = FileRefused(path, f"is {SIZE_LIMIT}")
     # O_NONBLOCK and the second check on the open file: should it be swapped for a FIFO after
     # the check above, opening does not wait for a writer and nothing is read from it.
     try:
@@ -72,7 +67,7 @@ def read_spec_bytes(project_dir: Path, path: Path) -> bytes:
     with os.fdopen(fd, "rb") as file:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(path, f"is {_describe(info.st_mode)}, not a regular file; only regular files are read")
+            raise _not_regular(path, info.st_mode)
         if info.st_size > MAX_SPEC_BYTES:
             raise too_large
         data = file.read(MAX_SPEC_BYTES + 1)
@@ -97,7 +92,7 @@ def find_spec_files(
     while pending:
         directory = pending.pop()
         try:
-            real = resolve_inside(project_dir, directory)
+            real, _ = resolve_inside(project_dir, directory)
         except FileRefused as problem:
             refused.append(problem)
             continue
@@ -125,13 +120,15 @@ def find_spec_files(
     return found, refused
 
 
-def _describe(mode: int) -> str:
+def _not_regular(path: Path, mode: int) -> FileRefused:
     if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
+        what = "a directory"
+    elif stat.S_ISFIFO(mode):
+        what = "a FIFO (named pipe)"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    else:
+        what = "a special file"
+    return FileRefused(path, f"is {what}, not a regular file; only regular files are read")

@@ -11,13 +11,13 @@ import difflib
 import gc
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
 import yaml
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from yaml.constructor import SafeConstructor
@@ -25,7 +25,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import SpecError, SpecIssue
 from reconciler.spec import Source, SpecSet
-from reconciler.spec.files import FileRefused, find_spec_files, read_spec_bytes, regular_file
+from reconciler.spec.files import (
+    MAX_SPEC_BYTES,
+    SIZE_LIMIT,
+    FileRefused,
+    find_spec_files,
+    read_spec_bytes,
+    regular_file,
+)
 from reconciler.spec.models import KIND_MODELS, NAME_PATTERN, TARGET_MODELS
 from reconciler.spec.validate import check_references, check_unique
 
@@ -376,7 +383,8 @@ class _Renderer:
 
     def render(self, source: str, rel: str) -> str | None:
         try:
-            return self.env.from_string(source).render(self.variables)
+            template = self.env.from_string(source)
+            return self._bounded(template, rel)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}; fix the {{{{ }}}} or {{% %}} tag"
             self.issues.append(SpecIssue(rel, exc.lineno or 0, "", message))
@@ -389,6 +397,32 @@ class _Renderer:
             message = f"template failed: {type(exc).__name__}: {exc}"
             self.issues.append(SpecIssue(rel, _template_line(exc), "", message))
         return None
+
+    def _bounded(self, template: Template, rel: str) -> str | None:
+        """The rendered text; None after an issue once it grows past the size of a spec file (loops multiply)."""
+        chunks = template.generate(self.variables)
+        size, parts = 0, []
+        for part in chunks:
+            size += len(part)
+            if size > MAX_SPEC_BYTES:
+                line = _rendering_line(chunks, template)
+                chunks.close()
+                self.issues.append(SpecIssue(rel, line, "", f"the rendered template is {SIZE_LIMIT}"))
+                return None
+            parts.append(part)
+        return "".join(parts)
+
+
+def _rendering_line(chunks: Generator[str, None, None], template: Template) -> int:
+    """The template line that `chunks` (Template.generate) is suspended at."""
+    generator: Any = chunks
+    line = 0
+    while generator is not None and generator.gi_frame is not None:
+        frame = generator.gi_frame
+        if frame.f_code.co_filename == "<template>":
+            line = template.get_corresponding_lineno(frame.f_lineno)
+        generator = generator.gi_yieldfrom
+    return line
 
 
 def _template_line(exc: BaseException) -> int:
