@@ -72,6 +72,9 @@ TIKTOK_LOCATION_IDS = {
     "JP": "1861060", "KR": "1835841", "MX": "3996063", "NL": "2750405", "NZ": "2186224",
     "PL": "798544", "SE": "2661886", "US": "6252001",
 }  # fmt: skip
+# The documents a resource is derived from, as (kind, name): a campaign, or a campaign with a creative.
+Origin = tuple[tuple[str, str], ...]
+
 TIKTOK_AGE_GROUPS = (
     ("AGE_13_17", 13, 17),
     ("AGE_18_24", 18, 24),
@@ -127,13 +130,15 @@ class _Compiler:
         self.specs = specs
         self.out = Compiled()
         self.issues: list[SpecIssue] = []
-        self._seen: dict[str, Resource] = {}
+        self._origins: dict[str, Origin] = {}  # address -> the documents it was derived from
+        self._collided: set[frozenset[Origin]] = set()  # reported once, not once per derived type
         self._hashes: dict[Path, str] = {}
 
     # ------------------------------------------------------------ helpers
 
     def add(
         self,
+        origin: Origin,
         target: TargetBase,
         type_: str,
         name: str,
@@ -141,9 +146,14 @@ class _Compiler:
         refs: dict[str, str] | None = None,
         asset: Asset | None = None,
     ) -> str:
+        """Add a resource derived from the documents `origin`; the one place addresses are claimed."""
         address = make_address(target.name, type_, name)
-        if address in self._seen:  # shared by several campaigns (advertiser, upload)
+        first = self._origins.get(address)
+        if first is not None:  # shared by several campaigns (advertiser, upload), or a collision
+            if first != origin:
+                self.collision(address, first, origin)
             return address
+        self._origins[address] = origin
         refs = refs or {}
         resource = Resource(
             address=address,
@@ -156,9 +166,30 @@ class _Compiler:
             depends_on=tuple(sorted(set(refs.values()))),
             asset=asset,
         )
-        self._seen[address] = resource
         self.out.resources.append(resource)
         return address
+
+    def collision(self, address: str, first: Origin, second: Origin) -> None:
+        """Two sets of documents derive one address (dotted names joined with dots): name both."""
+        if frozenset((first, second)) in self._collided:
+            return
+        self._collided.add(frozenset((first, second)))
+        kind, name = second[0]
+        self.issue(
+            kind,
+            name,
+            "name",
+            f"{self.describe(second)} and {self.describe(first)} both derive {address}, and only one resource "
+            "can have it; rename one of them so that the names joined with '.' differ",
+        )
+
+    def describe(self, origin: Origin) -> str:
+        parts = []
+        for kind, name in origin:
+            source = self.specs.sources.get((kind, name))
+            where = f" ({source.file}:{source.line})" if source else ""
+            parts.append(f"{kind.lower()} `{name}`{where}")
+        return " with ".join(parts)
 
     def asset(self, creative: Creative) -> Asset:
         path = self.specs.asset_paths[creative.name]
@@ -194,7 +225,7 @@ class _Compiler:
             attributes: dict[str, Any] = {"name": zone.display_name, "network_id": target.network_id}  # type: ignore[attr-defined]
             if zone.alias:
                 attributes["alias"] = zone.alias
-            self.add(target, "zone", zone.name, attributes)
+            self.add((("Zone", zone.name),), target, "zone", zone.name, attributes)
         builders = {
             "broadstreet": self.broadstreet,
             "meta": self.meta,
@@ -210,6 +241,7 @@ class _Compiler:
             zone = self.specs.zones[placement.zone]
             target = self.specs.targets[zone.target]
             self.add(
+                (("Placement", placement.full_name),),
                 target,
                 "placement",
                 placement.full_name,
@@ -241,8 +273,10 @@ class _Compiler:
 
     def broadstreet(self, campaign: Campaign, target: BroadstreetTarget) -> None:
         overrides = _overrides(campaign, "broadstreet", "campaign")
+        of_campaign: Origin = (("Campaign", campaign.name),)
         advertiser_address = self.advertiser(target, campaign.advertiser)
         self.add(
+            of_campaign,
             target,
             "campaign",
             campaign.name,
@@ -266,21 +300,24 @@ class _Compiler:
             else:
                 asset = self.asset(creative)
                 attributes |= {"type": "static", "destination": creative.click_url, "asset_sha256": asset.sha256}
-            self.add(target, "advertisement", creative.name, attributes, refs={"advertiser_id": owner}, asset=asset)
+            of_creative: Origin = (("Creative", creative.name),)
+            self.add(of_creative, target, "advertisement", creative.name, attributes, {"advertiser_id": owner}, asset)
 
     def advertiser(self, target: BroadstreetTarget, name: str) -> str:
         advertiser = self.specs.advertisers[name]
         attributes: dict[str, Any] = {"name": advertiser.display_name, "network_id": target.network_id}
         if advertiser.web_home_url:
             attributes["web_home_url"] = advertiser.web_home_url
-        return self.add(target, "advertiser", name, attributes)
+        return self.add((("Advertiser", name),), target, "advertiser", name, attributes)
 
     def meta(self, campaign: Campaign, target: MetaTarget) -> None:
         overrides = _overrides(campaign, "meta", "adset")
+        of_campaign: Origin = (("Campaign", campaign.name),)
         account_id = target.ad_account_id.removeprefix("act_")
         objective, optimization_goal = META_OBJECTIVES[campaign.objective]
         status = "PAUSED" if campaign.paused else "ACTIVE"
         campaign_address = self.add(
+            of_campaign,
             target,
             "campaign",
             campaign.name,
@@ -311,12 +348,17 @@ class _Compiler:
         if campaign.audience:
             adset["targeting"] = _meta_targeting(campaign.audience)
         adset |= overrides.get("adset", {})
-        adset_address = self.add(target, "adset", campaign.name, adset, refs={"campaign_id": campaign_address})
+        adset_address = self.add(
+            of_campaign, target, "adset", campaign.name, adset, refs={"campaign_id": campaign_address}
+        )
         for creative in self.creatives_for(campaign, target):
+            of_creative: Origin = (("Creative", creative.name),)
+            of_both = of_campaign + of_creative
             asset = self.asset(creative)
             is_video = creative.format.startswith("video/")
             upload_type = "advideo" if is_video else "adimage"
             upload = self.add(
+                of_creative,
                 target,
                 upload_type,
                 creative.name,
@@ -336,6 +378,7 @@ class _Compiler:
                 link_data = {k: v for k, v in link_data.items() if k != "link"}
                 link_data.setdefault("call_to_action", {"type": "LEARN_MORE", "value": {"link": creative.click_url}})
             creative_address = self.add(
+                of_both,
                 target,
                 "adcreative",
                 f"{campaign.name}.{creative.name}",
@@ -348,6 +391,7 @@ class _Compiler:
                 refs={media_ref: upload},
             )
             self.add(
+                of_both,
                 target,
                 "ad",
                 f"{campaign.name}.{creative.name}",
@@ -362,9 +406,11 @@ class _Compiler:
 
     def tiktok(self, campaign: Campaign, target: TikTokTarget) -> None:
         overrides = _overrides(campaign, "tiktok", "adgroup")
+        of_campaign: Origin = (("Campaign", campaign.name),)
         objective_type, optimization_goal, billing_event = TIKTOK_OBJECTIVES[campaign.objective]
         status = "DISABLE" if campaign.paused else "ENABLE"
         campaign_address = self.add(
+            of_campaign,
             target,
             "campaign",
             campaign.name,
@@ -399,11 +445,16 @@ class _Compiler:
         if campaign.audience:
             adgroup |= self.tiktok_targeting(campaign)
         adgroup |= overrides.get("adgroup", {})
-        adgroup_address = self.add(target, "adgroup", campaign.name, adgroup, refs={"campaign_id": campaign_address})
+        adgroup_address = self.add(
+            of_campaign, target, "adgroup", campaign.name, adgroup, refs={"campaign_id": campaign_address}
+        )
         for creative in self.creatives_for(campaign, target):
+            of_creative: Origin = (("Creative", creative.name),)
+            of_both = of_campaign + of_creative
             asset = self.asset(creative)
             is_video = creative.format.startswith("video/")
             upload = self.add(
+                of_creative,
                 target,
                 "video" if is_video else "image",
                 creative.name,
@@ -424,6 +475,7 @@ class _Compiler:
             }
             media_ref = "video_id" if is_video else "image_ids.0"
             self.add(
+                of_both,
                 target,
                 "ad",
                 f"{campaign.name}.{creative.name}",
@@ -453,11 +505,13 @@ class _Compiler:
 
     def snapchat(self, campaign: Campaign, target: SnapchatTarget) -> None:
         overrides = _overrides(campaign, "snapchat", "adsquad")
+        of_campaign: Origin = (("Campaign", campaign.name),)
         objective, optimization_goal = SNAPCHAT_OBJECTIVES[campaign.objective]
         status = "PAUSED" if campaign.paused else "ACTIVE"
         start_time = _snapchat_time(campaign.start_date, "00:00:00")
         end_time = _snapchat_time(campaign.end_date, "23:59:59")
         campaign_address = self.add(
+            of_campaign,
             target,
             "campaign",
             campaign.name,
@@ -498,11 +552,16 @@ class _Compiler:
         if campaign.audience:
             adsquad["targeting"] = _snapchat_targeting(campaign.audience)
         adsquad |= overrides.get("adsquad", {})
-        adsquad_address = self.add(target, "adsquad", campaign.name, adsquad, refs={"campaign_id": campaign_address})
+        adsquad_address = self.add(
+            of_campaign, target, "adsquad", campaign.name, adsquad, refs={"campaign_id": campaign_address}
+        )
         advertiser = self.specs.advertisers[campaign.advertiser]
         for creative in self.creatives_for(campaign, target):
+            of_creative: Origin = (("Creative", creative.name),)
+            of_both = of_campaign + of_creative
             asset = self.asset(creative)
             media = self.add(
+                of_creative,
                 target,
                 "media",
                 creative.name,
@@ -516,6 +575,7 @@ class _Compiler:
             )
             name = f"{campaign.name}.{creative.name}"
             creative_address = self.add(
+                of_both,
                 target,
                 "creative",
                 name,
@@ -532,6 +592,7 @@ class _Compiler:
                 refs={"top_snap_media_id": media},
             )
             self.add(
+                of_both,
                 target,
                 "ad",
                 name,

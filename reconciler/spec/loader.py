@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import difflib
 import gc
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
 import yaml
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from yaml.constructor import SafeConstructor
@@ -24,12 +25,21 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import SpecError, SpecIssue
 from reconciler.spec import Source, SpecSet
+from reconciler.spec.files import (
+    MAX_SPEC_BYTES,
+    SIZE_LIMIT,
+    FileRefused,
+    find_spec_files,
+    read_spec_bytes,
+    regular_file,
+)
 from reconciler.spec.models import KIND_MODELS, NAME_PATTERN, TARGET_MODELS
 from reconciler.spec.validate import check_references, check_unique
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".yaml.j2", ".yml.j2")
 VARS_FILE = "vars.yaml"
 VAR_HINT = "define it in specs/vars.yaml or pass --var {name}=VALUE"
+ALIAS_ALLOWANCE = 1_000_000  # values that YAML aliases may add to a file, beyond one per character
 
 # The C composer is several times faster; construction below is ours either way.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -82,7 +92,7 @@ def _load(project_dir: Path, variables: dict[str, str]) -> SpecSet:
 
     validated: list[tuple[str, str, BaseModel, Source, _Document]] = []
     invalid: set[tuple[str, str]] = set()  # (kind, name) of documents that failed their own checks
-    for path in _spec_files(specs_dir):
+    for path in _spec_files(project_dir, specs_dir, reader):
         rel = path.relative_to(project_dir).as_posix()
         text = reader.read_text(path, rel)
         if text is not None and path.suffix == ".j2":
@@ -107,23 +117,23 @@ def _load(project_dir: Path, variables: dict[str, str]) -> SpecSet:
         field_lines[(kind, name)] = doc.lines
         asset = getattr(model, "asset", None) if kind == "Creative" else None
         if asset is not None:
-            specs.asset_paths[name] = (doc.file.parent / asset).resolve()
+            try:
+                specs.asset_paths[name] = regular_file(project_dir, doc.file.parent / asset)
+            except FileRefused as refused:
+                line = doc.lines.get("asset", doc.line)
+                issues.append(SpecIssue(doc.rel, line, "asset", f"asset file `{asset}` {refused.reason}"))
     issues += check_references(specs, field_lines, invalid)
     if issues:
         raise SpecError(issues)
     return specs
 
 
-def _spec_files(specs_dir: Path) -> list[Path]:
-    """Spec files in a stable order; hidden files and directories (editor droppings) are ignored."""
-    found = []
-    for path in specs_dir.rglob("*"):
-        rel = path.relative_to(specs_dir)
-        if rel.as_posix() == VARS_FILE or any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.name.endswith(SPEC_SUFFIXES) and not path.is_dir():  # a broken link is reported, not skipped
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(specs_dir).as_posix())
+def _spec_files(project_dir: Path, specs_dir: Path, reader: _Reader) -> list[Path]:
+    """Spec files in a stable order (not vars.yaml); directories that may not be read are reported."""
+    found, refused = find_spec_files(project_dir, specs_dir, SPEC_SUFFIXES)
+    for problem in refused:
+        reader.refused(problem, "this directory")
+    return [path for path in found if path != specs_dir / VARS_FILE]
 
 
 # ---------------------------------------------------------------- reading and YAML
@@ -156,11 +166,9 @@ class _Reader:
 
     def read_text(self, path: Path, rel: str) -> str | None:
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            self._issue(
-                rel, 0, "", f"cannot read the file ({exc.strerror or exc}); check that it exists and is readable"
-            )
+            raw = read_spec_bytes(self.project_dir, path)
+        except FileRefused as problem:
+            self.refused(problem, "this file")
             return None
         try:
             return raw.decode("utf-8")
@@ -171,7 +179,7 @@ class _Reader:
 
     def read_vars(self, path: Path) -> dict[str, Any]:
         """Template variables from specs/vars.yaml (a single mapping); {} when there is none."""
-        if not path.is_file():
+        if not os.path.lexists(path):
             return {}
         rel = path.relative_to(self.project_dir).as_posix()
         text = self.read_text(path, rel)
@@ -184,13 +192,22 @@ class _Reader:
 
     def documents(self, text: str, path: Path, rel: str) -> Iterator[_Document]:
         """The non-empty documents of a YAML stream, as plain values with their field lines."""
+        # Without aliases a file cannot hold more values than characters; aliases may add this many.
+        limit = budget = len(text) + ALIAS_ALLOWANCE
         try:
-            for node in yaml.compose_all(text, Loader=_YAML_LOADER):
+            for index, node in enumerate(yaml.compose_all(text, Loader=_YAML_LOADER)):
                 if node is None or (type(node) is ScalarNode and node.tag == _NULL):
                     continue  # empty document
-                converter = _Converter()
+                converter = _Converter(budget)
                 try:
                     data = converter.value(node, "")
+                except _Exhausted:
+                    message = (
+                        f"aliases here expand the file to more than {limit:,} values; "
+                        "write the repeated values out, or generate them with a .j2 template"
+                    )
+                    self._issue(rel, _largest_alias_line(text, index), "", message)
+                    return
                 except _NodeError as exc:
                     converter.problems.append(exc)
                     data = None
@@ -201,6 +218,7 @@ class _Reader:
                     )
                 for problem in converter.problems:
                     self._issue(rel, problem.line, problem.field, problem.message)
+                budget = converter.budget
                 if data is not None:
                     yield _Document(path, rel, _first_key_line(node), data, converter.lines)
         except yaml.MarkedYAMLError as exc:
@@ -208,24 +226,40 @@ class _Reader:
             line = mark.line + 1 if mark is not None else 0
             what = " ".join(p for p in (exc.context, exc.problem) if p)
             self._issue(rel, line, "", f"YAML syntax error: {what}; check indentation, colons and quoting")
+        except yaml.reader.ReaderError as exc:  # carries no mark: find the character ourselves
+            character = chr(exc.character)
+            line = text.count("\n", 0, max(text.find(character), 0)) + 1
+            message = f"the control character U+{exc.character:04X} is not allowed in YAML; remove it"
+            self._issue(rel, line, "", message)
         except yaml.YAMLError as exc:
             self._issue(rel, 0, "", f"YAML error: {exc}")
 
+    def refused(self, problem: FileRefused, subject: str) -> None:
+        rel = problem.path.relative_to(self.project_dir).as_posix()  # as named in the project, never the target
+        self._issue(rel, 0, "", f"{subject} {problem.reason}")
+
     def _issue(self, rel: str, line: int, field: str, message: str) -> None:
         self.issues.append(SpecIssue(rel, line, field, message))
+
+
+class _Exhausted(Exception):
+    """The values built from one file exceeded its budget (aliases expanding exponentially)."""
 
 
 class _Converter:
     """Turns one document's nodes into plain values, recording each field's line and any problems.
 
     Written for speed: it runs once per node of every spec (50k documents in the benchmark).
+    An alias is the same node as its anchor, built again each time it is used: `budget` counts
+    the values built (an item per collection entry) and stops a "billion laughs" before memory does.
     """
 
     _constructor = SafeConstructor()
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int) -> None:
         self.lines: FieldLines = {}
         self.problems: list[_NodeError] = []  # kept going after these: the document is still checked
+        self.budget = budget
 
     def value(self, node: Node, path: str) -> Any:
         node_type = type(node)
@@ -234,6 +268,7 @@ class _Converter:
         if node_type is MappingNode and node.tag == _MAP:
             return self._mapping(node, path)
         if node_type is SequenceNode and node.tag == _SEQ:
+            self._spend(len(node.value))
             lines, items = self.lines, []
             for index, item in enumerate(node.value):
                 item_path = f"{path}.{index}" if path else str(index)
@@ -242,7 +277,13 @@ class _Converter:
             return items
         raise _NodeError(_line(node), path, f"unsupported YAML tag {node.tag}; use plain mappings and lists")
 
+    def _spend(self, values: int) -> None:
+        self.budget -= values
+        if self.budget < 0:
+            raise _Exhausted
+
     def _mapping(self, node: MappingNode, path: str) -> dict[str, Any]:
+        self._spend(len(node.value))
         lines, result = self.lines, {}
         merged: dict[str, Any] = {}  # from `<<: *anchor`; explicit keys override them
         for key_node, value_node in node.value:
@@ -282,6 +323,43 @@ class _Converter:
             raise _NodeError(_line(node), path, f"cannot read value {node.value!r}: {exc}") from None
 
 
+def _largest_alias_line(text: str, document: int) -> int:
+    """Line of the alias that expands to the most values in the `document`-th document of `text`.
+
+    Only run after a budget ran out: it parses the text again, as events, to find where aliases
+    are written (the composed nodes keep only their anchor's position).
+    """
+    sizes: dict[str, int] = {}  # anchor -> values its node expands to
+    open_sizes: list[list[Any]] = []  # [size so far, anchor] per open collection
+    largest, line, index = 0, 0, -1
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        event_type = type(event)
+        if event_type is yaml.DocumentStartEvent:
+            index += 1
+            if index > document:
+                break
+        if index != document:
+            continue
+        if event_type in (yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            open_sizes.append([1, event.anchor])
+            continue
+        if event_type in (yaml.SequenceEndEvent, yaml.MappingEndEvent):
+            size, anchor = open_sizes.pop()
+        elif event_type is yaml.ScalarEvent:
+            size, anchor = 1, event.anchor
+        elif event_type is yaml.AliasEvent:
+            size, anchor = sizes.get(event.anchor, 1), None
+            if size > largest:
+                largest, line = size, event.start_mark.line + 1
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_sizes:
+            open_sizes[-1][0] += size
+    return line
+
+
 def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
@@ -305,7 +383,8 @@ class _Renderer:
 
     def render(self, source: str, rel: str) -> str | None:
         try:
-            return self.env.from_string(source).render(self.variables)
+            template = self.env.from_string(source)
+            return self._bounded(template, rel)
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}; fix the {{{{ }}}} or {{% %}} tag"
             self.issues.append(SpecIssue(rel, exc.lineno or 0, "", message))
@@ -318,6 +397,32 @@ class _Renderer:
             message = f"template failed: {type(exc).__name__}: {exc}"
             self.issues.append(SpecIssue(rel, _template_line(exc), "", message))
         return None
+
+    def _bounded(self, template: Template, rel: str) -> str | None:
+        """The rendered text; None after an issue once it grows past the size of a spec file (loops multiply)."""
+        chunks = template.generate(self.variables)
+        size, parts = 0, []
+        for part in chunks:
+            size += len(part)
+            if size > MAX_SPEC_BYTES:
+                line = _rendering_line(chunks, template)
+                chunks.close()
+                self.issues.append(SpecIssue(rel, line, "", f"the rendered template is {SIZE_LIMIT}"))
+                return None
+            parts.append(part)
+        return "".join(parts)
+
+
+def _rendering_line(chunks: Generator[str, None, None], template: Template) -> int:
+    """The template line that `chunks` (Template.generate) is suspended at."""
+    generator: Any = chunks
+    line = 0
+    while generator is not None and generator.gi_frame is not None:
+        frame = generator.gi_frame
+        if frame.f_code.co_filename == "<template>":
+            line = template.get_corresponding_lineno(frame.f_lineno)
+        generator = generator.gi_yieldfrom
+    return line
 
 
 def _template_line(exc: BaseException) -> int:

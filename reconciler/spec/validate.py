@@ -1,7 +1,7 @@
 """Checks across documents: unique names and references between kinds.
 
 Each document has already passed its own model; here we only look at how
-documents refer to each other (and whether referenced asset files exist).
+documents refer to each other (asset files are checked as they are found, in files.py).
 Credentials are env var names: they are never read here.
 """
 
@@ -31,10 +31,14 @@ def check_unique(entries: Iterable[tuple[str, str, Source]]) -> list[SpecIssue]:
                     source.line,
                     "name",
                     f"duplicate {kind} `{name}`: also declared at {seen.file}:{seen.line}; "
-                    f"names must be unique per kind, rename or remove one",
+                    f"names must be unique per kind{_PLACEMENT_NAMES if kind == 'Placement' else ''}, "
+                    "rename or remove one",
                 )
             )
     return issues
+
+
+_PLACEMENT_NAMES = " (a placement without `name` is named CAMPAIGN.CREATIVE.ZONE, joined with '.')"
 
 
 def check_references(
@@ -77,9 +81,6 @@ class _Checker:
                 )
         for name, creative in specs.creatives.items():
             self._ref("Creative", name, "advertiser", creative.advertiser, specs.advertisers, "Advertiser")
-            path = specs.asset_paths.get(name)
-            if path is not None and not path.is_file():
-                self._issue("Creative", name, "asset", f"asset file not found: looked for {path}")
         for name, campaign in specs.campaigns.items():
             self._campaign(name, campaign)
         for name, placement in specs.placements.items():
