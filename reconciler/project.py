@@ -20,6 +20,7 @@ from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
+from reconciler.spec.files import FileRefused, regular_file
 from reconciler.spec.loader import load_specs
 from reconciler.state import LocalFileStore, State, StateStore
 from reconciler.state.local import workspace_files
@@ -120,16 +121,19 @@ class Project:
 
 
 def _check_assets_inside(plan: Plan, directory: Path, source: str) -> None:
-    """Refuse a saved plan that would upload a file from outside the project (symlinks resolved)."""
+    """Refuse a saved plan that would upload a file the specs could not name (the specs' one file rule)."""
     root = directory.resolve()
     for change in plan.changes:
         asset = change.desired.asset if change.desired else None
-        if asset is not None and not Path(asset.path).resolve().is_relative_to(root):
+        if asset is None:
+            continue
+        try:
+            regular_file(root, Path(asset.path))
+        except FileRefused as refused:
             raise ReconcilerError(
-                f"{source}: {change.address} would upload {asset.path}, which is outside the project directory "
-                f"{root}. Nothing was sent. Assets must be files of the project; make a new plan here with "
-                "`reconciler plan --out FILE`."
-            )
+                f"{source}: {change.address} would upload {asset.path}, which {refused.reason}. Nothing was sent. "
+                "Make a new plan here with `reconciler plan --out FILE`."
+            ) from None
 
 
 def _plan(compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None) -> Plan:

@@ -123,7 +123,7 @@ def test_a_plan_that_uploads_a_file_from_outside_the_project_is_refused(
         assert _point_assets(plan_file, path) > 0
         result = run_reconciler(project, "apply", "--sandbox", str(plan_file), "--auto-approve")
         assert result.returncode == 1, result.stdout
-        assert "which is outside the project directory" in result.stderr and "Nothing was sent" in result.stderr
+        assert "which resolves outside the project directory" in result.stderr and "Nothing was sent" in result.stderr
         assert "do-not-publish" not in result.stdout + result.stderr
         assert not (project / "state" / "default.emulator.json").exists()  # no request reached the sandbox
 
@@ -138,4 +138,21 @@ def test_an_asset_that_is_not_a_regular_file_fails_its_upload_without_hanging(pr
     _point_assets(plan_file, fifo)
     result = run_reconciler(project, "apply", "--sandbox", str(plan_file), "--auto-approve", timeout=60)
     assert result.returncode == 1
-    assert "not a regular file" in result.stdout and "Traceback" not in result.stderr
+    assert "is a FIFO (named pipe), not a regular file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_upload_refuses_a_file_that_became_special_after_the_plan(tmp_path: Path) -> None:
+    """The last gate, at send time: a FIFO is refused at once, never read (which would block)."""
+    import asyncio
+    import os
+
+    from reconciler.model import Action, Asset, Operation
+    from reconciler.providers.assets import read_asset
+    from reconciler.providers.base import ProviderError
+
+    fifo = tmp_path / "banner.png"
+    os.mkfifo(fifo)
+    asset = Asset(str(fifo), "0" * 64, "image/png")
+    op = Operation("m:adimage/banner", Action.CREATE, "adimage", "banner", {}, asset=asset)
+    with pytest.raises(ProviderError, match="not a regular file"):
+        asyncio.run(asyncio.wait_for(read_asset(op), timeout=10))
