@@ -94,3 +94,28 @@ def test_a_template_that_renders_past_the_size_limit_stops_at_its_line(tmp_path:
     assert (
         issue.message == "the rendered template is larger than 8 MB, the limit for a spec file; split it into several"
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [
+        ('{{ "x" * 10**10 }}', "repeating a value 10000000000 times makes it larger than 8 MB"),
+        ("{{ 10**10 * 'x' }}", "repeating a value 10000000000 times"),
+        ("{{ [1] * 100000000 }}", "repeating a value 100000000 times"),
+        ("{{ 10 ** 100000000 }}", "is too large for a spec"),
+    ],
+)
+def test_one_expression_cannot_build_a_huge_value(tmp_path: Path, expression: str, says: str) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "x.yaml.j2").write_text(f"kind: Advertiser\nname: a\ndisplay_name: '{expression}'\n")
+    with pytest.raises(SpecError) as raised:
+        load_specs(tmp_path)
+    (issue,) = raised.value.issues
+    assert issue.file == "specs/x.yaml.j2" and issue.line == 3 and says in issue.message
+
+
+def test_ordinary_arithmetic_in_templates_still_works(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    text = "kind: Advertiser\nname: a\ndisplay_name: '{{ '-' * 3 }}{{ 2 ** 10 }}{{ 3 * 4 }}'\n"
+    (tmp_path / "specs" / "x.yaml.j2").write_text(text)
+    assert load_specs(tmp_path).advertisers["a"].display_name == "---102412"

@@ -373,11 +373,35 @@ def _first_key_line(node: Node) -> int:
 # ---------------------------------------------------------------- templates
 
 
+class _TooLarge(SecurityError):
+    """An expression would build a value no spec needs."""
+
+
+class _BoundedEnvironment(SandboxedEnvironment):
+    """The sandbox, plus bounds on the two operators that build huge values from a short expression.
+
+    `"x" * 10**10` or `9 ** 9 ** 9` would exhaust memory or time inside one expression, before
+    the rendered output could be measured.
+    """
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64 and abs(left) > 1:
+            raise _TooLarge(f"the power {left!r} ** {right!r} is too large for a spec")
+        if operator == "*" and isinstance(left, int) and isinstance(right, str | list | tuple):
+            left, right = right, left
+        sequence = isinstance(left, str | list | tuple) and isinstance(right, int)
+        if operator == "*" and sequence and len(left) * right > MAX_SPEC_BYTES:
+            raise _TooLarge(f"repeating a value {right} times makes it {SIZE_LIMIT}")
+        return super().call_binop(context, operator, left, right)
+
+
 class _Renderer:
     """Renders *.j2 spec files: variables and filters only, no file system, no Python internals."""
 
     def __init__(self, variables: dict[str, Any], issues: list[SpecIssue]) -> None:
-        self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        self.env = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
         self.variables = variables
         self.issues = issues
 
@@ -388,6 +412,8 @@ class _Renderer:
         except TemplateSyntaxError as exc:
             message = f"template syntax error: {exc.message}; fix the {{{{ }}}} or {{% %}} tag"
             self.issues.append(SpecIssue(rel, exc.lineno or 0, "", message))
+        except _TooLarge as exc:
+            self.issues.append(SpecIssue(rel, _template_line(exc), "", str(exc)))
         except SecurityError as exc:
             message = "template tried to access an unsafe attribute; templates may only use variables and filters"
             self.issues.append(SpecIssue(rel, _template_line(exc), "", message))
