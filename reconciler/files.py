@@ -1,4 +1,5 @@
-"""Reading and writing the files a user names: plan files, `plan --out`, `apply --events`.
+"""Reading and writing the files a user names on the command line: plan files, `plan --out`,
+`apply --events`. (Files a spec names are spec/files.py's: those must stay inside the project.)
 
 Every OSError or decoding error on such a path becomes a ReconcilerError that
 names the path and the system's reason, so a bad path is a one-line error,
