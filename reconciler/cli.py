@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from reconciler import connect
 from reconciler.apply import open_event_sink
 from reconciler.errors import ReconcilerError, SpecError
+from reconciler.files import write_text
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
 from reconciler.model import Plan
@@ -158,7 +160,7 @@ def plan(
     connect = _connector(project, use_sandbox) if refresh else None
     result = project.plan(_variables(variables), target_patterns, refresh_with=connect)
     if out:
-        _write_plan(out, result)
+        write_text(out, render_json(result), "plan file")
     if output_format == "json":
         click.echo(render_json(result), nl=False)
     elif output_format == "markdown":
@@ -169,12 +171,6 @@ def plan(
             click.echo(f"\nSaved the plan to {out}. Apply exactly this plan with: reconciler apply {out}")
     if detailed_exitcode and result.has_changes:
         ctx.exit(2)
-
-
-def _write_plan(path: Path, result: Plan) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(render_json(result), encoding="utf-8")
-    temporary.replace(path)
 
 
 @cli.command()
@@ -195,7 +191,12 @@ def _write_plan(path: Path, result: Plan) -> None:
     help="continue: independent work goes on, dependents are skipped; stop: start nothing new; "
     "rollback: undo this run's changes.",
 )
-@click.option("--events", metavar="FILE|-", help="Write one JSON line per event to FILE, or stdout with '-'.")
+@click.option(
+    "--events",
+    metavar="FILE|-",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write one JSON line per event to FILE, or stdout with '-'.",
+)
 @click.option("--refresh", is_flag=True, help="Read the live objects first and undo out-of-band edits.")
 @click.option("--target", "target_patterns", multiple=True, metavar="ADDR", help="Apply only ADDR and its needs.")
 @sandbox_option
@@ -242,26 +243,62 @@ def apply(
             return True
         if not sys.stdin.isatty():
             raise ReconcilerError("apply needs confirmation: run it in a terminal, or pass --auto-approve")
-        declined = not click.confirm("\nApply these changes?", default=False, err=events == "-")
+        declined = not _ask("\nApply these changes?", err=events == "-")
         return not declined
 
-    with open_event_sink(events) as sink:
-        result = project.apply(
-            connect=_connector(project, use_sandbox),
-            events=sink,
-            confirm=confirm,
-            notify=lambda line: click.echo(line, file=human),
-            plan_file=plan_file,
-            variables=_variables(variables),
-            target_patterns=target_patterns,
-            refresh=refresh,
-            parallelism=parallelism,
-            on_error=on_error,  # type: ignore[arg-type]
-        )
+    try:
+        with open_event_sink(events) as sink:
+            result = project.apply(
+                connect=_connector(project, use_sandbox),
+                events=sink,
+                confirm=confirm,
+                notify=lambda line: click.echo(line, file=human),
+                plan_file=plan_file,
+                variables=_variables(variables),
+                target_patterns=target_patterns,
+                refresh=refresh,
+                parallelism=parallelism,
+                on_error=on_error,  # type: ignore[arg-type]
+            )
+    except KeyboardInterrupt:
+        if human.isatty():
+            click.echo(file=human)  # end the progress line
+        raise Interrupted(_after_interrupted_apply(project)) from None
     if declined:
         raise ReconcilerError("apply cancelled: nothing was changed")
     if result is not None and not result.ok:
         ctx.exit(1)
+
+
+class Interrupted(Exception):
+    """Ctrl+C, with what it left behind; main() prints it and exits 130 (128 + SIGINT, as shells do)."""
+
+
+def _ask(question: str, *, err: bool) -> bool:
+    """A yes/no prompt that Ctrl+C interrupts at once (Ctrl+D declines)."""
+    # The prompt runs inside asyncio.run, whose SIGINT handler only cancels the main task for
+    # its next await: input() would go on waiting. The default handler raises right away.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return click.confirm(question, default=False, err=err)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise Interrupted("Interrupted: nothing was changed.") from None
+        return False  # end of input
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _after_interrupted_apply(project: Project) -> str:
+    """What an interrupted apply left: every finished operation is recorded, the rest is pending."""
+    pending = len(project.store.read().pending)
+    if not pending:
+        return "Interrupted: every finished operation is recorded in the state; `reconciler apply` carries on."
+    were = "operation was" if pending == 1 else "operations were"
+    return (
+        f"Interrupted: {pending} {were} in flight; their outcome is unknown and the next "
+        "`reconciler apply` resolves them by lookup before planning."
+    )
 
 
 @cli.command()
@@ -442,26 +479,53 @@ def sandbox_serve(
 cli.add_command(github)
 
 
+BUG_ENV = "RECONCILER_DEBUG"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors print a message and exit 1, never a traceback."""
+    """Entry point: an error is one line on stderr and exit 1, never a traceback; Ctrl+C exits 130."""
     try:
         code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
     except SpecError as error:
         if in_github_actions(os.environ):
             for issue in error.issues:
                 click.echo(format_annotation(issue))
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(1)
+        _fail(str(error))
     except (ReconcilerError, ProviderError) as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(1)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
+        _fail(str(error))
+    except Interrupted as error:
+        _interrupted(str(error))
+    except click.exceptions.Abort as error:
+        # click turns Ctrl+C into Abort; any other Abort is end of input at a prompt.
+        if isinstance(error.__context__, KeyboardInterrupt):
+            _interrupted("Interrupted.")
+        _fail("Aborted.")
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        _fail(f"{error.format_message()}{hint}")  # 1, not click's 2: 2 means "plan has changes"
     except click.ClickException as error:
-        error.show()
-        sys.exit(1)  # usage errors are errors (exit 1); 2 is reserved for "plan has changes"
+        _fail(error.format_message())
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _interrupted("Interrupted.")
+    except OSError as error:
+        # A file the system refused (a state file that is a directory, a full disk): the user can act on it.
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"{where}{error.strerror or error}")
+    except Exception as error:  # the last line of defence: say it is a bug, in one line
+        if os.environ.get(BUG_ENV):
+            raise
+        _fail(
+            f"internal error (a bug in reconciler): {type(error).__name__}: {error}. Please report it with the "
+            f"command you ran; {BUG_ENV}=1 shows the traceback."
+        )
     sys.exit(code or 0)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _interrupted(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(130)

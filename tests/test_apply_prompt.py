@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pty
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -13,14 +15,16 @@ from reconciler.state import LocalFileStore
 
 
 def apply_in_a_terminal(project: Path, answer: str) -> tuple[int, str]:
-    """Run `apply --sandbox` on a pseudo-terminal, answer the prompt, return (exit code, screen)."""
+    """Run `apply --sandbox` on a pseudo-terminal, type `answer` at the prompt, return (exit code, screen)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the real command, its stdin and stdout a terminal
         os.execv(sys.executable, [sys.executable, "-m", "reconciler", "-C", str(project), "apply", "--sandbox"])
     screen = b""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 30
     answered = False
     while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.1)[0]:
+            continue
         try:
             chunk = os.read(fd, 4096)
         except OSError:  # the child closed the terminal
@@ -29,25 +33,43 @@ def apply_in_a_terminal(project: Path, answer: str) -> tuple[int, str]:
             break
         screen += chunk
         if not answered and b"Apply these changes?" in screen:
-            os.write(fd, answer.encode() + b"\n")
+            os.write(fd, answer.encode())
             answered = True
-    _, status = os.waitpid(pid, 0)
+    while not (exited := os.waitpid(pid, os.WNOHANG))[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = exited[1]
+    if not exited[0]:  # still waiting at the prompt: fail rather than hang
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), screen.decode(errors="replace")
 
 
 def test_answering_no_changes_nothing_and_exits_1(project: Path) -> None:
-    code, screen = apply_in_a_terminal(project, "n")
+    code, screen = apply_in_a_terminal(project, "n\n")
     assert "Plan: 20 to create" in screen and "Apply these changes?" in screen
     assert code == 1 and "apply cancelled: nothing was changed" in screen
     assert LocalFileStore(project).read().resources == {}
 
 
 def test_answering_yes_applies(project: Path) -> None:
-    code, screen = apply_in_a_terminal(project, "y")
+    code, screen = apply_in_a_terminal(project, "y\n")
     assert code == 0, screen
     assert "Apply complete: 20 done" in screen
     assert len(LocalFileStore(project).read().resources) == 20
+
+
+def test_ctrl_c_at_the_prompt_changes_nothing_and_exits_130(project: Path) -> None:
+    code, screen = apply_in_a_terminal(project, "\x03")  # the terminal sends SIGINT for it
+    assert code == 130, screen
+    assert screen.rstrip().endswith("Interrupted: nothing was changed.") and "Traceback" not in screen
+    assert LocalFileStore(project).read().resources == {}
+
+
+def test_end_of_input_at_the_prompt_declines(project: Path) -> None:
+    code, screen = apply_in_a_terminal(project, "\x04")  # Ctrl+D
+    assert code == 1 and "apply cancelled: nothing was changed" in screen
+    assert LocalFileStore(project).read().resources == {}
 
 
 def test_without_a_terminal_apply_refuses_to_guess(project: Path) -> None:

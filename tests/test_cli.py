@@ -142,3 +142,21 @@ def test_installed_command_runs_as_a_process(project: Path) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "Plan: 20 to create" in result.stdout
+
+
+def test_an_unexpected_error_is_one_line_that_says_it_is_a_bug(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.project import Project
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("an invariant broke")
+
+    monkeypatch.setattr(Project, "plan", broken)  # stands in for a bug: no input makes the real code do this
+    code, out, err = run(capsys, "-C", str(project), "plan")
+    assert code == 1 and out == ""
+    assert err.startswith("Error: internal error (a bug in reconciler): RuntimeError: an invariant broke.")
+    assert len(err.splitlines()) == 1 and "RECONCILER_DEBUG=1 shows the traceback" in err
+    monkeypatch.setenv("RECONCILER_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="an invariant broke"):  # uncaught: Python prints the traceback
+        main(["-C", str(project), "plan"])

@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
+from reconciler.errors import ReconcilerError
+from reconciler.files import open_append, path_error
+
 if TYPE_CHECKING:
     from reconciler.apply.executor import ApplyResult
 
@@ -173,11 +176,20 @@ def progress_for(stream: TextIO) -> Progress:
 
 
 class EventSink:
-    """Where the executor sends its events."""
+    """Where the executor sends its events.
 
-    def __init__(self, *, jsonl: TextIO | None = None, progress: Progress | None = None) -> None:
+    A JSON lines stream that fails (disk full) is dropped, not raised into the
+    executor mid-apply: the state stays the record of what happened, and
+    `failure` tells the caller afterwards.
+    """
+
+    def __init__(
+        self, *, jsonl: TextIO | None = None, progress: Progress | None = None, jsonl_name: str = "events"
+    ) -> None:
         self._jsonl = jsonl
+        self._jsonl_name = jsonl_name
         self._progress = progress
+        self.failure: ReconcilerError | None = None
 
     def begin(self, total: int) -> None:
         """The walk is about to start `total` operations."""
@@ -186,8 +198,12 @@ class EventSink:
 
     def emit(self, event: Event) -> None:
         if self._jsonl is not None:
-            self._jsonl.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-            self._jsonl.flush()
+            try:
+                self._jsonl.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+                self._jsonl.flush()
+            except OSError as exc:
+                self._jsonl = None
+                self.failure = path_error(self._jsonl_name, "write the events", exc)
         if self._progress is not None:
             self._progress.show(event)
 
@@ -211,15 +227,23 @@ def open_event_sink(events: str | None, *, console: TextIO | None = None) -> Ite
 
     `-` writes JSON lines to stdout, and progress then goes to stderr so stdout
     stays pure JSON lines. `console` overrides where progress goes.
+    A FILE that cannot be opened, or written to during the apply, is a
+    ReconcilerError naming it (raised once the apply is over, in the latter case).
     """
-    with contextlib.ExitStack() as stack:
-        jsonl: TextIO | None = None
-        if events == "-":
-            jsonl = sys.stdout
-        elif events:
-            jsonl = stack.enter_context(Path(events).open("a", encoding="utf-8"))
-        stream = console or (sys.stderr if events == "-" else sys.stdout)
-        yield EventSink(jsonl=jsonl, progress=progress_for(stream))
+    to_stdout = events == "-"
+    jsonl = sys.stdout if to_stdout else open_append(Path(events), "events file") if events else None
+    progress = progress_for(console or (sys.stderr if to_stdout else sys.stdout))
+    sink = EventSink(jsonl=jsonl, progress=progress, jsonl_name="stdout" if to_stdout else events or "")
+    try:
+        yield sink
+    finally:
+        if jsonl is not None and not to_stdout:
+            try:
+                jsonl.close()
+            except OSError as exc:  # the lines a failed write left buffered
+                sink.failure = sink.failure or path_error(events or "", "write the events", exc)
+    if sink.failure is not None:
+        raise sink.failure
 
 
 def render_summary(result: ApplyResult) -> str:

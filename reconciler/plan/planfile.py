@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from reconciler.errors import ReconcilerError
+from reconciler.files import read_text
 from reconciler.model import Action, Asset, Change, Plan, RecordedResource, Resource, TargetConfig, split_address
 from reconciler.resource_types import PLATFORMS
 
@@ -59,12 +60,7 @@ def _change_to_json(change: Change) -> dict[str, Any]:
 
 def read_plan_file(path: Path) -> Plan:
     """Read and check a saved plan (`plan --out FILE`)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReconcilerError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        _fail(str(path), f"byte {exc.start}", "not UTF-8 text")
+    text = read_text(path, "plan file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
