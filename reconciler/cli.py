@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,7 +19,7 @@ from reconciler.errors import ReconcilerError, SpecError
 from reconciler.files import write_text
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
-from reconciler.model import Plan
+from reconciler.model import Plan, TargetConfig
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.project import Connect, Project
@@ -66,7 +66,11 @@ def _connector(project: Project, use_sandbox: bool) -> Connect:
     if use_sandbox:
         from reconciler.sandbox import create_app
 
-        return lambda targets: connect.sandbox(targets, os.environ, create_app(project.sandbox_data))
+        def to_sandbox(targets: Mapping[str, TargetConfig]) -> connect.Connection:
+            project.sandbox_data.parent.mkdir(exist_ok=True)  # the project's own state/ directory
+            return connect.sandbox(targets, os.environ, create_app(project.sandbox_data))
+
+        return to_sandbox
     return lambda targets: connect.live(targets, os.environ)
 
 

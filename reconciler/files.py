@@ -29,7 +29,7 @@ def path_error(path: Path | str, doing: str, error: OSError) -> ReconcilerError:
 def read_text(path: Path, what: str) -> str:
     """The UTF-8 text of `path`; `what` names the file in errors ("plan file")."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path)
     except OSError as exc:
         raise path_error(path, f"read the {what}", exc) from None
     try:
@@ -37,6 +37,18 @@ def read_text(path: Path, what: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ReconcilerError(f"{path}:{line}: the {what} is not UTF-8 text") from None
+
+
+def read_regular_file(path: Path) -> bytes:
+    """A regular file's bytes; a FIFO or device is refused, not read (forever, for some)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO without a writer must not block the open
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read()
+    finally:
+        os.close(fd)
 
 
 def write_text(path: Path, text: str, what: str) -> None:

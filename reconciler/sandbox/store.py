@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -35,6 +36,24 @@ class StoredObject:
     id: str
     fields: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
+
+
+def check_data_file(path: Path) -> None:
+    """Refuse a data file that is not a regular file, or whose directory does not exist.
+
+    A device would be read forever (/dev/zero) or written into; a missing directory
+    usually means a mistyped path, better said than silently created.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise ReconcilerError(f"{path}: the sandbox data file's directory does not exist") from None
+        return
+    except OSError as exc:
+        raise ReconcilerError(f"{path}: cannot use it as the sandbox data file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise ReconcilerError(f"{path}: the sandbox data file must be a regular file")
 
 
 class Store:
@@ -186,6 +205,7 @@ class Store:
 
     def _load(self, path: Path) -> None:
         assert self._journal_file is not None
+        check_data_file(path)
         if not path.exists():
             # An empty sandbox: the file is there from the start, and a stray journal goes.
             self._write_data_file()
