@@ -567,6 +567,9 @@ def test_stats_and_reset() -> None:
 
 def test_persistence_to_a_data_file(tmp_path: Path) -> None:
     data = tmp_path / "sub" / "sandbox.json"
+    with pytest.raises(ReconcilerError, match="directory does not exist"):  # a mistyped path is said, not made
+        Store(data)
+    data.parent.mkdir()
 
     async def first(sb: Sandbox) -> None:
         await sb.advertiser("kept")
