@@ -7,6 +7,7 @@ environment variable (by its kind) and each request a good run makes to the fake
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,12 @@ def _file(content: bytes) -> Callable[[Path], str]:
     return make
 
 
+def _fifo(tmp: Path) -> str:
+    path = tmp / "pipe"
+    os.mkfifo(path)  # nobody at the other end: a plain open or read would wait forever
+    return str(path)
+
+
 def _closed_port_url(tmp: Path) -> str:
     with socket.socket() as sock:  # bound, never listened on, then closed: connections are refused
         sock.bind(("127.0.0.1", 0))
@@ -62,11 +69,13 @@ BAD_READ_PATHS: list[Bad] = [
     _file(b'"x"'),
     _file(b'{"pull_request": "17", "format_version": 1}'),  # JSON of the wrong shape
     _file(b'{"pull_request": {"number": true}}'),
+    _fifo,
 ]
 BAD_APPEND_PATHS: list[Bad] = [
     lambda tmp: str(tmp),  # a directory
     lambda tmp: str(tmp / "missing" / "summary.md"),
     lambda tmp: _file(b"")(tmp) + "/summary.md",  # under a file
+    _fifo,
 ]
 BAD_URLS: list[Bad] = [
     "not-a-url",

@@ -6,6 +6,7 @@ in place, so a pull request never collects a stack of stale plans.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -69,7 +70,9 @@ def cut_markdown(markdown: str, budget: int) -> str:
 
 def append_step_summary(path: Path, markdown: str) -> None:
     try:
-        with path.open("a", encoding="utf-8") as summary:
+        # Non-blocking, so a FIFO without a reader fails (ENXIO) instead of waiting forever.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as summary:
             summary.write(markdown + "\n")
     except OSError as exc:
         raise ReconcilerError(

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconciler.errors import ReconcilerError
+from reconciler.files import read_regular_file
 
 DEFAULT_API_URL = "https://api.github.com"
 
@@ -109,7 +110,7 @@ def pull_request_number(event_path: str) -> int:
     """The pull request of the triggering event: pull_request.number, or issue.number for comments."""
     where = f"{EVENT_PATH.name}={event_path}"
     try:
-        text = Path(event_path).read_bytes().decode("utf-8")
+        text = read_regular_file(Path(event_path)).decode("utf-8")  # a FIFO is refused, not waited on
     except OSError as exc:
         raise ReconcilerError(f"{where}: cannot read the event file: {exc.strerror or exc}.") from None
     except UnicodeDecodeError as exc:
