@@ -519,10 +519,18 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get(BUG_ENV):
             raise
         _fail(
-            f"internal error (a bug in reconciler): {type(error).__name__}: {error}. Please report it with the "
-            f"command you ran; {BUG_ENV}=1 shows the traceback."
+            f"internal error (a bug in reconciler): {type(error).__name__}: {_scrubbed(str(error))}. Please report "
+            f"it with the command you ran; {BUG_ENV}=1 shows the traceback."
         )
     sys.exit(code or 0)
+
+
+def _scrubbed(text: str) -> str:
+    """`text` without credentials: what an unforeseen error's message may carry (a URL with a token)."""
+    from reconciler.providers.http import Redactor
+
+    secret_names = ("TOKEN", "SECRET", "PASSWORD", "KEY")
+    return Redactor(v for k, v in os.environ.items() if any(n in k.upper() for n in secret_names))(text)
 
 
 def _fail(message: str) -> NoReturn:

@@ -160,3 +160,19 @@ def test_an_unexpected_error_is_one_line_that_says_it_is_a_bug(
     monkeypatch.setenv("RECONCILER_DEBUG", "1")
     with pytest.raises(RuntimeError, match="an invariant broke"):  # uncaught: Python prints the traceback
         main(["-C", str(project), "plan"])
+
+
+def test_an_unexpected_errors_message_never_shows_a_credential(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.project import Project
+
+    monkeypatch.setenv("META_ACCESS_TOKEN", "EAAB-very-secret-value-123")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("GET https://x.invalid/?access_token=abc123xyz failed with EAAB-very-secret-value-123")
+
+    monkeypatch.setattr(Project, "plan", broken)
+    code, _, err = run(capsys, "-C", str(project), "plan")
+    assert code == 1 and "internal error" in err
+    assert "abc123xyz" not in err and "EAAB-very-secret-value-123" not in err
