@@ -13,15 +13,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The quickstart: plan the example specs, apply them to the embedded sandbox
-# (kept under state/, workspace "demo", reset each time), then show that a
-# second plan has nothing left to do (--detailed-exitcode: exit 0 = no changes).
+# (its own state under state/, workspace "demo", reset each time), then show that
+# a second sandbox plan has nothing left to do (--detailed-exitcode: exit 0 = no changes).
 DEMO := $(BIN)/reconciler --workspace demo
 demo: $(STAMP)
-	@rm -f state/demo.json state/demo.journal state/demo.emulator.json state/demo.emulator.json.journal
+	@rm -f state/demo.sandbox.json state/demo.sandbox.journal state/demo.emulator.json state/demo.emulator.json.journal
 	$(DEMO) validate
-	$(DEMO) plan
+	$(DEMO) plan --sandbox
 	$(DEMO) apply --sandbox --auto-approve
-	$(DEMO) plan --detailed-exitcode
+	$(DEMO) plan --sandbox --detailed-exitcode
 
 test: $(STAMP)
 	$(BIN)/ruff check .

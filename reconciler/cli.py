@@ -28,9 +28,9 @@ from reconciler.providers.base import ProviderError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _project(ctx: click.Context) -> Project:
+def _project(ctx: click.Context, sandbox: bool = False) -> Project:
     params = ctx.find_root().params
-    return Project(Path(params["project_dir"]), params["workspace"])
+    return Project(Path(params["project_dir"]), params["workspace"], sandbox)
 
 
 def _variables(values: tuple[str, ...]) -> dict[str, str]:
@@ -160,7 +160,7 @@ def plan(
       reconciler plan --out plan.json --detailed-exitcode
       reconciler plan --format markdown --target 'bs-main:campaign/*'
     """
-    project = _project(ctx)
+    project = _project(ctx, use_sandbox)
     connect = _connector(project, use_sandbox) if refresh else None
     result = project.plan(_variables(variables), target_patterns, refresh_with=connect)
     if out:
@@ -232,7 +232,7 @@ def apply(
       reconciler plan --out plan.json && reconciler apply plan.json
       reconciler apply --sandbox --auto-approve      # against the local emulator
     """
-    project = _project(ctx)
+    project = _project(ctx, use_sandbox)
     if plan_file and (target_patterns or refresh):
         raise click.UsageError("a saved plan is applied as it is: --target and --refresh go to `plan`")
     human = sys.stderr if events == "-" else sys.stdout
@@ -337,7 +337,7 @@ def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables:
       reconciler status
       reconciler status --format json | jq '.[] | select(.health != "healthy")'
     """
-    project = _project(ctx)
+    project = _project(ctx, use_sandbox)
     statuses = project.status(_connector(project, use_sandbox), _variables(variables))
     if output_format == "json":
         click.echo(json.dumps([dataclasses.asdict(s) for s in statuses], indent=2))

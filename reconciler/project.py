@@ -18,22 +18,35 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
+from reconciler.providers import broadstreet, meta, snapchat, tiktok
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.files import FileRefused, regular_file
 from reconciler.spec.loader import load_specs
 from reconciler.state import LocalFileStore, State, StateStore
 from reconciler.state.local import workspace_files
+from reconciler.state.store import SANDBOX_ENDPOINT
 from reconciler.status import CampaignStatus, campaign_statuses
 
 # Builds the connection to use for a set of targets: live APIs or the sandbox.
 Connect = Callable[[Mapping[str, TargetConfig]], Connection]
 
+# The URL a provider talks to when its target sets no api_base_url.
+DEFAULT_ENDPOINTS = {
+    "broadstreet": broadstreet.DEFAULT_BASE_URL,
+    "meta": meta.DEFAULT_BASE_URL,
+    "snapchat": snapchat.DEFAULT_BASE_URL,
+    "tiktok": tiktok.DEFAULT_BASE_URL,
+}
+
 
 @dataclass(frozen=True)
 class Project:
+    """`sandbox`: runs against the in-process emulator, with a state of their own."""
+
     directory: Path
     workspace: str = "default"
+    sandbox: bool = False
 
     def __post_init__(self) -> None:
         if not (self.directory / "specs").is_dir():
@@ -45,7 +58,13 @@ class Project:
     @functools.cached_property
     def store(self) -> LocalFileStore:
         """One store per project object: its lock and its writes must be the same object's."""
-        return LocalFileStore(self.directory, self.workspace)
+        return LocalFileStore(self.directory, self.workspace, sandbox=self.sandbox, endpoint_of=self.endpoint)
+
+    def endpoint(self, target: TargetConfig) -> str:
+        """The endpoint this project's runs reach `target` through (recorded in the state, compared by plans)."""
+        if self.sandbox:
+            return SANDBOX_ENDPOINT  # whatever the spec's api_base_url: the connection replaces it
+        return target.api_base_url or DEFAULT_ENDPOINTS.get(target.platform, f"unknown-platform:{target.platform}")
 
     @property
     def sandbox_data(self) -> Path:
@@ -66,14 +85,15 @@ class Project:
         """Plan the specs against the recorded state; with `refresh_with`, against the live objects."""
         compiled = self.compile(variables)
         state = state if state is not None else self.store.read()
+        plan_targets(compiled.targets, state, self.endpoint)  # refuses a moved target before any request
         connection = refresh_with(compiled.targets) if refresh_with is not None else None
-        return _plan(compiled, state, target_patterns, connection)
+        return self._plan(compiled, state, target_patterns, connection)
 
     def status(self, connect: Connect, variables: Mapping[str, str] | None = None) -> list[CampaignStatus]:
         """Per campaign and target: review verdicts read from the platforms, and health."""
         compiled = self.compile(variables)
         state = self.store.read()
-        plan = build_plan(compiled, state)
+        plan = build_plan(compiled, state, endpoint_of=self.endpoint)
         return asyncio.run(_statuses(plan, state, connect(compiled.targets)))
 
     def apply(
@@ -99,7 +119,7 @@ class Project:
         with store.lock("apply"):
             state = store.read()
             compiled = self.compile(variables)
-            targets, _ = plan_targets(compiled.targets, state)
+            targets, _ = plan_targets(compiled.targets, state, self.endpoint)
             if plan_file is not None:
                 plan = read_plan_file(plan_file)
                 if state.pending:
@@ -116,8 +136,23 @@ class Project:
                 for line in asyncio.run(_resolve(state, connection, store)):
                     notify(line)
                 state = store.read()
-            plan = _plan(compiled, state, target_patterns, connection if refresh else None)
+            plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
             return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
+
+
+    def _plan(
+        self, compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None
+    ) -> Plan:
+        """The plan; with `refresh_from`, against the live objects read through it, drift noted as warnings."""
+        notes: list[str] = []
+        gone = {}
+        if refresh_from is not None:
+            recorded = state.resources
+            state, notes = asyncio.run(_refresh(state, refresh_from))
+            gone = {address: r for address, r in recorded.items() if address not in state.resources}
+        plan = build_plan(compiled, state, target_patterns, gone, endpoint_of=self.endpoint)
+        plan.warnings[:0] = notes
+        return plan
 
 
 def _check_assets_inside(plan: Plan, directory: Path, source: str) -> None:
@@ -134,19 +169,6 @@ def _check_assets_inside(plan: Plan, directory: Path, source: str) -> None:
                 f"{source}: {change.address} would upload {asset.path}, which {refused.reason}. Nothing was sent. "
                 "Make a new plan here with `reconciler plan --out FILE`."
             ) from None
-
-
-def _plan(compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None) -> Plan:
-    """The plan; with `refresh_from`, against the live objects read through it, drift noted as warnings."""
-    notes: list[str] = []
-    gone = {}
-    if refresh_from is not None:
-        recorded = state.resources
-        state, notes = asyncio.run(_refresh(state, refresh_from))
-        gone = {address: r for address, r in recorded.items() if address not in state.resources}
-    plan = build_plan(compiled, state, target_patterns, gone)
-    plan.warnings[:0] = notes
-    return plan
 
 
 async def _resolve(state: State, connection: Connection, store: StateStore) -> list[str]:

@@ -203,8 +203,8 @@ class Cli:
         return out
 
     def assert_no_changes(self) -> None:
-        """`plan` from the state alone has nothing to do."""
-        code, out = self("plan", "--detailed-exitcode")
+        """`plan --sandbox` from the sandbox's state alone has nothing to do."""
+        code, out = self("plan", "--sandbox", "--detailed-exitcode")
         assert code == 0, out
 
     def assert_no_drift(self) -> None:

@@ -49,27 +49,27 @@ def test_answering_no_changes_nothing_and_exits_1(project: Path) -> None:
     code, screen = apply_in_a_terminal(project, "n\n")
     assert "Plan: 20 to create" in screen and "Apply these changes?" in screen
     assert code == 1 and "apply cancelled: nothing was changed" in screen
-    assert LocalFileStore(project).read().resources == {}
+    assert LocalFileStore(project, sandbox=True).read().resources == {}
 
 
 def test_answering_yes_applies(project: Path) -> None:
     code, screen = apply_in_a_terminal(project, "y\n")
     assert code == 0, screen
     assert "Apply complete: 20 done" in screen
-    assert len(LocalFileStore(project).read().resources) == 20
+    assert len(LocalFileStore(project, sandbox=True).read().resources) == 20
 
 
 def test_ctrl_c_at_the_prompt_changes_nothing_and_exits_130(project: Path) -> None:
     code, screen = apply_in_a_terminal(project, "\x03")  # the terminal sends SIGINT for it
     assert code == 130, screen
     assert screen.rstrip().endswith("Interrupted: nothing was changed.") and "Traceback" not in screen
-    assert LocalFileStore(project).read().resources == {}
+    assert LocalFileStore(project, sandbox=True).read().resources == {}
 
 
 def test_end_of_input_at_the_prompt_declines(project: Path) -> None:
     code, screen = apply_in_a_terminal(project, "\x04")  # Ctrl+D
     assert code == 1 and "apply cancelled: nothing was changed" in screen
-    assert LocalFileStore(project).read().resources == {}
+    assert LocalFileStore(project, sandbox=True).read().resources == {}
 
 
 def test_without_a_terminal_apply_refuses_to_guess(project: Path) -> None:
@@ -81,4 +81,4 @@ def test_without_a_terminal_apply_refuses_to_guess(project: Path) -> None:
     )
     assert result.returncode == 1
     assert "apply needs confirmation: run it in a terminal, or pass --auto-approve" in result.stderr
-    assert LocalFileStore(project).read().resources == {}
+    assert LocalFileStore(project, sandbox=True).read().resources == {}

@@ -479,7 +479,7 @@ def test_apply_plan_refresh_and_asset_replacement_end_to_end(
     assert {t: len(ids) for t, ids in live.items()} == {
         "campaign": 1, "adset": 1, "adimage": 1, "advideo": 1, "adcreative": 2, "ad": 2,
     }  # fmt: skip
-    state = json.loads((tmp_path / "state" / "default.json").read_text())
+    state = json.loads((tmp_path / "state" / "default.sandbox.json").read_text())
     recorded = {(r["type"], r["id"]) for r in state["resources"].values()}
     assert {(t, i.split(":")[-1]) for t, ids in live.items() for i in ids} == recorded
 
@@ -487,7 +487,7 @@ def test_apply_plan_refresh_and_asset_replacement_end_to_end(
     reconciler.assert_no_drift()  # a read of every object equals what was recorded
 
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(4))
-    code, out = reconciler("plan", "--detailed-exitcode")
+    code, out = reconciler("plan", "--sandbox", "--detailed-exitcode")
     assert code == 2 and "1 to update, 2 to replace" in out  # image and creative replaced, ad swapped
     reconciler.apply()
     reconciler.assert_no_drift()

@@ -524,12 +524,12 @@ def test_apply_converges_and_a_new_asset_replaces_the_chain(
     reconciler.assert_no_drift()
 
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(2))
-    code, out = reconciler("plan", "--detailed-exitcode")
+    code, out = reconciler("plan", "--sandbox", "--detailed-exitcode")
     assert code == 2 and "Plan: 0 to create, 1 to update, 2 to replace, 0 to delete." in out
     reconciler.apply()
     reconciler.assert_no_drift()
 
-    state = json.loads((tmp_path / "state" / "default.json").read_text())
+    state = json.loads((tmp_path / "state" / "default.sandbox.json").read_text())
     recorded = {(r["type"], r["id"]) for r in state["resources"].values()}
 
     objects = [o for o in kit.saved_objects(tmp_path, "snapchat") if o.type != "adaccount"]

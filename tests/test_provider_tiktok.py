@@ -505,15 +505,15 @@ def test_apply_plan_refresh_and_a_new_asset_end_to_end(
     cli.assert_no_changes()
     cli.assert_no_drift()  # every live object reads back exactly as recorded
 
-    state = LocalFileStore(tmp_path).read()
+    state = LocalFileStore(tmp_path, sandbox=True).read()
     old_image = state.resources["tiktok-us:image/banner"].id
     (tmp_path / "specs" / "assets" / "banner.png").write_bytes(png_bytes(2))
-    code, out = cli("plan", "--detailed-exitcode")
+    code, out = cli("plan", "--sandbox", "--detailed-exitcode")
     assert code == 2 and "tiktok-us:image/banner" in out and "tiktok-us:ad/summer.banner" in out
     cli.apply()
     cli.assert_no_drift()
 
-    state = LocalFileStore(tmp_path).read()
+    state = LocalFileStore(tmp_path, sandbox=True).read()
     assert not state.pending and state.resources["tiktok-us:image/banner"].id != old_image
     ad = state.resources["tiktok-us:ad/summer.banner"]
     assert ad.attributes["image_ids"] == [state.resources["tiktok-us:image/banner"].id]

@@ -92,6 +92,7 @@ def test_round_trip_and_file_format(tmp_path: Path) -> None:
     assert state.id_of("bs:advertiser/acme") == "7"
     assert state.id_of("bs:campaign/summer") is None
     expected = f"""{{
+  "endpoints": {{}},
   "format_version": 1,
   "lineage": "{lineage}",
   "pending": {{
@@ -246,7 +247,7 @@ def test_crash_before_compaction_keeps_confirmed_writes(tmp_path: Path) -> None:
     assert state.id_of("bs:campaign/a") == "101"
     assert list(state.pending) == ["bs:zone/z"]
 
-    (state_dir / ".default.k3j2.tmp").write_text('{"format_version": 1, "lin')  # a snapshot write cut short
+    (state_dir / ".default.json.k3j2.tmp").write_text('{"format_version": 1, "lin')  # a snapshot write cut short
     store = LocalFileStore(tmp_path)
     with store.lock("apply"):  # the dead process's lock is taken over; the journal is folded in
         assert sorted(p.name for p in state_dir.iterdir()) == ["default.json", "default.lock"]

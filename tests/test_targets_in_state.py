@@ -44,22 +44,22 @@ def test_removing_a_target_with_its_resources_deletes_them_with_its_recorded_con
 ) -> None:
     cli.apply()
     assert live(project, "meta")  # an ad account object and the campaign's objects
-    state = LocalFileStore(project).read()
+    state = LocalFileStore(project, sandbox=True).read()
     assert state.targets["meta-us"].settings["ad_account_id"] == "act_1234567890"
     meta_objects = [a for a, r in state.resources.items() if r.target == "meta-us"]
     edit_specs(project, META_TARGET, "")
     edit_specs(project, "targets: [bs-main, meta-us, tiktok-us, snap-us]", "targets: [bs-main, tiktok-us, snap-us]")
 
-    code, out = cli("plan")
+    code, out = cli("plan", "--sandbox")
     assert code == 0, out
     assert "target meta-us is no longer in the specs" in out
     assert f"{len(meta_objects)} to delete" in out
     code, out = cli("apply", "--sandbox", "--auto-approve")
     assert code == 0, out
-    after = LocalFileStore(project).read()
+    after = LocalFileStore(project, sandbox=True).read()
     assert not [a for a, r in after.resources.items() if r.target == "meta-us"]
     assert "meta-us" not in after.targets  # it went with its last object
-    assert "meta-us" not in json.loads((project / "state" / "default.json").read_text())["targets"]
+    assert "meta-us" not in json.loads((project / "state" / "default.sandbox.json").read_text())["targets"]
     assert set(live(project, "meta")) <= {"adaccount", "adimage"}  # the campaign's objects are gone
     cli.assert_no_changes()
 
@@ -80,32 +80,32 @@ def test_a_target_moved_to_another_platform_or_account_is_refused(
     cli: Cli, project: Path, old: str, new: str, says: str
 ) -> None:
     cli.apply()
-    before = (project / "state" / "default.json").read_text()
+    before = (project / "state" / "default.sandbox.json").read_text()
     edit_specs(project, old, new)
-    for command in (["plan"], ["apply", "--sandbox", "--auto-approve"]):
+    for command in (["plan", "--sandbox"], ["apply", "--sandbox", "--auto-approve"]):
         code, out = cli(*command)
         assert code == 1
         assert says in out and "are on meta (ad_account_id act_1234567890)" in out
         assert "give its Target a new name" in out
-    assert (project / "state" / "default.json").read_text() == before
+    assert (project / "state" / "default.sandbox.json").read_text() == before
 
 
 def test_a_state_that_does_not_record_a_removed_target_is_a_clear_refusal(cli: Cli, project: Path) -> None:
     cli.apply()
-    path = project / "state" / "default.json"
+    path = project / "state" / "default.sandbox.json"
     data = json.loads(path.read_text())
     del data["targets"]  # as an older reconciler wrote it
     path.write_text(json.dumps(data))
     edit_specs(project, META_TARGET, "")
     edit_specs(project, "targets: [bs-main, meta-us, tiktok-us, snap-us]", "targets: [bs-main, tiktok-us, snap-us]")
-    code, out = cli("plan")
+    code, out = cli("plan", "--sandbox")
     assert code == 1
     assert "target meta-us is no longer in the specs" in out and "Declare the Target again" in out
     # Declared again, the next apply records it (and the campaign's meta objects are planned for deletion).
     edit_specs(project, "kind: Target\nname: tiktok-us", META_TARGET + "kind: Target\nname: tiktok-us")
     code, out = cli("apply", "--sandbox", "--auto-approve")
     assert code == 0, out
-    assert "meta-us" not in LocalFileStore(project).read().targets  # nothing left on it
+    assert "meta-us" not in LocalFileStore(project, sandbox=True).read().targets  # nothing left on it
 
 
 # ---- a saved plan's targets (over real HTTP, so that a diverted request would show)
@@ -163,7 +163,7 @@ def test_a_saved_plan_deleting_a_removed_targets_objects_applies(tmp_path: Path,
     result = run_reconciler(project, "apply", str(plan_file), "--auto-approve")
     assert result.returncode == 0, result.stdout + result.stderr
     assert sandbox.objects() == []
-    assert LocalFileStore(project).read().resources == {}
+    assert LocalFileStore(project, sandbox=True).read().resources == {}
 
 
 @pytest.mark.parametrize(
@@ -178,9 +178,9 @@ def test_a_saved_plan_deleting_a_removed_targets_objects_applies(tmp_path: Path,
 )
 def test_a_damaged_target_record_names_the_field(cli: Cli, project: Path, entry: object, says: str) -> None:
     cli.apply()
-    path = project / "state" / "default.json"
+    path = project / "state" / "default.sandbox.json"
     data = json.loads(path.read_text())
     data["targets"]["meta-us"] = entry
     path.write_text(json.dumps(data))
-    code, out = cli("plan")
+    code, out = cli("plan", "--sandbox")
     assert code == 1 and says in out and "invalid state file" in out

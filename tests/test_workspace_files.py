@@ -14,7 +14,7 @@ from tests.e2e import run_reconciler
 
 # Names chosen to look like another workspace's file of another role.
 TRICKY = ["default", "demo", "sandbox-demo", "demo-sandbox", "emulator", "demo-emulator", "journal", "lock", "json",
-          "x", "x-journal", "x-lock", "x-json", "x_emulator", "0", "state"]
+          "x", "x-journal", "x-lock", "x-json", "x_emulator", "0", "state", "sandbox", "x-sandbox", "x_sandbox_json"]
 
 
 def test_no_two_files_of_any_roles_or_workspaces_share_a_path(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_every_file_name_tells_its_workspace_and_role(tmp_path: Path) -> None:
     roles = [
         {path.name.split(".", 1)[1] for path in workspace_files(tmp_path, workspace).all()} for workspace in TRICKY
     ]
-    assert all(r == roles[0] for r in roles) and len(roles[0]) == 5
+    assert all(r == roles[0] for r in roles) and len(roles[0]) == 8
     for workspace in TRICKY:
         assert {p.name.split(".", 1)[0] for p in workspace_files(tmp_path, workspace).all()} == {workspace}
 
@@ -47,6 +47,10 @@ def test_the_store_and_the_sandbox_use_the_named_files(project: Path) -> None:
     files = workspace_files(project, "sandbox-demo")
     store = LocalFileStore(project, "sandbox-demo")
     assert (store.path, store.journal_path, store.lock_path) == (files.state, files.journal, files.lock)
+    sandbox = LocalFileStore(project, "sandbox-demo", sandbox=True)
+    assert (sandbox.path, sandbox.journal_path, sandbox.lock_path) == (
+        files.sandbox_state, files.sandbox_journal, files.sandbox_lock
+    )
     assert Project(project, "demo").sandbox_data != store.path
     assert all(Project(project, a).sandbox_data != LocalFileStore(project, b).path
                for a, b in itertools.product(TRICKY, TRICKY))

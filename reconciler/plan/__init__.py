@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Change, Plan, RecordedResource, TargetConfig
@@ -12,6 +13,7 @@ from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
 from reconciler.resource_types import ACCOUNT_SETTING, RESOURCE_TYPES, resource_type
 from reconciler.spec.compile import Compiled
+from reconciler.state.store import SANDBOX_ENDPOINT
 
 if TYPE_CHECKING:
     from reconciler.state import State
@@ -22,8 +24,10 @@ def build_plan(
     state: State,
     target_patterns: Sequence[str] = (),
     gone: Mapping[str, RecordedResource] | None = None,
+    *,
+    endpoint_of: EndpointOf,
 ) -> Plan:
-    """The plan of `compiled` against `state`.
+    """The plan of `compiled` against `state`, for a run reaching each target through `endpoint_of(target)`.
 
     `gone`: recorded objects a refresh found deleted on the platform (and left out of
     `state`); a create at such an address carries the old record, so that apply
@@ -37,7 +41,7 @@ def build_plan(
             else c
             for c in changes
         ]
-    targets, notes = plan_targets(compiled.targets, state)
+    targets, notes = plan_targets(compiled.targets, state, endpoint_of)
     warnings = list(compiled.warnings) + notes
     for address, pending in sorted(state.pending.items()):
         warnings.append(
@@ -63,13 +67,21 @@ def build_plan(
     )
 
 
-def plan_targets(declared: Mapping[str, TargetConfig], state: State) -> tuple[dict[str, TargetConfig], list[str]]:
+# The endpoint a run reaches a target through: its API's URL, or SANDBOX_ENDPOINT.
+EndpointOf = Callable[[TargetConfig], str]
+
+
+def plan_targets(
+    declared: Mapping[str, TargetConfig], state: State, endpoint_of: EndpointOf
+) -> tuple[dict[str, TargetConfig], list[str]]:
     """The targets a plan applies with, and a warning for each that left the specs.
 
     A target that left the specs while objects are still recorded on it is planned
     with the configuration it last applied with, so that its objects are deleted
-    where they are. Raises ReconcilerError when that configuration is unknown, or
-    when a declared target's platform or account is not the one its objects are in.
+    where they are. Raises ReconcilerError when that configuration is unknown,
+    when a declared target's platform or account is not the one its objects are in,
+    or when this run would reach a target through another endpoint than its objects
+    were written through (the sandbox's ids on a live API, or the other way round).
     """
     targets = dict(declared)
     notes = []
@@ -92,7 +104,30 @@ def plan_targets(declared: Mapping[str, TargetConfig], state: State) -> tuple[di
         elif recorded is None and (misfit := [a for a in addresses if not _fits(state, a, current.platform)]):
             # A state from before targets were recorded: the types of its objects still tell the platform.
             raise ReconcilerError(_moved_account(name, "another platform", _account(current), misfit))
+        before = state.endpoints.get(name)
+        if before is not None and not _same_endpoint(before, after := endpoint_of(targets[name])):
+            raise ReconcilerError(_moved_endpoint(name, before, after, addresses))
     return targets, notes
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    """Whether two endpoints reach the same service: same scheme, host and port.
+
+    The path is left out: it carries the API version, which a reconciler upgrade moves
+    (Meta v25.0 -> v26.0) without moving a single object.
+    """
+    return _origin(a) == _origin(b)
+
+
+def _origin(endpoint: str) -> tuple[str, ...]:
+    url = urlsplit(endpoint)
+    try:
+        port = url.port or {"http": 80, "https": 443}.get(url.scheme.lower())
+    except ValueError:  # a hand-edited state's bad port: compared as written
+        return (endpoint,)
+    if not url.netloc:
+        return (endpoint,)  # no host: SANDBOX_ENDPOINT and the like
+    return (url.scheme.lower(), (url.hostname or "").lower(), str(port))
 
 
 def _undeletable(changes: Sequence[Change], targets: Mapping[str, TargetConfig]) -> list[str]:
@@ -137,6 +172,23 @@ def _moved_account(name: str, before: str, after: str, addresses: list[str]) -> 
         "their updates and deletes would go to the wrong account. To use the new account, give its "
         "Target a new name (and keep or remove the old one); to delete the old objects first, declare the old "
         "Target again without their specs and apply."
+    )
+
+
+def _moved_endpoint(name: str, before: str, after: str, addresses: list[str]) -> str:
+    if before == SANDBOX_ENDPOINT:
+        fix = "Run with --sandbox to use them; if this state file was copied here, restore the live one from git."
+    elif after == SANDBOX_ENDPOINT:
+        fix = "Run without --sandbox to use them (a --sandbox run keeps its own state/WORKSPACE.sandbox.json)."
+    else:
+        fix = (
+            f"Point the Target's api_base_url back at {before}; to start afresh on {after}, give the Target a "
+            "new name or use another --workspace."
+        )
+    return (
+        f"target {name} would be reached through {after}, but {len(addresses)} objects recorded on it "
+        f"({', '.join(addresses[:3])}{', ...' if len(addresses) > 3 else ''}) were applied through {before}: "
+        f"their ids mean nothing there. Nothing was written. {fix}"
     )
 
 

@@ -30,7 +30,7 @@ import re
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,10 +67,29 @@ class WorkspaceFiles:
     journal: Path  # writes since the snapshot
     lock: Path
     emulator: Path  # `--sandbox`: the emulator's objects (it adds `.journal` to this name for its own journal)
+    # `--sandbox`'s own state: its ids are the emulator's, so a live run must never read them.
+    sandbox_state: Path
+    sandbox_journal: Path
+    sandbox_lock: Path
 
     def all(self) -> tuple[Path, ...]:
         emulator_journal = self.emulator.with_name(self.emulator.name + ".journal")
-        return (self.state, self.journal, self.lock, self.emulator, emulator_journal)
+        return (
+            self.state,
+            self.journal,
+            self.lock,
+            self.emulator,
+            emulator_journal,
+            self.sandbox_state,
+            self.sandbox_journal,
+            self.sandbox_lock,
+        )
+
+    def of_state(self, sandbox: bool) -> tuple[Path, Path, Path]:
+        """(snapshot, journal, lock) of the live state, or of the sandbox's."""
+        if sandbox:
+            return self.sandbox_state, self.sandbox_journal, self.sandbox_lock
+        return self.state, self.journal, self.lock
 
 
 def workspace_files(project_dir: Path, workspace: str) -> WorkspaceFiles:
@@ -86,6 +105,9 @@ def workspace_files(project_dir: Path, workspace: str) -> WorkspaceFiles:
         journal=directory / f"{workspace}.journal",
         lock=directory / f"{workspace}.lock",
         emulator=directory / f"{workspace}.emulator.json",
+        sandbox_state=directory / f"{workspace}.sandbox.json",
+        sandbox_journal=directory / f"{workspace}.sandbox.journal",
+        sandbox_lock=directory / f"{workspace}.sandbox.lock",
     )
 
 
@@ -99,6 +121,7 @@ class _Entry:
     address: str  # target: the target's name
     # begin: the operation; record: the result; target: the configuration
     value: PendingOperation | RecordedResource | TargetConfig | None = None
+    endpoint: str | None = None  # target: the endpoint it is reached through (None: not known)
 
     def encode(self) -> bytes:
         data: dict[str, Any] = {"lineage": self.lineage, "serial": self.serial, "op": self.op, "address": self.address}
@@ -108,6 +131,8 @@ class _Entry:
             data["resource"] = self.value.to_json() if self.value else None  # type: ignore[union-attr]
         elif self.op == "target":
             data["target"] = self.value.to_json()  # type: ignore[union-attr]
+            if self.endpoint is not None:
+                data["endpoint"] = self.endpoint
         line = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return line.encode() + b"\n"  # json.dumps escapes newlines inside strings: one record, one line
 
@@ -123,6 +148,9 @@ class _Entry:
         if isinstance(serial, bool) or not isinstance(serial, int) or serial < 1:
             raise ValueError("serial must be a positive integer")
         value: PendingOperation | RecordedResource | TargetConfig | None = None
+        endpoint = data.get("endpoint")
+        if endpoint is not None and (data["op"] != "target" or not isinstance(endpoint, str) or not endpoint):
+            raise ValueError("endpoint must be a non-empty string, on a target record")
         if data["op"] == "begin":
             value = PendingOperation.from_json(address, data.get("pending"))
         elif data["op"] == "record" and data.get("resource") is not None:
@@ -131,7 +159,7 @@ class _Entry:
             value = target_from_json(address, data.get("target"))
         else:
             split_address(address)
-        return cls(lineage, serial, data["op"], address, value)
+        return cls(lineage, serial, data["op"], address, value, endpoint)
 
     def apply(self, state: State) -> None:
         """The one place where a write changes a State (live writes and replay alike)."""
@@ -147,6 +175,10 @@ class _Entry:
             state.pending.pop(self.address, None)
         elif self.op == "target":
             state.targets[self.address] = self.value  # type: ignore[assignment]
+            if self.endpoint is None:
+                state.endpoints.pop(self.address, None)
+            else:
+                state.endpoints[self.address] = self.endpoint
         else:  # remove
             state.resources.pop(self.address, None)
             state.pending.pop(self.address, None)
@@ -154,13 +186,26 @@ class _Entry:
 
 
 class LocalFileStore:
-    """The StateStore of one workspace in `<project_dir>/state/`. Thread-safe."""
+    """The StateStore of one workspace in `<project_dir>/state/`. Thread-safe.
 
-    def __init__(self, project_dir: Path, workspace: str = "default") -> None:
+    `sandbox`: the state of `--sandbox` runs, in files of its own. `endpoint_of`: the endpoint
+    this run reaches a target through; recorded with the target's configuration, and before the
+    first write for a target whose state has none yet (a state from before endpoints were recorded).
+    """
+
+    def __init__(
+        self,
+        project_dir: Path,
+        workspace: str = "default",
+        *,
+        sandbox: bool = False,
+        endpoint_of: Callable[[TargetConfig], str] | None = None,
+    ) -> None:
         files = workspace_files(project_dir, workspace)
         self.workspace = workspace
         self.directory = files.state.parent
-        self.path, self.journal_path, self.lock_path = files.state, files.journal, files.lock
+        self.path, self.journal_path, self.lock_path = files.of_state(sandbox)
+        self._endpoint_of = endpoint_of
         # A state never written keeps one lineage for the life of this store, so a
         # read() before the lock agrees with what the first write records.
         self._fresh_lineage = State.empty().lineage
@@ -259,7 +304,7 @@ class LocalFileStore:
         """Hold the workspace lock; writes are allowed inside. The journal is compacted on release."""
         fd = self._acquire_lock_file(operation)
         try:
-            for leftover in self.directory.glob(f".{self.workspace}.*.tmp"):  # a compaction cut short
+            for leftover in self.directory.glob(f".{self.path.name}.*.tmp"):  # a compaction cut short
                 leftover.unlink()
             state, snapshot_serial, journal_exists = self._load()
             with self._mutex:
@@ -340,7 +385,7 @@ class LocalFileStore:
         self._write("forget_pending", address)
 
     def record_target(self, target: TargetConfig) -> None:
-        """Durably record the configuration `target` applies with."""
+        """Durably record the configuration `target` applies with, and the endpoint this run reaches it through."""
         self._write("target", target.name, target)
 
     def remove(self, address: str) -> None:
@@ -364,12 +409,23 @@ class LocalFileStore:
             split_address(address)
         with self._mutex:
             state = self._locked_state()
-            line = _Entry(state.lineage, state.serial + 1, op, address, value).encode()
-            # Apply what replay will read back, so memory and disk cannot disagree.
-            entry = _Entry.decode(line)
-            entry.apply(state)
-            self._buffer.append(line)
+            target = value.target if isinstance(value, PendingOperation | RecordedResource) else None
+            if target in state.targets and target not in state.endpoints and self._endpoint_of is not None:
+                self._append(state, "target", target, state.targets[target])  # type: ignore[arg-type]
+            entry = self._append(state, op, address, value)
         self._sync(entry.serial)
+
+    def _append(
+        self, state: State, op: str, address: str, value: PendingOperation | RecordedResource | TargetConfig | None
+    ) -> _Entry:
+        """Queue one record and apply it to `state`; caller holds _mutex."""
+        endpoint = self._endpoint_of(value) if isinstance(value, TargetConfig) and self._endpoint_of else None
+        line = _Entry(state.lineage, state.serial + 1, op, address, value, endpoint).encode()
+        # Apply what replay will read back, so memory and disk cannot disagree.
+        entry = _Entry.decode(line)
+        entry.apply(state)
+        self._buffer.append(line)
+        return entry
 
     def _sync(self, serial: int) -> None:
         """Return once the record with `serial` is on disk, writing it and any queued with it."""
@@ -428,7 +484,8 @@ class LocalFileStore:
         self._durable_serial = state.serial
 
     def _replace_snapshot(self, payload: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{self.workspace}.", suffix=".tmp")
+        # Named after the snapshot: the live and the sandbox store of a workspace never clean up each other's.
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{self.path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(payload)

@@ -17,6 +17,8 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import RecordedResource, TargetConfig, split_address
 
 FORMAT_VERSION = 1
+# The endpoint of every target of a `--sandbox` run: the in-process emulator, reached by no URL.
+SANDBOX_ENDPOINT = "sandbox:in-process"
 
 PendingAction = Literal["create", "update", "delete"]
 PENDING_ACTIONS: tuple[str, ...] = ("create", "update", "delete")
@@ -122,6 +124,9 @@ class State:
     # The configuration each target last applied with: its objects are deleted with it once
     # the target leaves the specs, and an account or platform change of the target is refused.
     targets: dict[str, TargetConfig] = field(default_factory=dict)
+    # The endpoint each target's objects were written through (an API's URL, or SANDBOX_ENDPOINT):
+    # a run that would reach them through another one is refused (see plan_targets).
+    endpoints: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> State:
@@ -135,7 +140,14 @@ class State:
 
     def copy(self) -> State:
         """A copy whose dicts can be changed without touching this one (entries are immutable)."""
-        return State(self.lineage, self.serial, dict(self.resources), dict(self.pending), dict(self.targets))
+        return State(
+            self.lineage,
+            self.serial,
+            dict(self.resources),
+            dict(self.pending),
+            dict(self.targets),
+            dict(self.endpoints),
+        )
 
     def targets_in_use(self) -> set[str]:
         """Names of the targets that recorded or pending objects belong to."""
@@ -151,6 +163,7 @@ class State:
             "pending": {address: p.to_json() for address, p in self.pending.items()},
             # Only targets that still have objects: a removed target's entry goes with its last object.
             "targets": {name: t.to_json() for name, t in self.targets.items() if name in in_use},
+            "endpoints": {name: e for name, e in self.endpoints.items() if name in in_use},
         }
 
     @classmethod
@@ -164,7 +177,7 @@ class State:
                 f"format_version {version!r} is not supported: this reconciler reads format_version "
                 f"{FORMAT_VERSION}; use the reconciler version that wrote the file"
             )
-        required, optional = {"format_version", "lineage", "serial"}, {"resources", "pending", "targets"}
+        required, optional = {"format_version", "lineage", "serial"}, {"resources", "pending", "targets", "endpoints"}
         _check_keys(data, "state", required=required, optional=optional)
         lineage = _string(data, "lineage", "state")
         serial = data["serial"]
@@ -173,12 +186,16 @@ class State:
         resources = _object(data.get("resources", {}), "resources")
         pending = _object(data.get("pending", {}), "pending")
         targets = _object(data.get("targets", {}), "targets")
+        endpoints = _object(data.get("endpoints", {}), "endpoints")
+        for name in endpoints:
+            _string(endpoints, name, "endpoints")
         return cls(
             lineage=lineage,
             serial=serial,
             resources={a: resource_from_json(a, entry) for a, entry in resources.items()},
             pending={a: PendingOperation.from_json(a, entry) for a, entry in pending.items()},
             targets={name: target_from_json(name, entry) for name, entry in targets.items()},
+            endpoints=dict(endpoints),
         )
 
 
@@ -219,7 +236,8 @@ class StateStore(Protocol):
         ...
 
     def record_target(self, target: TargetConfig) -> None:
-        """Durably record the configuration a target applies with (before the first write of its objects)."""
+        """Durably record the configuration a target applies with (before the first write of its objects),
+        and the endpoint this run reaches it through."""
         ...
 
     def remove(self, address: str) -> None:
