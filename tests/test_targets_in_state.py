@@ -163,7 +163,7 @@ def test_a_saved_plan_deleting_a_removed_targets_objects_applies(tmp_path: Path,
     result = run_reconciler(project, "apply", str(plan_file), "--auto-approve")
     assert result.returncode == 0, result.stdout + result.stderr
     assert sandbox.objects() == []
-    assert LocalFileStore(project, sandbox=True).read().resources == {}
+    assert LocalFileStore(project).read().resources == {}
 
 
 @pytest.mark.parametrize(
