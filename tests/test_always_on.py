@@ -11,68 +11,15 @@ from tests import provider_kit as kit
 from tests import test_sandbox_meta as meta
 from tests import test_sandbox_snapchat as snap
 from tests import test_sandbox_tiktok as tiktok
-from tests.conftest import png_bytes
+from tests.conftest import SPECS, png_bytes
 
-TARGETS = """\
-kind: Target
-name: bs-main
-platform: broadstreet
-network_id: 85
-rate_limit: 500
-credentials: {token_env: BROADSTREET_API_TOKEN}
----
-kind: Target
-name: meta-us
-platform: meta
-ad_account_id: act_1234567890
-page_id: "998877"
-rate_limit: 500
-credentials: {token_env: META_ACCESS_TOKEN}
----
-kind: Target
-name: tiktok-us
-platform: tiktok
-advertiser_id: "7000000001"
-identity_id: acme-identity
-rate_limit: 500
-credentials: {token_env: TIKTOK_ACCESS_TOKEN}
----
-kind: Target
-name: snap-us
-platform: snapchat
-ad_account_id: 8f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
-rate_limit: 500
-credentials: {refresh_token_env: SNAP_REFRESH, client_id_env: SNAP_ID, client_secret_env: SNAP_SECRET}
----
-kind: Advertiser
-name: acme
-display_name: ACME Corp
----
-kind: Creative
-name: banner
-advertiser: acme
-format: image/png
-size: 1080x1920
-asset: assets/banner.png
-click_url: https://acme.example/summer
-headline: Summer sale
----
-"""
-CAMPAIGN = """\
-kind: Campaign
-name: evergreen
-advertiser: acme
-start_date: 2026-06-01
-{end}targets: [bs-main, meta-us, tiktok-us, snap-us]
-creatives: [banner]
-budget: {{{budget}, currency: USD}}
-audience: {{countries: [US]}}
-"""
 ENV = ("BROADSTREET_API_TOKEN", "META_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN", "SNAP_REFRESH", "SNAP_ID", "SNAP_SECRET")
 
 
 def spec(end: str | None, budget: str = "daily: 50.00") -> str:
-    return TARGETS + CAMPAIGN.format(end=f"end_date: {end}\n" if end else "", budget=budget)
+    """The shared four-platform project, its campaign ending on `end` (always on when None)."""
+    text = SPECS.replace("budget: {daily: 50.00", "budget: {" + budget)
+    return text.replace("end_date: 2026-08-31\n", f"end_date: {end}\n" if end else "")
 
 
 @pytest.fixture
@@ -153,6 +100,7 @@ def test_a_lifetime_budget_without_end_date_is_a_spec_error(tmp_path: Path, reco
     assert code == 1 and "Traceback" not in out, out
     assert f"specs/main.yaml:{line}" in out and "budget.lifetime" in out, out
     assert "needs an end_date on meta, snapchat, tiktok" in out, out
+    assert text.count("budget:") == 1
     assert not (tmp_path / "state" / "default.json").exists()
 
     # Broadstreet has no budgets: there a lifetime budget needs no end.
