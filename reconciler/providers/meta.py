@@ -62,6 +62,7 @@ _BASE_KEYS = {
 # Money: sent as integers in the currency's minor unit, read back as numeric strings.
 _INTEGER_FIELDS = frozenset({"daily_budget", "lifetime_budget", "spend_cap", "bid_amount"})
 _TIME_FIELDS = frozenset({"start_time", "end_time", "stop_time"})
+_END_FIELDS = ("end_time", "stop_time")  # 0 means none: the object runs on
 
 # Graph error codes (research 2.6).
 _RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
@@ -301,7 +302,7 @@ def _fields_to_read(type_: str, expected: dict[str, Any]) -> list[str]:
 
 
 def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
-    return as_recorded(
+    out = as_recorded(
         obj,
         expected,
         base_keys=_BASE_KEYS[type_],
@@ -310,6 +311,10 @@ def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> di
         renamed={"name": "title"} if type_ == "advideo" else None,  # a video's name is its title on Graph
         missing_is_unset=True,  # Graph leaves unset fields out
     )
+    for key in _END_FIELDS:
+        if expected.get(key) == 0 and obj.get(key) in (None, 0, "0"):
+            out[key] = 0  # sent as 0 (no end); Graph reads an ongoing object without it (UNCONFIRMED)
+    return out
 
 
 def _normalise(key: str, value: Any, expected: Any) -> Any:

@@ -290,6 +290,12 @@ def _time(value: Any) -> str:
     return _graph_time(when)
 
 
+def _end_time(value: Any) -> str | None:
+    """An end time, or 0 for none: "specify end_time=0 to set the ad set as ongoing" (Graph AdSet
+    docs, for daily budgets); an ongoing object reads back without the field."""
+    return None if str(value).strip() == "0" else _time(value)
+
+
 def _graph_time(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
@@ -332,7 +338,7 @@ _CAMPAIGN_PARAMS: dict[str, Coerce] = {
     "spend_cap": _uint,
     "bid_strategy": _choice(BID_STRATEGIES),
     "start_time": _time,
-    "stop_time": _time,
+    "stop_time": _end_time,
     "promoted_object": _object,
     "is_adset_budget_sharing_enabled": _flag,
 }
@@ -347,7 +353,7 @@ _ADSET_PARAMS: dict[str, Coerce] = {
     "daily_budget": _uint,
     "lifetime_budget": _uint,
     "start_time": _time,
-    "end_time": _time,
+    "end_time": _end_time,
     "targeting": _object,
     "promoted_object": _object,
     "destination_type": _choice(DESTINATION_TYPES),
@@ -878,7 +884,7 @@ class MetaApi:
         for name in ("daily_budget", "lifetime_budget"):
             if fields.get(name) == 0:
                 raise _invalid("Budget too low", f"{name} must be greater than 0.")
-        if "lifetime_budget" in fields and end_key not in fields:
+        if "lifetime_budget" in fields and fields.get(end_key) is None:
             raise _invalid("End time required", f"A lifetime_budget needs {end_key}.")
         start, end = fields.get("start_time"), fields.get(end_key)
         if start and end and end <= start:  # both in the same +0000 form: they compare as strings

@@ -668,6 +668,8 @@ def _check_budget(fields: dict[str, Any]) -> None:
     budgets = [k for k in ("daily_budget_micro", "lifetime_budget_micro") if k in fields]
     if len(budgets) != 1:
         raise ItemError("give exactly one of daily_budget_micro or lifetime_budget_micro")
+    if "lifetime_budget_micro" in fields and not fields.get("end_time"):
+        raise ItemError("end_time is required for an ad squad with a lifetime_budget_micro")
 
 
 def _upload_kind(file_name: str, content_type: str) -> str | None:

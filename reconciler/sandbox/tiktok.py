@@ -317,6 +317,10 @@ def _check_budget(type_: str, fields: dict[str, Any]) -> None:
 
 def _check_schedule(fields: dict[str, Any]) -> None:
     if fields.get("schedule_type") != "SCHEDULE_START_END":
+        # A total (lifetime) budget is spent over a flight: it needs an end (UNCONFIRMED as an API
+        # rule; Ads Manager offers only "set start and end time" with a lifetime budget).
+        if fields.get("budget_mode") == "BUDGET_MODE_TOTAL":
+            raise _invalid("schedule_type: must be SCHEDULE_START_END when budget_mode is BUDGET_MODE_TOTAL")
         return
     end = fields.get("schedule_end_time")
     if end is None:

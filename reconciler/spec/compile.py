@@ -283,7 +283,8 @@ class _Compiler:
             {
                 "name": campaign.name,
                 "start_date": campaign.start_date.isoformat(),
-                "end_date": campaign.end_date.isoformat(),
+                # null: no end date (always on); sent as null so an update clears it too
+                "end_date": campaign.end_date.isoformat() if campaign.end_date else None,
                 "paused": campaign.paused,
                 **overrides.get("campaign", {}),
             },
@@ -338,7 +339,8 @@ class _Compiler:
             "billing_event": "IMPRESSIONS",
             "optimization_goal": optimization_goal,
             "start_time": f"{campaign.start_date.isoformat()}T00:00:00+0000",
-            "end_time": f"{campaign.end_date.isoformat()}T23:59:59+0000",
+            # 0: ongoing, Graph's way to create or update an ad set with no end (daily budgets only)
+            "end_time": f"{campaign.end_date.isoformat()}T23:59:59+0000" if campaign.end_date else 0,
         }
         if campaign.budget:
             unit = 1 if campaign.budget.currency in ZERO_DECIMAL_CURRENCIES else 100
@@ -430,11 +432,14 @@ class _Compiler:
             "billing_event": billing_event,
             "optimization_goal": optimization_goal,
             "pacing": "PACING_MODE_SMOOTH",
-            "schedule_type": "SCHEDULE_START_END",
             "schedule_start_time": f"{campaign.start_date.isoformat()} 00:00:00",
-            "schedule_end_time": f"{campaign.end_date.isoformat()} 23:59:59",
             "operation_status": status,
         }
+        if campaign.end_date:
+            adgroup["schedule_type"] = "SCHEDULE_START_END"
+            adgroup["schedule_end_time"] = f"{campaign.end_date.isoformat()} 23:59:59"
+        else:  # "run continuously after the scheduled start time"; no schedule_end_time (optional in the SDK)
+            adgroup["schedule_type"] = "SCHEDULE_FROM_NOW"
         if campaign.budget:
             amount, key = _budget_amount(campaign)
             adgroup["budget_mode"] = "BUDGET_MODE_DAY" if key == "daily" else "BUDGET_MODE_TOTAL"
@@ -509,7 +514,9 @@ class _Compiler:
         objective, optimization_goal = SNAPCHAT_OBJECTIVES[campaign.objective]
         status = "PAUSED" if campaign.paused else "ACTIVE"
         start_time = _snapchat_time(campaign.start_date, "00:00:00")
-        end_time = _snapchat_time(campaign.end_date, "23:59:59")
+        # No end: the field is left out. PUT replaces the whole object, so an update leaves it out
+        # too, which clears it (UNCONFIRMED that Snapchat's PUT clears an omitted end_time).
+        end_time = {"end_time": _snapchat_time(campaign.end_date, "23:59:59")} if campaign.end_date else {}
         campaign_address = self.add(
             of_campaign,
             target,
@@ -522,7 +529,7 @@ class _Compiler:
                 "objective": objective,
                 "buy_model": "AUCTION",
                 "start_time": start_time,
-                "end_time": end_time,
+                **end_time,
                 **overrides.get("campaign", {}),
             },
         )
@@ -535,7 +542,7 @@ class _Compiler:
             "bid_micro": 1_000_000,
             "placement_v2": {"config": "AUTOMATIC"},
             "start_time": start_time,
-            "end_time": end_time,
+            **end_time,
         }
         if campaign.budget:
             amount, key = _budget_amount(campaign)

@@ -174,7 +174,10 @@ class Campaign(Document):
     kind: Literal["Campaign"]
     advertiser: Name
     start_date: dt.date
-    end_date: dt.date
+    end_date: Annotated[
+        dt.date | None,
+        Field(description="Last day (inclusive). Leave out for an always-on campaign; a lifetime budget needs it."),
+    ] = None
     targets: Annotated[list[Name], Field(min_length=1)]
     creatives: list[Name] = []
     budget: Budget | None = None
@@ -185,10 +188,10 @@ class Campaign(Document):
 
     @field_validator("end_date")
     @classmethod
-    def _dates(cls, end_date: dt.date, info: ValidationInfo) -> dt.date:
+    def _dates(cls, end_date: dt.date | None, info: ValidationInfo) -> dt.date | None:
         # a field validator (not a model one) so that the error points at end_date's line
         start_date = info.data.get("start_date")  # absent when start_date itself is invalid
-        if start_date is not None and end_date < start_date:
+        if end_date is not None and start_date is not None and end_date < start_date:
             raise ValueError(
                 f"end_date {end_date} is before start_date {start_date}; set end_date on or after start_date"
             )

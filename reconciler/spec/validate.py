@@ -15,6 +15,10 @@ from reconciler.errors import SpecIssue
 from reconciler.spec import Source, SpecSet
 from reconciler.spec.models import Campaign, Placement
 
+# Platforms whose lifetime budget needs an end time (research: Meta ad set end_time, Snapchat
+# ad squad end_time; TikTok BUDGET_MODE_TOTAL with SCHEDULE_START_END only, UNCONFIRMED).
+LIFETIME_NEEDS_END = frozenset({"meta", "tiktok", "snapchat"})
+
 FieldLines = Mapping[str, int]  # dotted field path -> 1-based line, per document
 
 
@@ -104,6 +108,22 @@ class _Checker:
                     f"creative `{creative_name}` belongs to advertiser `{creative.advertiser}`, but this "
                     f"campaign is for `{campaign.advertiser}`; use a creative of `{campaign.advertiser}`",
                 )
+        self._lifetime_needs_end(name, campaign)
+
+    def _lifetime_needs_end(self, name: str, campaign: Campaign) -> None:
+        """Meta, TikTok and Snapchat spend a lifetime budget over a flight: it needs an end."""
+        if campaign.budget is None or campaign.budget.lifetime is None or campaign.end_date is not None:
+            return
+        platforms = {getattr(self.specs.targets.get(t), "platform", "") for t in campaign.targets}
+        social = sorted(platforms & LIFETIME_NEEDS_END)
+        if social:
+            self._issue(
+                "Campaign",
+                name,
+                "budget.lifetime",
+                f"a lifetime budget needs an end_date on {', '.join(social)}; add end_date, "
+                "or use a daily budget for an always-on campaign",
+            )
 
     def _list_refs(self, name: str, field: str, names: list[str], known: Mapping[str, Any], kind: str) -> None:
         seen: set[str] = set()
