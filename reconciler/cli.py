@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -24,33 +26,98 @@ from reconciler.plan.graph import change_graph, to_dot, to_mermaid
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.project import Connect, Project
 from reconciler.providers.base import ProviderError
+from reconciler.spec.loader import read_var_file, var_value
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+WORKSPACE_ENV = "RECONCILER_WORKSPACE"
+
+
 def _project(ctx: click.Context, sandbox: bool = False) -> Project:
-    params = ctx.find_root().params
-    return Project(Path(params["project_dir"]), params["workspace"], sandbox)
+    """The project that -C and --workspace name: after the subcommand if given there, else before it."""
+    root = ctx.find_root().params
+    directory = Path(ctx.meta.get("project_dir", root["project_dir"]))
+    return Project(directory, ctx.meta.get("workspace", root["workspace"]), sandbox)
 
 
-def _variables(values: tuple[str, ...]) -> dict[str, str]:
+def _given_after_the_subcommand(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[str(param.name)] = value  # ctx.meta is shared by the whole command line
+
+
+def _project_dir_option(**kwargs: Any) -> Callable[..., Any]:
+    return click.option(
+        "-C",
+        "project_dir",
+        metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Project directory holding specs/ and state/ (default: current directory).",
+        **kwargs,
+    )
+
+
+def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """-C and --workspace after the subcommand as well (`reconciler plan --workspace prod`); these win."""
+    command = click.option(
+        "--workspace",
+        metavar="NAME",
+        expose_value=False,
+        callback=_given_after_the_subcommand,
+        help=f"State workspace: state/NAME.json (default: ${WORKSPACE_ENV}, else 'default').",
+    )(command)
+    return _project_dir_option(expose_value=False, callback=_given_after_the_subcommand)(command)
+
+
+def _parse_vars(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
+    """--var NAME=VALUE, VALUE read as one YAML scalar (by specs/vars.yaml's rules); the last of a NAME wins."""
     variables = {}
     for value in values:
         name, sep, content = value.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{value!r} is not NAME=VALUE", param_hint="--var")
-        variables[name.strip()] = content
+        name = name.strip()
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r} is not NAME=VALUE", ctx, param)
+        try:
+            variables[name] = var_value(content)
+        except ValueError as exc:
+            hint = f"to pass it as text: --var {_as_text(name, content)}"
+            raise click.BadParameter(f"{value!r}: {exc}; {hint}", ctx, param) from None
     return variables
 
 
+def _as_text(name: str, content: str) -> str:
+    """NAME=VALUE with VALUE in YAML single quotes, quoted for a POSIX shell."""
+    argument = f"{name}='" + content.replace("'", "''") + "'"
+    return f'"{argument}"' if not set(argument) & set('"$`\\!') else shlex.quote(argument)
+
+
 def var_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
+    """--var-file and --var; the command receives them merged as `variables` (--var over the files, in order)."""
+
+    @functools.wraps(command)
+    def with_variables(*args: Any, var_files: tuple[Path, ...], variables: dict[str, Any], **kwargs: Any) -> Any:
+        merged: dict[str, Any] = {}
+        for path in var_files:
+            merged.update(read_var_file(path))
+        return command(*args, variables={**merged, **variables}, **kwargs)
+
+    with_variables = click.option(
         "--var",
         "variables",
         multiple=True,
         metavar="NAME=VALUE",
-        help="Template variable for *.j2 specs; overrides specs/vars.yaml. Repeatable.",
-    )(command)
+        callback=_parse_vars,
+        help="Template variable for *.j2 specs, VALUE read as YAML (7 a number, '007' text); "
+        "overrides specs/vars.yaml and --var-file. Repeatable.",
+    )(with_variables)
+    return click.option(
+        "--var-file",
+        "var_files",
+        multiple=True,
+        metavar="FILE",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="YAML mapping of template variables, over specs/vars.yaml; repeatable, later files win.",
+    )(with_variables)
 
 
 def sandbox_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,15 +146,16 @@ def _use_color() -> bool:
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
+@_project_dir_option(default=".")
 @click.option(
-    "-C",
-    "project_dir",
-    default=".",
-    metavar="DIR",
-    type=click.Path(file_okay=False),
-    help="Project directory holding specs/ and state/ (default: current directory).",
+    "--workspace",
+    default="default",
+    show_default=True,
+    metavar="NAME",
+    envvar=WORKSPACE_ENV,
+    show_envvar=True,
+    help="State workspace: state/NAME.json. -C and --workspace may also follow the subcommand.",
 )
-@click.option("--workspace", default="default", show_default=True, help="State workspace: state/NAME.json.")
 @click.version_option(package_name="reconciler")
 def cli(project_dir: str, workspace: str) -> None:
     """Ad operations as code: plan and apply ad campaigns declared in YAML.
@@ -102,15 +170,16 @@ def cli(project_dir: str, workspace: str) -> None:
 
 @cli.command()
 @var_option
+@project_options
 @click.pass_context
-def validate(ctx: click.Context, variables: tuple[str, ...]) -> None:
+def validate(ctx: click.Context, variables: dict[str, Any]) -> None:
     """Check the specs: syntax, fields, references, assets. Sends no request.
 
     \b
     Example:
       reconciler -C my-project validate --var env=prod
     """
-    compiled = _project(ctx).compile(_variables(variables))
+    compiled = _project(ctx).compile(variables)
     for warning in compiled.warnings:
         click.echo(f"Warning: {warning}", err=True)
     targets = len(compiled.targets)
@@ -138,6 +207,7 @@ def validate(ctx: click.Context, variables: tuple[str, ...]) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
 @sandbox_option
 @var_option
+@project_options
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -147,7 +217,7 @@ def plan(
     target_patterns: tuple[str, ...],
     detailed_exitcode: bool,
     use_sandbox: bool,
-    variables: tuple[str, ...],
+    variables: dict[str, Any],
 ) -> None:
     """Show what apply would create, update, replace and delete.
 
@@ -162,7 +232,7 @@ def plan(
     """
     project = _project(ctx, use_sandbox)
     connect = _connector(project, use_sandbox) if refresh else None
-    result = project.plan(_variables(variables), target_patterns, refresh_with=connect)
+    result = project.plan(variables, target_patterns, refresh_with=connect)
     if out:
         write_text(out, render_json(result), "plan file")
     if output_format == "json":
@@ -205,6 +275,7 @@ def plan(
 @click.option("--target", "target_patterns", multiple=True, metavar="ADDR", help="Apply only ADDR and its needs.")
 @sandbox_option
 @var_option
+@project_options
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -216,7 +287,7 @@ def apply(
     refresh: bool,
     target_patterns: tuple[str, ...],
     use_sandbox: bool,
-    variables: tuple[str, ...],
+    variables: dict[str, Any],
 ) -> None:
     """Carry out the plan: create, update, replace and delete on the platforms.
 
@@ -258,7 +329,7 @@ def apply(
                 confirm=confirm,
                 notify=lambda line: click.echo(line, file=human),
                 plan_file=plan_file,
-                variables=_variables(variables),
+                variables=variables,
                 target_patterns=target_patterns,
                 refresh=refresh,
                 parallelism=parallelism,
@@ -308,15 +379,16 @@ def _after_interrupted_apply(project: Project) -> str:
 @cli.command()
 @click.option("--format", "output_format", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True)
 @var_option
+@project_options
 @click.pass_context
-def graph(ctx: click.Context, output_format: str, variables: tuple[str, ...]) -> None:
+def graph(ctx: click.Context, output_format: str, variables: dict[str, Any]) -> None:
     """Print the plan's dependency graph (Graphviz dot or Mermaid).
 
     \b
     Example:
       reconciler graph | dot -Tsvg > plan.svg
     """
-    result = _project(ctx).plan(_variables(variables))
+    result = _project(ctx).plan(variables)
     graph_ = change_graph(result.changes)
     click.echo(to_dot(graph_) if output_format == "dot" else to_mermaid(graph_), nl=False)
 
@@ -325,8 +397,9 @@ def graph(ctx: click.Context, output_format: str, variables: tuple[str, ...]) ->
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @sandbox_option
 @var_option
+@project_options
 @click.pass_context
-def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables: tuple[str, ...]) -> None:
+def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables: dict[str, Any]) -> None:
     """Per campaign and target: the platforms' review verdicts and health.
 
     critical: an ad was rejected or an operation was interrupted; warning: an
@@ -338,7 +411,7 @@ def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables:
       reconciler status --format json | jq '.[] | select(.health != "healthy")'
     """
     project = _project(ctx, use_sandbox)
-    statuses = project.status(_connector(project, use_sandbox), _variables(variables))
+    statuses = project.status(_connector(project, use_sandbox), variables)
     if output_format == "json":
         click.echo(json.dumps([dataclasses.asdict(s) for s in statuses], indent=2))
         return
@@ -360,6 +433,7 @@ def state() -> None:
 
 
 @state.command("list")
+@project_options
 @click.pass_context
 def state_list(ctx: click.Context) -> None:
     """List recorded addresses with their platform ids.
@@ -377,6 +451,7 @@ def state_list(ctx: click.Context) -> None:
 
 @state.command("show")
 @click.argument("address")
+@project_options
 @click.pass_context
 def state_show(ctx: click.Context, address: str) -> None:
     """Show one recorded resource as JSON.
@@ -394,6 +469,7 @@ def state_show(ctx: click.Context, address: str) -> None:
 
 @state.command("rm")
 @click.argument("address")
+@project_options
 @click.pass_context
 def state_rm(ctx: click.Context, address: str) -> None:
     """Forget a resource without touching the platform (the next plan creates it again).

@@ -29,8 +29,14 @@ EXCLUDED = {("github",)}
 # How each command that takes a path is run, the path aside. () is the root group (-C).
 INVOCATIONS: dict[tuple[str, ...], list[str]] = {
     (): ["plan"],
+    ("validate",): ["validate"],
     ("plan",): ["plan"],
     ("apply",): ["apply", "--sandbox", "--auto-approve"],
+    ("graph",): ["graph"],
+    ("status",): ["status", "--sandbox"],
+    ("state", "list"): ["state", "list"],
+    ("state", "show"): ["state", "show", "bs-main:campaign/summer"],
+    ("state", "rm"): ["state", "rm", "bs-main:campaign/summer"],
     ("sandbox", "serve"): ["sandbox", "serve", "--port", "0"],
 }
 
@@ -165,7 +171,7 @@ def test_every_path_option_rejects_bad_paths_in_one_line(
     project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     params = list(path_params(cli))
-    assert {p.param.name for p in params} >= {"project_dir", "out", "plan_file", "events", "data"}
+    assert {p.param.name for p in params} >= {"project_dir", "out", "plan_file", "events", "data", "var_files"}
     cases = [
         (param, make)
         for param in params

@@ -11,7 +11,7 @@ import difflib
 import gc
 import os
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -23,7 +23,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from reconciler.errors import SpecError, SpecIssue
+from reconciler.errors import ReconcilerError, SpecError, SpecIssue
+from reconciler.files import read_text
 from reconciler.spec import Source, SpecSet
 from reconciler.spec.files import (
     MAX_SPEC_BYTES,
@@ -65,10 +66,10 @@ class _Document:
     lines: FieldLines
 
 
-def load_specs(project_dir: Path, variables: dict[str, str] | None = None) -> SpecSet:
+def load_specs(project_dir: Path, variables: Mapping[str, Any] | None = None) -> SpecSet:
     """Load and validate every spec under `project_dir/specs/`; raise SpecError listing all problems.
 
-    `variables` (from `--var k=v`) override those in `specs/vars.yaml`.
+    `variables` (the command line's: --var-file, then --var over them) override those in `specs/vars.yaml`.
     """
     # Loading creates hundreds of thousands of small objects that all live until the end; the
     # cyclic collector would rescan them over and over (about 40% of the time for 50k documents).
@@ -81,7 +82,7 @@ def load_specs(project_dir: Path, variables: dict[str, str] | None = None) -> Sp
             gc.enable()
 
 
-def _load(project_dir: Path, variables: dict[str, str]) -> SpecSet:
+def _load(project_dir: Path, variables: Mapping[str, Any]) -> SpecSet:
     specs_dir = project_dir / "specs"
     if not specs_dir.is_dir():
         raise SpecError([SpecIssue("specs", 0, "", f"no specs/ directory in {project_dir}; create it")])
@@ -136,6 +137,51 @@ def _spec_files(project_dir: Path, specs_dir: Path, reader: _Reader) -> list[Pat
     return [path for path in found if path != specs_dir / VARS_FILE]
 
 
+def read_var_file(path: Path) -> dict[str, Any]:
+    """The variables of `--var-file FILE`: one YAML mapping, read by the rules of specs/vars.yaml.
+
+    FILE is the user's own command-line path, so it may be anywhere (as Terraform's -var-file),
+    but it must be a regular file. Every problem is in the one-line ReconcilerError, with its line.
+    """
+    text = read_text(path, "var file")
+    issues: list[SpecIssue] = []
+    variables = _Reader(path.parent, issues).mapping(text, path, str(path), "a var file")
+    if issues:
+        raise ReconcilerError("; ".join(str(issue) for issue in sorted(issues, key=lambda i: i.line)))
+    return variables
+
+
+def var_value(text: str) -> Any:
+    """The value of `--var NAME=VALUE`: one YAML scalar, read as the values of specs/vars.yaml are.
+
+    `7` is an integer, `true` a boolean, and so is `NO` (YAML 1.1, as in specs); `'007'` is
+    text, and so is an empty VALUE. Anything else raises ValueError saying what it is: a list
+    or a mapping, a tag, an anchor or alias, a YAML syntax error, or a comment (`#ff0000`),
+    which YAML would silently drop.
+    """
+    if not text.strip():
+        return text
+    try:
+        nodes = [event for event in yaml.parse(text, Loader=_YAML_LOADER) if isinstance(event, yaml.NodeEvent)]
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not a valid YAML value ({getattr(exc, 'problem', None) or exc})") from None
+    if not nodes:
+        raise ValueError(f"`{text.strip()}` is a YAML comment, which would be dropped")
+    event = nodes[0]
+    if len(nodes) > 1 or type(event) is not yaml.ScalarEvent:
+        what = "an alias" if type(event) is yaml.AliasEvent else "a list, a mapping or several values"
+        raise ValueError(f"must be one value (text, number, true/false), not {what}")
+    if event.tag is not None or event.anchor is not None:
+        raise ValueError("YAML tags (!) and anchors (&) are not allowed here")
+    rest = text[event.end_mark.index :].strip()
+    if rest:
+        raise ValueError(f"`{rest}` after the value would be dropped as a YAML comment")
+    try:
+        return _Converter(ALIAS_ALLOWANCE).value(yaml.compose(text, Loader=_YAML_LOADER), "")
+    except _NodeError as exc:
+        raise ValueError(exc.message) from None
+
+
 # ---------------------------------------------------------------- reading and YAML
 
 
@@ -183,10 +229,14 @@ class _Reader:
             return {}
         rel = path.relative_to(self.project_dir).as_posix()
         text = self.read_text(path, rel)
-        docs = list(self.documents(text, path, rel)) if text is not None else []
+        return self.mapping(text, path, rel, VARS_FILE) if text is not None else {}
+
+    def mapping(self, text: str, path: Path, rel: str, what: str) -> dict[str, Any]:
+        """The one mapping of variable names to values that the file `what` must hold; {} when empty."""
+        docs = list(self.documents(text, path, rel))
         if len(docs) > 1 or (docs and not isinstance(docs[0].data, dict)):
             line = docs[1].line if len(docs) > 1 else docs[0].line
-            self._issue(rel, line, "", "vars.yaml must hold one mapping of variable names to values")
+            self._issue(rel, line, "", f"{what} must hold one mapping of variable names to values")
             return {}
         return dict(docs[0].data) if docs else {}
 
