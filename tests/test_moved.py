@@ -57,7 +57,7 @@ def test_renaming_a_campaign_with_moved_keeps_every_platform_id(cli: Cli, projec
     assert moved["bs-main:placement/summer.banner.home-lb"] == "bs-main:placement/autumn.banner.home-lb"
     assert all("summer" in old for old in moved) and len(moved) == sum("summer" in a for a in before)
     code, text = cli("plan")
-    assert "(moved from meta-us:ad/summer.banner)" in text and "moved (same platform ids)" in text
+    assert "(moved from meta-us:ad/summer.banner)" in text and f"{len(moved)} moved to a new address." in text
     cli.apply()
     after = ids(project)
     assert sorted(after.values()) == sorted(before.values())

@@ -68,7 +68,7 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return NO_CHANGES
     s = plan.summary
-    moves = f" {plan.moves} moved (same platform ids)." if plan.moves else ""
+    moves = f" {plan.moves} moved to a new address." if plan.moves else ""
     return (
         f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
         + moves
