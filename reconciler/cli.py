@@ -486,6 +486,23 @@ def state_rm(ctx: click.Context, address: str) -> None:
     click.echo(f"Removed {address} from the state. The object itself was not touched.")
 
 
+@state.command("mv")
+@click.argument("old")
+@click.argument("new")
+@click.pass_context
+def state_mv(ctx: click.Context, old: str, new: str) -> None:
+    """Record the object at OLD under NEW (same target and type), keeping its platform id.
+
+    
+    Example:
+      reconciler state mv meta-main:ad/spring.hero meta-main:ad/spring.hero-v2
+    """
+    store = _project(ctx).store
+    with store.lock("state mv"):
+        store.move(old, new)
+    click.echo(f"Moved {old} to {new} in the state. The object itself was not touched.")
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the spec kinds, for editors.

@@ -190,6 +190,16 @@ class Change:
     reason: str = ""  # why, when not obvious: "content of summer-728x90 changed", "deleted out of band"
     desired: Resource | None = None
     recorded: RecordedResource | None = None
+    moved_from: str | None = None  # the address the object was recorded at, when a Moved renames it
+
+
+@dataclass(frozen=True)
+class Rename:
+    """One Moved document: a spec object renamed (kind set) or one resource address (kind None)."""
+
+    kind: str | None  # Campaign, Creative, ...; None when old and new are TARGET:TYPE/NAME
+    old: str
+    new: str
 
 
 @dataclass
@@ -209,6 +219,10 @@ class Plan:
             counts[change.action.value] += 1
         return counts
 
+    @property
+    def moves(self) -> int:
+        return sum(1 for c in self.changes if c.moved_from)
+
     @functools.cached_property
     def new_ids(self) -> frozenset[str]:
         """Addresses whose platform id is only known after apply (created or replaced)."""
@@ -216,7 +230,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action is not Action.NOOP for c in self.changes)
+        return any(c.action is not Action.NOOP or c.moved_from for c in self.changes)
 
     def change(self, address: str) -> Change:
         for change in self.changes:

@@ -59,7 +59,8 @@ def test_schema_structure() -> None:
         definition = schema["$defs"][model.__name__ if kind in TARGET_MODELS else kind]
         assert definition["additionalProperties"] is False
         assert definition["properties"]["kind"]["const"] == ("Target" if kind in TARGET_MODELS else kind)
-        assert set(definition["properties"]) == set(model.model_fields)
+        # fields are named as YAML spells them (Moved's `from_` is `from`)
+        assert set(definition["properties"]) == {f.alias or name for name, f in model.model_fields.items()}
 
 
 def test_schema_is_deterministic_and_json_serialisable() -> None:

@@ -119,6 +119,12 @@ async def execute(
     if missing := sorted(targets - set(providers)):
         raise ReconcilerError(f"no provider for target {', '.join(missing)}: it must be configured in the specs")
     state = await asyncio.to_thread(store.read)
+    # Moves first, each one durable record: a crash after them leaves every id at its new address,
+    # and the next plan finishes the updates.
+    for change in plan.changes:
+        if change.moved_from and change.moved_from in state.resources and change.address not in state.resources:
+            await asyncio.to_thread(store.move, change.moved_from, change.address)
+    state = await asyncio.to_thread(store.read)
     for target in sorted(targets):
         # Recorded before any of its objects: deleting them later needs it, even once the target left the specs.
         if target in plan.targets and state.targets.get(target) != plan.targets[target]:

@@ -11,6 +11,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Change, Plan, RecordedResource, TargetConfig
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
+from reconciler.plan.moves import resolve_moves
 from reconciler.resource_types import ACCOUNT_SETTING, RESOURCE_TYPES, resource_type
 from reconciler.spec.compile import Compiled
 from reconciler.state.store import SANDBOX_ENDPOINT
@@ -33,7 +34,8 @@ def build_plan(
     `state`); a create at such an address carries the old record, so that apply
     replaces exactly that record and no other.
     """
-    changes = diff(compiled.resources, state.resources)
+    moves = resolve_moves(compiled.renames, (r.address for r in compiled.resources), state.resources)
+    changes = diff(compiled.resources, state.resources, moves)
     if gone:
         changes = [
             replace(c, recorded=gone[c.address], reason=c.reason or "deleted outside reconciler")

@@ -10,6 +10,7 @@ updates (or replaces) the ad pointing at that creative.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import networkx as nx
 
@@ -18,22 +19,33 @@ from reconciler.model import Action, Change, RecordedResource, Resource, ref_fie
 from reconciler.resource_types import RESOURCE_TYPES, ResourceType
 
 
-def diff(desired: Iterable[Resource], recorded: Mapping[str, RecordedResource]) -> list[Change]:
+def diff(
+    desired: Iterable[Resource],
+    recorded: Mapping[str, RecordedResource],
+    moves: Mapping[str, str] | None = None,
+) -> list[Change]:
     """Changes for every desired and every recorded address, in apply order.
 
     Creates, updates and replaces come parents first; deletes follow,
-    children first.
+    children first. `moves` (new address -> recorded address) diffs a
+    renamed object against its old record instead of deleting and creating it.
     """
+    moves = moves or {}
     by_address = {r.address: r for r in desired}
+    # What each desired address has on record: its own entry, or the one it moves from.
+    on_record = dict(recorded) | {new: recorded[old] for new, old in moves.items()}
     new_ids: set[str] = set()  # addresses that get a new platform id in this plan
     changes: list[Change] = []
     for address in _dependency_order(by_address):
         resource = by_address[address]
-        change = _diff_one(resource, recorded.get(address), recorded, new_ids)
+        change = _diff_one(resource, on_record.get(address), on_record, new_ids)
+        if address in moves:
+            change = replace(change, moved_from=moves[address])
         if change.action in (Action.CREATE, Action.REPLACE):
             new_ids.add(address)
         changes.append(change)
-    gone = {a: r for a, r in recorded.items() if a not in by_address}
+    moved = set(moves.values())
+    gone = {a: r for a, r in recorded.items() if a not in by_address and a not in moved}
     for address in reversed(_recorded_order(gone)):
         old = gone[address]
         changes.append(

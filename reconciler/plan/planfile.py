@@ -3,7 +3,7 @@
 The contract keys are format_version, state, changes (address, target, type,
 action, before, after, changed_fields, depends_on), warnings and summary. So
 that `apply PLANFILE` can run without the specs, each change also carries
-"reason", "refs", "asset" and the recorded platform "id", and the top level
+"reason", "refs", "asset", "moved_from" and the recorded platform "id", and the top level
 carries "targets" (TargetConfig fields: env var names, never their values).
 
 Reading is strict: a malformed file is a ReconcilerError naming the file and
@@ -51,6 +51,8 @@ def _change_to_json(change: Change) -> dict[str, Any]:
     }
     if change.reason:
         data["reason"] = change.reason
+    if change.moved_from:
+        data["moved_from"] = change.moved_from
     if change.desired and change.desired.asset:
         data["asset"] = dataclasses.asdict(change.desired.asset)
     if change.recorded:
@@ -230,6 +232,7 @@ class _Reader:
             reason=self.get(data, "reason", str, where, default=""),
             desired=desired,
             recorded=recorded,
+            moved_from=self.get(data, "moved_from", str, where, default=None),
         )
 
     def asset(self, where: str, data: Any) -> Asset | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.spec.models import Advertiser, Campaign, Creative, Placement, TargetBase, Zone
+from reconciler.spec.models import Advertiser, Campaign, Creative, Moved, Placement, TargetBase, Zone
 
 
 @dataclass(frozen=True)
@@ -26,5 +26,6 @@ class SpecSet:
     creatives: dict[str, Creative] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     placements: dict[str, Placement] = field(default_factory=dict)  # by full_name
+    moves: dict[str, Moved] = field(default_factory=dict)  # by full_name ("FROM -> TO")
     sources: dict[tuple[str, str], Source] = field(default_factory=dict)  # (kind, name) -> Source
     asset_paths: dict[str, Path] = field(default_factory=dict)  # creative name -> absolute asset path

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import SpecError, SpecIssue
-from reconciler.model import Asset, Resource, TargetConfig, make_address
+from reconciler.model import Asset, Rename, Resource, TargetConfig, make_address
 from reconciler.resource_types import types_of
 from reconciler.spec import SpecSet
 from reconciler.spec.models import (
@@ -30,6 +30,7 @@ from reconciler.spec.models import (
     TargetBase,
     TikTokTarget,
 )
+from reconciler.spec.validate import check_moved
 
 # Formats each platform can show; a creative in another format is skipped there with a warning.
 SHOWABLE_FORMATS: dict[str, frozenset[str]] = {
@@ -90,12 +91,15 @@ class Compiled:
     resources: list[Resource] = field(default_factory=list)
     targets: dict[str, TargetConfig] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    renames: list[Rename] = field(default_factory=list)  # from Moved documents
 
 
 def compile_specs(specs: SpecSet) -> Compiled:
     """Every desired resource of the project, parents before children."""
     compiler = _Compiler(specs)
     compiler.run()
+    compiler.out.renames, issues = check_moved(specs, {r.address for r in compiler.out.resources})
+    compiler.issues += issues
     if compiler.issues:
         raise SpecError(compiler.issues)
     return compiler.out

@@ -52,6 +52,7 @@ _SPEC_SET_FIELDS = {
     "Creative": "creatives",
     "Campaign": "campaigns",
     "Placement": "placements",
+    "Moved": "moves",
 }
 
 FieldLines = dict[str, int]  # dotted field path ("budget.daily", "targets.1") -> 1-based line
@@ -545,7 +546,7 @@ def _validate(doc: _Document, issues: list[SpecIssue]) -> tuple[str, str, BaseMo
     except ValidationError as exc:
         issues += [_issue_from_error(err, kind, doc) for err in exc.errors(include_url=False)]
         return None
-    name = model.full_name if kind == "Placement" else model.name
+    name = model.full_name if kind in ("Placement", "Moved") else model.name  # neither needs a `name`
     return kind, name, model
 
 

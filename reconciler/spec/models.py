@@ -7,6 +7,7 @@ Checks across documents (references, duplicates) live in validate.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -212,6 +213,67 @@ class Placement(SpecModel):
         return self.name or f"{self.campaign}.{self.creative}.{self.zone}"
 
 
+# What a Moved may name: a document as KIND/NAME, or one resource as TARGET:TYPE/NAME.
+MOVABLE_KINDS = ("Advertiser", "Zone", "Creative", "Campaign", "Placement")
+_SPEC_REF = re.compile(r"^([A-Za-z]+)/(.+)$")
+_ADDRESS = re.compile(r"^([a-z0-9][a-z0-9._-]*):([a-z_]+)/([a-z0-9][a-z0-9._-]*)$")
+
+
+class Moved(SpecModel):
+    """A rename: what is recorded under `from` now lives under `to` (Terraform's `moved` block)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True)
+    kind: Literal["Moved"]
+    from_: Annotated[str, Field(alias="from")]
+    to: str
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _form(cls, value: str) -> str:
+        if _ADDRESS.match(value):
+            return value
+        spec = _SPEC_REF.match(value)
+        if spec is None:
+            raise ValueError(
+                f"`{value}` is neither KIND/NAME (e.g. Campaign/spring) nor a resource address TARGET:TYPE/NAME"
+            )
+        kind, name = spec.groups()
+        if kind == "Target":
+            raise ValueError("a Target cannot be moved: its name is in every address of its objects; keep its name")
+        if kind not in MOVABLE_KINDS:
+            raise ValueError(f"unknown kind `{kind}`; a Moved names one of {', '.join(MOVABLE_KINDS)}")
+        if not re.match(NAME_PATTERN, name):
+            raise ValueError(f"`{name}` is not a valid name (lowercase letters, digits, '.', '_', '-')")
+        return value
+
+    @model_validator(mode="after")
+    def _same_kind(self) -> Moved:
+        if self.from_ == self.to:
+            raise ValueError("`from` and `to` are the same")
+        if self.is_address != bool(_ADDRESS.match(self.to)):
+            raise ValueError("`from` and `to` must both be KIND/NAME or both TARGET:TYPE/NAME")
+        if self.prefix(self.from_) != self.prefix(self.to):
+            raise ValueError(
+                f"`{self.from_}` and `{self.to}` differ in "
+                + ("target or type" if self.is_address else "kind")
+                + "; a move only renames"
+            )
+        return self
+
+    @property
+    def is_address(self) -> bool:
+        return bool(_ADDRESS.match(self.from_))
+
+    @staticmethod
+    def prefix(ref: str) -> str:
+        """'Campaign/x' -> 'Campaign'; 'bs:campaign/x' -> 'bs:campaign'."""
+        return ref.rpartition("/")[0]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.from_} -> {self.to}"
+
+
 KIND_MODELS: dict[str, Any] = {
     "Target": Target,
     "Advertiser": Advertiser,
@@ -219,6 +281,7 @@ KIND_MODELS: dict[str, Any] = {
     "Creative": Creative,
     "Campaign": Campaign,
     "Placement": Placement,
+    "Moved": Moved,
 }
 
 TARGET_MODELS = {

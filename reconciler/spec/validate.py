@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Set
 from typing import Any
 
 from reconciler.errors import SpecIssue
+from reconciler.model import Rename
 from reconciler.spec import Source, SpecSet
 from reconciler.spec.models import Campaign, Placement
 
@@ -89,7 +90,45 @@ class _Checker:
             self._campaign(name, campaign)
         for name, placement in specs.placements.items():
             self._placement(name, placement)
+        self._moves()
         return self.issues
+
+    def _moves(self) -> None:
+        """A spec-level Moved renames a document: the old name must be gone, the new one declared.
+        (Address moves are checked against the compiled resources, in plan/moves.py.)"""
+        specs = self.specs
+        declared: dict[str, Mapping[str, Any]] = {
+            "Advertiser": specs.advertisers,
+            "Zone": specs.zones,
+            "Creative": specs.creatives,
+            "Campaign": specs.campaigns,
+            "Placement": specs.placements,
+        }
+        sources: dict[str, str] = {}  # from -> the Moved that first names it
+        for full, moved in specs.moves.items():
+            if (earlier := sources.setdefault(moved.from_, full)) != full:
+                self._issue("Moved", full, "from", f"`{moved.from_}` is already moved by `{earlier}`; keep one")
+            if moved.is_address:
+                continue
+            kind, _, old = moved.from_.partition("/")
+            new = moved.to.partition("/")[2]
+            if old in declared[kind]:
+                where = specs.sources[(kind, old)]
+                self._issue(
+                    "Moved",
+                    full,
+                    "from",
+                    f"`{moved.from_}` is still declared ({where.file}:{where.line}); a move's `from` is the old "
+                    "name: rename that document to the new one, or remove this Moved",
+                )
+            if new not in declared[kind] and (kind, new) not in self.invalid:
+                self._issue(
+                    "Moved",
+                    full,
+                    "to",
+                    f"`{moved.to}` is not declared; declare `kind: {kind}` named `{new}` (the renamed document), "
+                    "or remove this Moved",
+                )
 
     def _campaign(self, name: str, campaign: Campaign) -> None:
         specs = self.specs
@@ -180,3 +219,37 @@ class _Checker:
         source = self.specs.sources.get((kind, name), Source("specs", 0))
         line = self.field_lines.get((kind, name), {}).get(field, source.line)
         self.issues.append(SpecIssue(source.file, line, field, message))
+
+
+def check_moved(specs: SpecSet, addresses: Set[str]) -> tuple[list[Rename], list[SpecIssue]]:
+    """The renames of the Moved documents, and an issue for each address move that does not fit
+    `addresses` (the compiled resources): its `from` still derived, or its `to` not."""
+    renames, issues = [], []
+    for full, moved in specs.moves.items():
+        source = specs.sources[("Moved", full)]
+        if not moved.is_address:
+            kind, _, old = moved.from_.partition("/")
+            renames.append(Rename(kind, old, moved.to.partition("/")[2]))
+            continue
+        renames.append(Rename(None, moved.from_, moved.to))
+        if moved.from_ in addresses:
+            issues.append(
+                SpecIssue(
+                    source.file,
+                    source.line,
+                    "from",
+                    f"`{moved.from_}` is still derived from the specs; a move's `from` is the old address: "
+                    "rename what derives it, or remove this Moved",
+                )
+            )
+        if moved.to not in addresses:
+            issues.append(
+                SpecIssue(
+                    source.file,
+                    source.line,
+                    "to",
+                    f"`{moved.to}` is not derived from the specs (see `reconciler plan` for the addresses); "
+                    "fix the address or remove this Moved",
+                )
+            )
+    return renames, issues

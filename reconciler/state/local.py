@@ -22,6 +22,7 @@ that does not belong to the snapshot is refused rather than applied.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -56,7 +57,7 @@ JOURNAL_PER_RESOURCE = 4
 # No '.' in a workspace name: the suffix after the first '.' names a file's role, so no two
 # workspaces' files and no two roles' files can ever have the same name (see workspace_files).
 WORKSPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_OPS = ("begin", "record", "forget_pending", "remove", "target")
+_OPS = ("begin", "record", "forget_pending", "remove", "target", "move")
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class _Entry:
     op: str  # one of _OPS
     address: str  # target: the target's name
     # begin: the operation; record: the result; target: the configuration
-    value: PendingOperation | RecordedResource | TargetConfig | None = None
+    value: PendingOperation | RecordedResource | TargetConfig | str | None = None  # move: the new address
     endpoint: str | None = None  # target: the endpoint it is reached through (None: not known)
 
     def encode(self) -> bytes:
@@ -133,6 +134,8 @@ class _Entry:
             data["target"] = self.value.to_json()  # type: ignore[union-attr]
             if self.endpoint is not None:
                 data["endpoint"] = self.endpoint
+        elif self.op == "move":
+            data["to"] = self.value
         line = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return line.encode() + b"\n"  # json.dumps escapes newlines inside strings: one record, one line
 
@@ -147,7 +150,7 @@ class _Entry:
             raise ValueError("lineage and address must be strings")
         if isinstance(serial, bool) or not isinstance(serial, int) or serial < 1:
             raise ValueError("serial must be a positive integer")
-        value: PendingOperation | RecordedResource | TargetConfig | None = None
+        value: PendingOperation | RecordedResource | TargetConfig | str | None = None
         endpoint = data.get("endpoint")
         if endpoint is not None and (data["op"] != "target" or not isinstance(endpoint, str) or not endpoint):
             raise ValueError("endpoint must be a non-empty string, on a target record")
@@ -157,6 +160,12 @@ class _Entry:
             value = resource_from_json(address, data["resource"])
         elif data["op"] == "target":
             value = target_from_json(address, data.get("target"))
+        elif data["op"] == "move":
+            value = data.get("to")
+            if not isinstance(value, str):
+                raise ValueError("a move needs `to`, the new address")
+            split_address(address)
+            split_address(value)
         else:
             split_address(address)
         return cls(lineage, serial, data["op"], address, value, endpoint)
@@ -179,6 +188,10 @@ class _Entry:
                 state.endpoints.pop(self.address, None)
             else:
                 state.endpoints[self.address] = self.endpoint
+        elif self.op == "move":  # one record: the old address goes and the new one holds its object
+            moved = state.resources.pop(self.address, None)
+            if moved is not None:
+                state.resources[self.value] = dataclasses.replace(moved, address=self.value)  # type: ignore[index]
         else:  # remove
             state.resources.pop(self.address, None)
             state.pending.pop(self.address, None)
@@ -396,6 +409,25 @@ class LocalFileStore:
                 raise ReconcilerError(f"{address} is not in the state of workspace {self.workspace!r}")
         self._write("remove", address)
 
+    def move(self, old: str, new: str) -> None:
+        """Record the object at `old` under `new` instead, in one journal record (`state mv`, Moved)."""
+        old_target, old_type, _ = split_address(old)
+        new_target, new_type, _ = split_address(new)
+        if (old_target, old_type) != (new_target, new_type):
+            raise ReconcilerError(
+                f"cannot move {old} to {new}: a move keeps the target and type ({old_target}:{old_type}); "
+                "only the name may change"
+            )
+        with self._mutex:
+            state = self._locked_state()
+            if old not in state.resources:
+                raise ReconcilerError(f"{old} is not in the state of workspace {self.workspace!r}")
+            if new in state.resources:
+                raise ReconcilerError(f"{new} is already recorded (id {state.resources[new].id}); nothing was moved")
+            if old in state.pending or new in state.pending:
+                raise ReconcilerError(f"{old} or {new} has an operation of unknown outcome: apply first")
+        self._write("move", old, new)
+
     def compact(self) -> None:
         """Write the full snapshot atomically and drop the journal."""
         with self._io_lock:
@@ -403,7 +435,7 @@ class LocalFileStore:
             self._compact_io()
 
     def _write(
-        self, op: str, address: str, value: PendingOperation | RecordedResource | TargetConfig | None = None
+        self, op: str, address: str, value: PendingOperation | RecordedResource | TargetConfig | str | None = None
     ) -> None:
         if op != "target":
             split_address(address)

@@ -244,6 +244,11 @@ class StateStore(Protocol):
         """Drop `address` from state without touching the platform (`state rm`)."""
         ...
 
+    def move(self, old: str, new: str) -> None:
+        """Record the object at `old` under `new` in one durable write; refuses another target or type,
+        an unrecorded `old` or a recorded `new`."""
+        ...
+
     def compact(self) -> None:
         """Fold any write-ahead log into the state snapshot."""
         ...

@@ -37,7 +37,7 @@ _ENV = jinja2.Environment(
 
 # GitHub colours diff lines by their first character: + green, - red, ! orange.
 # A replace keeps "-/+" (red), as Atlantis shows Terraform plans.
-_DIFF_PREFIX = {"+": "+", "-": "-", "~": "!", "-/+": "-/+"}
+_DIFF_PREFIX = {"+": "+", "-": "-", "~": "!", "-/+": "-/+", "->": "!"}
 _ACTION_LABELS = {
     Action.CREATE: "create",
     Action.UPDATE: "update",

@@ -15,12 +15,14 @@ from typing import Any
 from reconciler.model import Action, Change, Plan, set_path
 from reconciler.resource_types import ResourceType, resource_type
 
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
+# NOOP shows only for a move: the object is renamed in the state, nothing is sent.
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-", Action.NOOP: "->"}
 _LEGEND = {
     Action.CREATE: "create",
     Action.UPDATE: "update in place",
     Action.REPLACE: "replace (delete and create again)",
     Action.DELETE: "delete",
+    Action.NOOP: "move (renamed in the state, same object and id)",
 }
 MAX_STRING = 72  # longer strings (html, body text) are cut in the plan view
 _CONTEXT = 20  # characters shown before the first difference of two long strings
@@ -34,7 +36,7 @@ FORCES_REPLACEMENT = "# forces replacement"
 class Line:
     """One line of a change: its header (the address) or one field."""
 
-    symbol: str  # "+", "~", "-/+" or "-"
+    symbol: str  # "+", "~", "-/+", "-" or "->" (a move only)
     text: str  # the address, or `name = value` with the name padded
     note: str = ""  # after the text: why a replace, or "# forces replacement"
     header: bool = False
@@ -66,16 +68,18 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return NO_CHANGES
     s = plan.summary
+    moves = f" {plan.moves} moved to a new address." if plan.moves else ""
     return (
         f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
+        + moves
     )
 
 
 def changes_by_target(plan: Plan) -> list[tuple[str, list[Change]]]:
-    """Changes other than noop, grouped by target in order of first appearance, plan order within."""
+    """Changes other than noop (a move counts), grouped by target in order of first appearance."""
     groups: dict[str, list[Change]] = {}
     for change in plan.changes:
-        if change.action is not Action.NOOP:
+        if change.action is not Action.NOOP or change.moved_from:
             groups.setdefault(change.target, []).append(change)
     return list(groups.items())
 
@@ -94,6 +98,8 @@ def change_lines(change: Change, plan: Plan) -> list[Line]:
         forced = [f for f in change.changed_fields if kind and kind.requires_replace(f)]
         names = ", ".join(forced or change.changed_fields)
         note = f"must be replaced: {names}" if names else "must be replaced"
+    if change.moved_from:
+        note = f"moved from {change.moved_from}" + (f"; {note}" if note else "")
     header = Line(SYMBOLS[change.action], change.address, f"({note})" if note else "", header=True)
     fields = _field_lines(change, plan, kind)
     width = max((len(name) for _, name, _, _ in fields), default=0)
@@ -201,7 +207,7 @@ def _format(line: Line, paint: _Paint) -> str:
 class _Paint:
     """ANSI colours, or nothing at all."""
 
-    _CODES = {"+": "32", "-": "31", "~": "33"}
+    _CODES = {"+": "32", "-": "31", "~": "33", "->": "36"}
 
     def __init__(self, color: bool) -> None:
         self.color = color
@@ -213,7 +219,7 @@ class _Paint:
         """The symbol right-aligned in three columns, padded outside the colour codes."""
         if symbol == "-/+":
             return f"{self._wrap('31', '-')}/{self._wrap('32', '+')}"
-        return f"  {self._wrap(self._CODES[symbol], symbol)}"
+        return " " * (3 - len(symbol)) + self._wrap(self._CODES[symbol], symbol)
 
     def bold(self, text: str) -> str:
         return self._wrap("1", text)
