@@ -428,8 +428,11 @@ def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables:
 
 
 @cli.group()
-def state() -> None:
+@click.option("--sandbox", "use_sandbox", is_flag=True, help="The state of --sandbox runs (WORKSPACE.sandbox.json).")
+@click.pass_context
+def state(ctx: click.Context, use_sandbox: bool) -> None:
     """Inspect or edit the recorded state (state/WORKSPACE.json)."""
+    ctx.meta["sandbox_state"] = use_sandbox
 
 
 @state.command("list")
@@ -442,7 +445,7 @@ def state_list(ctx: click.Context) -> None:
     Example:
       reconciler state list
     """
-    recorded = _project(ctx).store.read()
+    recorded = _project(ctx, ctx.meta.get("sandbox_state", False)).store.read()
     for address, resource in sorted(recorded.resources.items()):
         click.echo(f"{address}\t{resource.id}")
     for address, pending in sorted(recorded.pending.items()):
@@ -460,7 +463,7 @@ def state_show(ctx: click.Context, address: str) -> None:
     Example:
       reconciler state show bs-main:campaign/acme-summer
     """
-    recorded = _project(ctx).store.read()
+    recorded = _project(ctx, ctx.meta.get("sandbox_state", False)).store.read()
     resource = recorded.resources.get(address)
     if resource is None:
         raise ReconcilerError(f"{address} is not in the state; `reconciler state list` shows what is")
@@ -478,7 +481,7 @@ def state_rm(ctx: click.Context, address: str) -> None:
     Example:
       reconciler state rm bs-main:placement/acme-summer.summer-728x90.home-leaderboard
     """
-    store = _project(ctx).store
+    store = _project(ctx, ctx.meta.get("sandbox_state", False)).store
     with store.lock("state rm"):
         if address not in store.read().resources:
             raise ReconcilerError(f"{address} is not in the state; `reconciler state list` shows what is")
@@ -497,7 +500,7 @@ def state_mv(ctx: click.Context, old: str, new: str) -> None:
     Example:
       reconciler state mv meta-main:ad/spring.hero meta-main:ad/spring.hero-v2
     """
-    store = _project(ctx).store
+    store = _project(ctx, ctx.meta.get("sandbox_state", False)).store
     with store.lock("state mv"):
         store.move(old, new)
     click.echo(f"Moved {old} to {new} in the state. The object itself was not touched.")

@@ -65,7 +65,7 @@ def test_an_always_on_campaign_applies_everywhere_and_converges(tmp_path: Path, 
 
     # Giving it an end later is an update in place on every platform.
     (tmp_path / "specs" / "main.yaml").write_text(spec("2026-08-31"))
-    code, out = reconciler("plan", "--detailed-exitcode")
+    code, out = reconciler("plan", "--sandbox", "--detailed-exitcode")
     assert code == 2 and "Plan: 0 to create, 5 to update, 0 to replace, 0 to delete." in out, out
     reconciler.apply()
     assert flights(tmp_path)["tiktok.adgroup"]["schedule_end_time"] == "2026-08-31 23:59:59"
@@ -81,7 +81,7 @@ def test_removing_the_end_date_clears_it_on_every_platform(tmp_path: Path, recon
     )
 
     (tmp_path / "specs" / "main.yaml").write_text(spec(None))
-    code, out = reconciler("plan", "--detailed-exitcode")
+    code, out = reconciler("plan", "--sandbox", "--detailed-exitcode")
     assert code == 2 and "Plan: 0 to create, 5 to update, 0 to replace, 0 to delete." in out, out
     reconciler.apply()
     # The end is gone on the platform, not merely unmanaged (TikTok runs on from its start).

@@ -28,7 +28,7 @@ def edit(project: Path, *pairs: tuple[str, str], extra: str = "") -> None:
 
 
 def ids(project: Path) -> dict[str, str]:
-    return {a: r.id for a, r in LocalFileStore(project).read().resources.items()}
+    return {a: r.id for a, r in LocalFileStore(project, sandbox=True).read().resources.items()}
 
 
 def live_counts(project: Path) -> dict[str, int]:
@@ -36,7 +36,7 @@ def live_counts(project: Path) -> dict[str, int]:
 
 
 def plan_json(cli: Cli) -> dict:
-    code, out = cli("plan", "--format", "json")
+    code, out = cli("plan", "--sandbox", "--format", "json")
     assert code == 0, out
     return json.loads(out)
 
@@ -56,7 +56,7 @@ def test_renaming_a_campaign_with_moved_keeps_every_platform_id(cli: Cli, projec
     assert moved["meta-us:ad/summer.banner"] == "meta-us:ad/autumn.banner"
     assert moved["bs-main:placement/summer.banner.home-lb"] == "bs-main:placement/autumn.banner.home-lb"
     assert all("summer" in old for old in moved) and len(moved) == sum("summer" in a for a in before)
-    code, text = cli("plan")
+    code, text = cli("plan", "--sandbox")
     assert "(moved from meta-us:ad/summer.banner)" in text and f"{len(moved)} moved to a new address." in text
     cli.apply()
     after = ids(project)
@@ -113,7 +113,7 @@ def test_a_saved_plan_with_moves_round_trips(cli: Cli, project: Path) -> None:
     before = ids(project)
     edit(project, *RENAME_CAMPAIGN, extra=MOVED_CAMPAIGN)
     planfile = project / "plan.json"
-    code, out = cli("plan", "--out", str(planfile))
+    code, out = cli("plan", "--sandbox", "--out", str(planfile))
     assert code == 0, out
     saved = json.loads(planfile.read_text())
     assert any(c.get("moved_from") == "tiktok-us:campaign/summer" for c in saved["changes"])
@@ -155,10 +155,10 @@ def test_state_mv_moves_one_address_and_refuses_what_does_not_fit(cli: Cli, proj
         ("meta-us:ad/summer.banner", "meta-us:adset/x", "keeps the target and type"),
     ]
     for old, new, says in refusals:
-        code, out = cli("state", "mv", old, new)
+        code, out = cli("state", "--sandbox", "mv", old, new)
         assert code == 1 and says in out, out
         assert ids(project) == before
-    code, out = cli("state", "mv", "meta-us:ad/summer.banner", "meta-us:ad/summer.kept")
+    code, out = cli("state", "--sandbox", "mv", "meta-us:ad/summer.banner", "meta-us:ad/summer.kept")
     assert code == 0, out
     after = ids(project)
     assert (
@@ -166,6 +166,6 @@ def test_state_mv_moves_one_address_and_refuses_what_does_not_fit(cli: Cli, proj
         and after["meta-us:ad/summer.kept"] == before["meta-us:ad/summer.banner"]
     )
     # Moving it back by hand leaves the state as the specs want it.
-    code, out = cli("state", "mv", "meta-us:ad/summer.kept", "meta-us:ad/summer.banner")
+    code, out = cli("state", "--sandbox", "mv", "meta-us:ad/summer.kept", "meta-us:ad/summer.banner")
     assert code == 0, out
     cli.assert_no_changes()
