@@ -18,7 +18,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
-from reconciler.providers import broadstreet, meta, snapchat, tiktok
+from reconciler.providers import endpoint_of
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.files import FileRefused, regular_file
@@ -30,15 +30,6 @@ from reconciler.status import CampaignStatus, campaign_statuses
 
 # Builds the connection to use for a set of targets: live APIs or the sandbox.
 Connect = Callable[[Mapping[str, TargetConfig]], Connection]
-
-# The URL a provider talks to when its target sets no api_base_url.
-DEFAULT_ENDPOINTS = {
-    "broadstreet": broadstreet.DEFAULT_BASE_URL,
-    "meta": meta.DEFAULT_BASE_URL,
-    "snapchat": snapchat.DEFAULT_BASE_URL,
-    "tiktok": tiktok.DEFAULT_BASE_URL,
-}
-
 
 @dataclass(frozen=True)
 class Project:
@@ -64,7 +55,7 @@ class Project:
         """The endpoint this project's runs reach `target` through (recorded in the state, compared by plans)."""
         if self.sandbox:
             return SANDBOX_ENDPOINT  # whatever the spec's api_base_url: the connection replaces it
-        return target.api_base_url or DEFAULT_ENDPOINTS.get(target.platform, f"unknown-platform:{target.platform}")
+        return endpoint_of(target)
 
     @property
     def sandbox_data(self) -> Path:

@@ -516,10 +516,15 @@ class _Run:
         if current is None:  # already gone from the state: nothing to delete
             return ""
         self.check_recorded(step, current)
-        if not self.deletable(current):
+        shared, deletable = self.shared(current), self.deletable(current)
+        if shared or not deletable:
+            # Only the record goes (undone by recording it again): another address still uses the
+            # object, or the platform cannot delete it.
             self.check_not_stopping(call)
             self.forgotten.add(current.address)
             await self.write(current.address, None)
+            if shared:
+                return ""
             platform = self.providers[current.target].platform
             return f"forgotten, not deleted: {platform} has no delete for a {current.type}; it stays in the library"
         await self.delete_object(current, call)

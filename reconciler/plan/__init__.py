@@ -52,13 +52,12 @@ def build_plan(
         )
     if target_patterns:
         changes = restrict(changes, target_patterns)
-    warnings += _undeletable(changes, targets)
-    if target_patterns:
         warnings.append(
             "Resource targeting is in effect: only "
             + ", ".join(target_patterns)
             + " and what they depend on are planned. Plan without --target before relying on the result."
         )
+    warnings += _undeletable(changes, targets)
     return Plan(
         changes=changes,
         warnings=warnings,

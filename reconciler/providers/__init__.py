@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from reconciler.model import TargetConfig
+from reconciler.providers import broadstreet, meta, snapchat, tiktok
 from reconciler.providers.base import ErrorClass, Provider, ProviderError
 from reconciler.providers.broadstreet import BroadstreetProvider
 from reconciler.providers.meta import MetaProvider
@@ -59,6 +60,20 @@ PROVIDERS: dict[str, ProviderFactory] = {
     "snapchat": _snapchat,
     "tiktok": _tiktok,
 }
+
+
+# The URL a provider talks to when its target sets no api_base_url.
+DEFAULT_ENDPOINTS = {
+    "broadstreet": broadstreet.DEFAULT_BASE_URL,
+    "meta": meta.DEFAULT_BASE_URL,
+    "snapchat": snapchat.DEFAULT_BASE_URL,
+    "tiktok": tiktok.DEFAULT_BASE_URL,
+}
+
+
+def endpoint_of(target: TargetConfig) -> str:
+    """The URL the provider of `target` talks to."""
+    return target.api_base_url or DEFAULT_ENDPOINTS.get(target.platform, f"unknown-platform:{target.platform}")
 
 
 def provider_from_target(
