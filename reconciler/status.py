@@ -9,6 +9,7 @@ A campaign on a target is
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -32,7 +33,7 @@ class CampaignStatus:
 
 
 async def campaign_statuses(
-    plan: Plan, state: State, providers: Mapping[str, Provider], concurrency: int = 16
+    plan: Plan, state: State, providers: Mapping[str, Provider]
 ) -> list[CampaignStatus]:
     """One status per campaign and target of the plan (the specs), reading each recorded ad's review."""
     graph: nx.DiGraph = nx.DiGraph()
@@ -40,23 +41,31 @@ async def campaign_statuses(
         graph.add_node(change.address)
         for dependency in change.depends_on:
             graph.add_edge(dependency, change.address)
-    gate = asyncio.Semaphore(concurrency)
-
-    async def review(resource: RecordedResource) -> tuple[str, Review | None]:
-        async with gate:
-            return resource.address, await providers[resource.target].review(
-                resource.type, resource.id, resource.attributes
-            )
-
     campaigns = [c for c in plan.changes if c.type == "campaign" and c.action is not Action.DELETE]
     members = {c.address: [c.address, *sorted(nx.descendants(graph, c.address))] for c in campaigns}
     recorded = [
         state.resources[a] for addresses in members.values() for a in addresses
         if a in state.resources and state.resources[a].target in providers
     ]  # fmt: skip
-    reviews = dict(await asyncio.gather(*(review(r) for r in recorded)))
+    reviews = await _reviews(recorded, providers)
     unapplied = {c.address for c in plan.changes if c.action is not Action.NOOP}
     return [_status(c.address, c.target, members[c.address], reviews, unapplied, state) for c in campaigns]
+
+
+async def _reviews(recorded: list[RecordedResource], providers: Mapping[str, Provider]) -> dict[str, Review | None]:
+    """Each resource's review verdict, read a page at a time: one review_many per target and type."""
+    groups: dict[tuple[str, str], dict[str, RecordedResource]] = defaultdict(dict)
+    for resource in recorded:
+        groups[resource.target, resource.type][resource.address] = resource
+
+    async def read_group(target: str, type_: str, members: dict[str, RecordedResource]) -> dict[str, Review | None]:
+        verdicts = await providers[target].review_many(type_, {r.id: r.attributes for r in members.values()})
+        return {address: verdicts.get(r.id) for address, r in members.items()}
+
+    found: dict[str, Review | None] = {}
+    for verdicts in await asyncio.gather(*(read_group(t, type_, m) for (t, type_), m in groups.items())):
+        found |= verdicts
+    return found
 
 
 def _status(

@@ -8,6 +8,7 @@ platform's field names, and returns platform ids and attributes.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -76,6 +77,15 @@ class Review:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One live object as a list endpoint returned it: its platform id and the platform's own fields."""
+
+    type: str  # our resource type: campaign, adset, advertisement, ...
+    id: str
+    row: dict[str, Any]
+
+
 class Provider(Protocol):
     """One platform, one target. Implementations are async and reuse one HTTP client."""
 
@@ -99,6 +109,23 @@ class Provider(Protocol):
         """
         ...
 
+    async def read_many(self, type_: str, recorded: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+        """read() of many objects of one type (id -> recorded attributes), through the list
+        endpoints a page at a time: every id gets its live attributes, or None if it is gone."""
+        ...
+
+    async def list_all(self, type_: str) -> list[Listed]:
+        """Every live (not deleted) object of one type in the target's account, a page at a time."""
+        ...
+
+    def attributes_of(self, type_: str, row: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+        """A listed row in our attribute vocabulary, shaped like `expected`: what read() returns for it."""
+        ...
+
+    async def download(self, url: str) -> bytes:
+        """The bytes of an uploaded file at a URL the platform returned (sent without credentials)."""
+        ...
+
     async def find(self, op: Operation) -> str | None:
         """The id of an existing object that op would create (same name within the
         same parent), or None. Resolves creates whose outcome is unknown."""
@@ -106,6 +133,10 @@ class Provider(Protocol):
 
     async def review(self, type_: str, id_: str, attributes: dict[str, Any]) -> Review | None:
         """The platform's review verdict on an object; None for types it does not review."""
+        ...
+
+    async def review_many(self, type_: str, recorded: Mapping[str, dict[str, Any]]) -> dict[str, Review | None]:
+        """review() of many objects of one type (id -> recorded attributes), a page at a time."""
         ...
 
     async def aclose(self) -> None: ...

@@ -38,6 +38,8 @@ T = TypeVar("T")
 # Uploads can be slow; connecting should not be.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_MAX_CONNECTIONS = 10
+# An imported upload larger than this is refused rather than held in memory (Snapchat videos reach 1 GB).
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -353,6 +355,35 @@ class HttpClient:
         if detail is not None:
             raise self._error(response, write, detail)
         return body
+
+    async def download(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """The bytes at an absolute http(s) URL the platform returned (an uploaded image or video).
+
+        Sent without the target's credentials: the URL may be on another host (a CDN), which must
+        never see the token. Rate limited and retried like a read; refused past `max_bytes`.
+        """
+        target = httpx.URL(url)
+        if target.scheme not in ("http", "https") or not target.host:
+            raise ProviderError(ErrorClass.VALIDATION, self.redact(f"not a download URL: {url!r}"))
+        return await self._retry.retrying(self._log_retry)(self._download_once, target, max_bytes)
+
+    async def _download_once(self, url: httpx.URL, max_bytes: int) -> bytes:
+        shown = self.redact(f"GET {url.copy_with(query=None)}")  # a signed URL's query is not shown
+        await self._limiter.acquire()
+        try:
+            async with self._client.stream("GET", url) as response:
+                if not response.is_success:
+                    error_class = _class_for_status(response.status_code)
+                    raise ProviderError(error_class, f"{shown} returned HTTP {response.status_code}")
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ProviderError(ErrorClass.VALIDATION, f"{shown}: larger than {max_bytes} bytes")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.HTTPError as exc:
+            raise ProviderError(ErrorClass.NETWORK, self.redact(f"{shown} failed: {_describe(exc)}")) from None
 
     async def aclose(self) -> None:
         await self._client.aclose()

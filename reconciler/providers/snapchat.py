@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import zip_longest
@@ -25,7 +26,8 @@ import httpx
 
 from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
-from reconciler.providers.base import Applied, ErrorClass, ProviderError, Review
+from reconciler.providers.base import Applied, ErrorClass, Listed, ProviderError, Review
+from reconciler.providers.batch import read_each, review_each
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 from reconciler.providers.vocabulary import as_recorded
 from reconciler.resource_types import resource_type
@@ -205,6 +207,21 @@ class SnapchatProvider:
             and _same_content(op.type, row, attrs)
         ]
         return max(matches)[2] if matches else None
+
+    async def read_many(self, type_: str, recorded: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+        return await read_each(self, type_, recorded)  # FIXME(issue 9): by the page
+
+    async def list_all(self, type_: str) -> list[Listed]:
+        raise ProviderError(ErrorClass.VALIDATION, f"import of {self.platform} {type_} objects is not supported yet")
+
+    def attributes_of(self, type_: str, row: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+        return _attributes(type_, row, expected)
+
+    async def download(self, url: str) -> bytes:
+        return await self._http.download(url)
+
+    async def review_many(self, type_: str, recorded: Mapping[str, dict[str, Any]]) -> dict[str, Review | None]:
+        return await review_each(self, type_, recorded)
 
     async def aclose(self) -> None:
         await self._http.aclose()
