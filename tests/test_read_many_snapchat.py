@@ -252,3 +252,89 @@ def test_a_next_link_off_the_api_is_never_followed(link: str) -> None:
         assert (path, query) == ("/adaccounts/x/ads", {"limit": "50", "cursor": "abc"})
 
     run(scenario)
+
+
+# --- the emulator's lists refuse and page as Snapchat's do ---
+
+
+async def raw(sb: Sandbox, path: str, **params: Any) -> Any:
+    form = {"grant_type": "refresh_token", "client_id": "tool", "client_secret": "tool-secret", "refresh_token": "rt"}
+    token = (await sb.http.post("/snapchat/login/oauth2/access_token", data=form)).json()["access_token"]
+    return await sb.http.get(API + path, params=params, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_sandbox_refuses_page_sizes_and_cursors_snapchat_refuses() -> None:
+    async def scenario(sb: Sandbox, p: SnapchatProvider) -> None:
+        await p.create(op("campaign", campaign_attrs()))
+        path = f"/adaccounts/{ACCOUNT}/campaigns"
+        for limit in ("49", "1001", "0", "many"):
+            response = await raw(sb, path, limit=limit)
+            body = response.json()
+            assert response.status_code == 400, limit
+            assert (body["request_status"], body["error_code"]) == ("ERROR", "E4002")
+            assert "between 50 and 1000" in body["debug_message"]
+        for cursor in ("not-a-cursor", "YWZ0ZXI6bm9uZQ"):  # garbage, and a well-formed one naming no object
+            response = await raw(sb, path, limit="50", cursor=cursor)
+            assert response.status_code == 400 and response.json()["error_code"] == "E4002"
+        assert (await raw(sb, path, limit="50")).status_code == 200
+        assert (await raw(sb, path, limit="1000")).status_code == 200
+
+    run(scenario)
+
+
+def test_sandbox_cursors_survive_deletes_and_deleted_entities_are_read_on_request() -> None:
+    async def scenario(sb: Sandbox, p: SnapchatProvider) -> None:
+        ids = [(await p.create(op("campaign", campaign_attrs(f"c{i}")))).id for i in range(120)]
+        path = f"/adaccounts/{ACCOUNT}/campaigns"
+        first = (await raw(sb, path, limit="50")).json()
+        assert [c["campaign"]["id"] for c in first["campaigns"]] == ids[:50]
+        # Deleted between two pages: the next page neither skips nor repeats a live campaign.
+        for id_ in (ids[49], ids[50], ids[10]):
+            await direct(sb, "DELETE", f"/campaigns/{id_}")
+        link = first["paging"]["next_link"]
+        assert link.startswith("http://sandbox.invalid" + API + path + "?")
+        second = (await sb.http.get(link, headers={"Authorization": "Bearer x"})).status_code
+        assert second == 401  # the link carries no token: the client sends its own
+        path2, query = p._within_api(link)
+        page2 = (await raw(sb, path2, **query)).json()
+        page3 = (await raw(sb, path2, **p._within_api(page2["paging"]["next_link"])[1])).json()
+        assert [c["campaign"]["id"] for c in page2["campaigns"] + page3["campaigns"]] == ids[51:]
+        assert page3["paging"] == {}
+        with_deleted = (await raw(sb, path, limit="1000", read_deleted_entities="true")).json()["campaigns"]
+        assert len(with_deleted) == 120
+        assert [c["campaign"]["id"] for c in with_deleted if c["campaign"].get("deleted")] == [
+            ids[10],
+            ids[49],
+            ids[50],
+        ]
+        assert len((await raw(sb, path, limit="1000")).json()["campaigns"]) == 117
+
+    run(scenario)
+
+
+def test_sandbox_lists_ad_squads_and_ads_by_account_and_serves_media_files(tmp_path: Path) -> None:
+    async def scenario(sb: Sandbox, p: SnapchatProvider) -> None:
+        c1 = (await p.create(op("campaign", campaign_attrs("one")))).id
+        c2 = (await p.create(op("campaign", campaign_attrs("two")))).id
+        s1 = (await p.create(op("adsquad", squad_attrs(c1)))).id
+        s2 = (await p.create(op("adsquad", squad_attrs(c2)))).id
+        asset = image(tmp_path, 7)
+        media = (await p.create(op("media", media_attrs(asset), asset=asset))).id
+        creative = (await p.create(op("creative", creative_attrs(media)))).id
+        a1 = (await p.create(op("ad", ad_attrs(s1, creative, name="a1")))).id
+        a2 = (await p.create(op("ad", ad_attrs(s2, creative, name="a2")))).id
+        squads = (await raw(sb, f"/adaccounts/{ACCOUNT}/adsquads", limit="50")).json()["adsquads"]
+        assert [s["adsquad"]["id"] for s in squads] == [s1, s2]
+        ads = (await raw(sb, f"/adaccounts/{ACCOUNT}/ads", limit="50")).json()["ads"]
+        assert [a["ad"]["id"] for a in ads] == [a1, a2] and ads[0]["ad"]["review_status"] == "APPROVED"
+        other = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        assert (await raw(sb, f"/adaccounts/{other}/ads", limit="50")).json()["ads"] == []
+
+        [item] = (await raw(sb, f"/media/{media}")).json()["media"]
+        link = item["media"]["download_link"]
+        served = await sb.http.get(link)  # no Authorization header: a CDN URL
+        assert served.status_code == 200 and served.content == Path(asset.path).read_bytes()
+        assert served.headers["content-type"] == "image/png"
+        assert (await sb.http.get(link.rsplit("/", 1)[0] + "/" + "0" * 64)).status_code == 404
+
+    run(scenario)
