@@ -5,11 +5,15 @@ the real `reconciler import` command against a real sandbox server."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from reconciler.importer import snapchat as importer
 from reconciler.importer.model import Mapped, Names
@@ -20,6 +24,8 @@ from reconciler.providers.snapchat import SnapchatProvider
 from reconciler.spec.compile import compile_specs
 from reconciler.spec.loader import load_specs
 from tests.conftest import png_bytes
+from tests.e2e import Sandbox as ServerSandbox
+from tests.e2e import run_reconciler, sandbox_server
 from tests.test_provider_snapchat import ACCOUNT, Sandbox, run
 
 TOKEN_PATH = "/snapchat/login/oauth2/access_token"
@@ -275,3 +281,89 @@ def load_target(project: Path) -> Any:
     (project / "specs").mkdir(parents=True, exist_ok=True)
     (project / "specs" / "targets.yaml").write_text(TARGET.format(account=ACCOUNT))
     return load_specs(project, {}).targets["snap-us"]
+
+
+# --- end to end: `reconciler import` against a real sandbox server ---
+
+E2E_TARGET = """\
+kind: Target
+name: snap-us
+platform: snapchat
+ad_account_id: {account}
+api_base_url: {url}/snapchat/v1
+auth_url: {url}/snapchat/login/oauth2/access_token
+credentials: {{refresh_token_env: SNAP_REFRESH, client_id_env: SNAP_ID, client_secret_env: SNAP_SECRET}}
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerSandbox]:
+    with sandbox_server() as started:
+        yield started
+
+
+def test_import_then_plan_has_nothing_to_do_and_a_budget_edit_updates_in_place(
+    tmp_path: Path, server: ServerSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.control("POST", "reset")
+    for name, value in (
+        ("SNAP_REFRESH", "snap-refresh-e2e-0001"),
+        ("SNAP_ID", "app"),
+        ("SNAP_SECRET", "snap-secret-e2e"),
+    ):
+        monkeypatch.setenv(name, value)
+
+    async def populate() -> dict[str, str]:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            return await make_account(Api(http))
+
+    ids = asyncio.run(populate())
+    project = tmp_path / "project"
+    (project / "specs").mkdir(parents=True)
+    (project / "state").mkdir()
+    (project / "specs" / "targets.yaml").write_text(E2E_TARGET.format(account=ACCOUNT, url=server.url))
+
+    gets_before = server.control("GET", "stats")["requests"]["snapchat"].get("GET", 0)
+    result = run_reconciler(project, "import")
+    assert result.returncode == 0, result.stderr
+    # One page of each of the 5 types, the ad account (its currency) and one download per media shown by
+    # an ad whose creative is expressible (spring-odd's too: its ad is skipped later, for its name).
+    gets = server.control("GET", "stats")["requests"]["snapchat"].get("GET", 0) - gets_before
+    assert gets == 5 + 1 + 4, gets
+    assert "Traceback" not in result.stderr and "snap-secret-e2e" not in result.stdout + result.stderr
+    assert f"ad 'Another name' (id {ids['spring.ad3']}) not imported" in result.stdout
+    assert f"campaign 'Places' (id {ids['places']}) not imported: objective PROMOTE_PLACES" in result.stdout
+    assert "Warning" not in result.stdout, result.stdout  # nothing imported would be changed by the next plan
+    spec_file = project / "specs" / "imported" / "snap-us.yaml"
+    written = spec_file.read_text()
+    assert "name: spring-sale\n" in written and (project / "assets" / "imported" / "spring-banner.png").exists()
+
+    for args in (("plan", "--detailed-exitcode"), ("plan", "--refresh", "--detailed-exitcode")):
+        gets_before = server.control("GET", "stats")["requests"]["snapchat"].get("GET", 0)
+        planned = run_reconciler(project, *args)
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        gets = server.control("GET", "stats")["requests"]["snapchat"].get("GET", 0) - gets_before
+        assert gets == (5 if "--refresh" in args else 0), (args, gets)  # a refresh reads a page per type
+
+    before = Counter(o["type"] for o in server.objects("snapchat"))
+    spec_file.write_text(written.replace("daily: 25.5\n", "daily: 30\n", 1))
+    planned = run_reconciler(project, "plan", "--detailed-exitcode")
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert (
+        "snap-us:adsquad/spring-sale" in planned.stdout
+        and "daily_budget_micro = 25500000 -> 30000000" in planned.stdout
+    )
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in planned.stdout
+    applied = run_reconciler(project, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert Counter(o["type"] for o in server.objects("snapchat")) == before  # updated in place: no duplicate
+    [squad] = [o for o in server.objects("snapchat") if o["id"] == ids["spring.squad"]]
+    assert squad["fields"]["daily_budget_micro"] == 30_000_000
+    assert (squad["fields"]["name"], squad["fields"]["bid_micro"]) == ("Spring squad", 2_000_000)  # overrides kept
+    assert run_reconciler(project, "plan", "--refresh", "--detailed-exitcode").returncode == 0
+
+    again = run_reconciler(project, "import")
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to import" in again.stdout and spec_file.read_text() == written.replace(
+        "daily: 25.5\n", "daily: 30\n", 1
+    )
