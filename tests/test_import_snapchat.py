@@ -277,6 +277,52 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
     run(scenario)
 
 
+def test_children_of_recorded_objects_missing_creatives_and_mixed_brands_are_skipped(tmp_path: Path) -> None:
+    async def scenario(sb: Sandbox, p: SnapchatProvider) -> None:
+        api = Api(sb.http)
+        await api.login()
+        # A campaign the state records already, which gained a squad and an ad out of band.
+        managed = await api.campaign("Managed", "ENGAGEMENT")
+        managed_squad = await api.squad(managed, "Managed", "SWIPES", daily_budget_micro=10_000_000)
+        # A campaign whose ads show creatives of two brands, and one whose creative the listing lacks.
+        mixed = await api.campaign("Mixed", "ENGAGEMENT")
+        interests = {"geos": [{"country_code": "fr"}], "demographics": [{"min_age": 25}], "interests": [{"id": "1"}]}
+        mixed_squad = await api.squad(mixed, "Mixed", "SWIPES", daily_budget_micro=10_000_000, targeting=interests)
+        media = [await api.media(f"m{i}", png_bytes(10 + i), f"m{i}.png", "image/png") for i in range(4)]
+        first = await api.creative(media[0], "c", brand_name="Brand A")
+        second = await api.creative(media[1], "c", brand_name="Brand A")
+        third = await api.creative(media[2], "c", brand_name="Brand B")
+        lost = await api.creative(media[3], "c", brand_name="Brand A")
+        ads = [await api.ad(mixed_squad, c, "ad") for c in (first, second, third, lost)]
+        recorded_ad = await api.ad(managed_squad, first, "out of band")
+
+        listed = await listing(p)
+        listed["campaign"] = [c for c in listed["campaign"] if c.id != managed]  # recorded: not listed
+        listed["creative"] = [c for c in listed["creative"] if c.id != lost]  # as if it had gone
+        recorded = {("campaign", managed): "managed"}
+        mapped = await importer.map_objects(load_target(tmp_path), listed, recorded, Names({}), p.download)
+        compiled = write_and_compile(tmp_path, mapped)
+        assert_compiles_to_live(compiled, mapped, listed, p)
+
+        reasons = {s.id: s.reason for s in mapped.skipped}
+        assert reasons[managed_squad].startswith(f"its campaign {managed} is managed already (resource managed)")
+        assert reasons[recorded_ad] == "its ad squad is not imported"
+        assert reasons[ads[3]] == f"its creative {lost} is missing (not among the account's live objects)"
+        assert "brand_name is 'Brand B' where the campaign's other ads have 'Brand A'" in reasons[ads[2]]
+        [campaign] = [u.document for u in mapped.units if u.document["kind"] == "Campaign"]
+        assert campaign["creatives"] == ["m0", "m1"]
+        # The interests the audience cannot say are kept exactly, in the squad's overrides.
+        assert campaign["audience"] == {"countries": ["FR"], "age_min": 25}
+        assert campaign["overrides"]["snapchat"]["adsquad"]["targeting"] == interests
+        [advertiser] = [u.document for u in mapped.units if u.document["kind"] == "Advertiser"]
+        assert (
+            advertiser["display_name"] == "Brand A"
+            and "brand_name" not in campaign["overrides"]["snapchat"]["creative"]
+        )
+
+    run(scenario)
+
+
 def load_target(project: Path) -> Any:
     (project / "specs").mkdir(parents=True, exist_ok=True)
     (project / "specs" / "targets.yaml").write_text(TARGET.format(account=ACCOUNT))

@@ -173,6 +173,8 @@ class _Importer:
             parent = str(squad.row.get("campaign_id"))
             if parent not in self.rows["campaign"]:
                 self.skip(squad, self._parent_reason("campaign", parent))
+                for ad in self.ads.get(squad.id, []):
+                    self.skip(ad, "its ad squad is not imported")
         for ad in self.rows["ad"].values():
             parent = str(ad.row.get("ad_squad_id"))
             if parent not in self.rows["adsquad"]:
