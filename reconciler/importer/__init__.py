@@ -26,6 +26,7 @@ from reconciler.importer.writer import SpecWriter
 from reconciler.model import Action, RecordedResource, Resource, TargetConfig, resolve_refs
 from reconciler.plan import build_plan, plan_targets
 from reconciler.providers.base import Listed, Provider
+from reconciler.resource_types import types_of
 from reconciler.spec import SpecSet
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.loader import load_specs
@@ -82,6 +83,7 @@ def run_import(
             )
         targets, _ = plan_targets(compiled.targets, state, endpoint_of)  # refuses another endpoint than recorded
         chosen = {name: targets[name] for name in names}
+        _check_types(request.types, chosen)
         return asyncio.run(_import(directory, specs, chosen, state, store, connect(chosen), endpoint_of, request,
                                    variables or {}, progress))  # fmt: skip
 
@@ -95,6 +97,15 @@ def _chosen_targets(specs: SpecSet, requested: Sequence[str]) -> list[str]:
     if not names:
         raise ReconcilerError("the specs declare no Target: add one to specs/targets.yaml, then import")
     return names
+
+
+def _check_types(types: Sequence[str], targets: Mapping[str, TargetConfig]) -> None:
+    known = sorted({type_ for t in targets.values() for type_ in types_of(t.platform)})
+    unknown = [type_ for type_ in types if type_ not in known]
+    if unknown:
+        raise ReconcilerError(
+            f"--type {', '.join(unknown)}: no such type on {', '.join(sorted(targets))} (types: {', '.join(known)})"
+        )
 
 
 async def _import(
