@@ -6,6 +6,8 @@ the real `reconciler import` command against a real sandbox server."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import struct
 from collections import Counter
 from collections.abc import Iterator
@@ -21,13 +23,16 @@ from reconciler.importer.writer import SpecWriter
 from reconciler.model import resolve_refs
 from reconciler.providers.base import Listed
 from reconciler.providers.snapchat import SnapchatProvider
+from reconciler.resource_types import resource_type
 from reconciler.spec.compile import compile_specs
 from reconciler.spec.loader import load_specs
 from tests.conftest import png_bytes
 from tests.e2e import Sandbox as ServerSandbox
 from tests.e2e import run_reconciler, sandbox_server
+from tests.provider_kit import Cli
 from tests.test_provider_snapchat import ACCOUNT, Sandbox, run
 
+ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATH = "/snapchat/login/oauth2/access_token"
 TARGET = """\
 kind: Target
@@ -171,7 +176,10 @@ async def make_account(api: Api) -> dict[str, str]:
     ids["eng.squad"] = await api.squad(ids["eng"], "Engage", "SWIPES", daily_budget_micro=10_000_000)
     ids["bad-media"] = await api.media("Bad Name.png", png_bytes(5), "bad.png", "image/png")
     ids["bad.creative"] = await api.creative(ids["bad-media"], "Engage creative")
-    ids["eng.bad-ad"] = await api.ad(ids["eng.squad"], ids["bad.creative"], "Engage ad")
+    ids["eng.bad-ad"] = await api.ad(ids["eng.squad"], ids["bad.creative"], "Engage ad")  # imported: a label
+    ids["lens"] = await api.media("lens", b"PK\x03\x04lens", "lens.zip", "application/zip", "LENS_PACKAGE")
+    ids["lens.creative"] = await api.creative(ids["lens"], "Engage creative")
+    ids["eng.lens-ad"] = await api.ad(ids["eng.squad"], ids["lens.creative"], "Engage ad")
     ids["snap.creative"] = await api.creative(
         ids["banner"], "Snap creative", type="SNAP_AD", web_view_properties=None
     )  # fmt: skip
@@ -206,7 +214,11 @@ def assert_compiles_to_live(
         resource = by_address[address]
         expected, missing = resolve_refs(resource.attributes, resource.refs, ids.get)
         assert not missing
-        assert p.attributes_of(resource.type, rows[resource.type, id_], expected) == expected, address
+        live = p.attributes_of(resource.type, rows[resource.type, id_], expected)
+        labels = resource_type("snapchat", resource.type).labels  # a difference in a label alone is no change
+        assert {k: v for k, v in live.items() if k not in labels} == {
+            k: v for k, v in expected.items() if k not in labels
+        }, address
 
 
 def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_path: Path) -> None:
@@ -223,7 +235,7 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
         assert set(docs) == {
             ("Advertiser", "acme-corp"), ("Creative", "spring-banner"), ("Creative", "spring-story"),
             ("Creative", "q3-photo"), ("Campaign", "spring-sale"), ("Campaign", "q3-conversions"),
-            ("Campaign", "spring-sale-2"), ("Campaign", "engage"),
+            ("Campaign", "spring-sale-2"), ("Campaign", "engage"), ("Creative", "bad-name"),
         }  # fmt: skip
         assert docs["Advertiser", "acme-corp"]["display_name"] == "ACME Corp"
         spring = docs["Campaign", "spring-sale"]
@@ -258,20 +270,25 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
 
         skipped = {s.id: s for s in mapped.skipped}
         reasons = {name: skipped.pop(ids[name]).reason for name in (
-            "spring.ad3", "two", "two.a", "two.b", "places", "places.squad", "eng.bad-ad", "eng.snap-ad",
-            "odd", "odd.creative", "bad-media", "bad.creative", "snap.creative",
+            "spring.ad3", "two", "two.a", "two.b", "places", "places.squad", "eng.lens-ad", "eng.snap-ad",
+            "odd", "odd.creative", "lens", "lens.creative", "snap.creative",
         )}  # fmt: skip
         assert skipped == {}  # nothing else, and the deleted campaign is not even listed
         assert "'Another name' where the campaign's other ads have 'Spring ad'" in reasons["spring.ad3"]
         assert "has 2 ad squads" in reasons["two"] and reasons["two.a"] == "its campaign is not imported"
         assert "objective PROMOTE_PLACES with optimization goal SWIPES" in reasons["places"]
-        assert "'Bad Name.png', which is not a spec name" in reasons["eng.bad-ad"]
+        assert f"its media {ids['lens']} is a LENS_PACKAGE" in reasons["eng.lens-ad"]
         assert "is a SNAP_AD creative" in reasons["eng.snap-ad"]
-        assert "not a spec name" in reasons["bad-media"] and reasons["snap.creative"] == reasons["odd.creative"]
+        assert (
+            reasons["lens"].startswith("it is a LENS_PACKAGE") and reasons["snap.creative"] == reasons["odd.creative"]
+        )
         assert reasons["snap.creative"] == "the ads that show it are not imported"
         assert reasons["odd"].startswith("shown by no ad that is imported")
-        # Both its ads are skipped: the campaign and its squad are imported without them.
-        assert docs["Campaign", "engage"]["creatives"] == [] and docs["Campaign", "engage"]["objective"] == "engagement"
+        # The media named 'Bad Name.png' keeps its name (a label); its Creative is named from it.
+        assert docs["Campaign", "engage"]["creatives"] == ["bad-name"]
+        assert docs["Campaign", "engage"]["objective"] == "engagement"
+        [bad] = [u for u in mapped.units if u.document["name"] == "bad-name"]
+        assert "named 'Bad Name.png' on Snapchat" in bad.comment and set(bad.assets) == {"bad-name.png"}
         assert all(s.target == "snap-us" for s in mapped.skipped)
 
     run(scenario)
@@ -375,7 +392,7 @@ def test_import_then_plan_has_nothing_to_do_and_a_budget_edit_updates_in_place(
     # One page of each of the 5 types, the ad account (its currency) and one download per media shown by
     # an ad whose creative is expressible (spring-odd's too: its ad is skipped later, for its name).
     gets = server.control("GET", "stats")["requests"]["snapchat"].get("GET", 0) - gets_before
-    assert gets == 5 + 1 + 4, gets
+    assert gets == 5 + 1 + 5, gets
     assert "Traceback" not in result.stderr and "snap-secret-e2e" not in result.stdout + result.stderr
     assert f"ad 'Another name' (id {ids['spring.ad3']}) not imported" in result.stdout
     assert f"campaign 'Places' (id {ids['places']}) not imported: objective PROMOTE_PLACES" in result.stdout
@@ -413,3 +430,38 @@ def test_import_then_plan_has_nothing_to_do_and_a_budget_edit_updates_in_place(
     assert "Nothing to import" in again.stdout and spec_file.read_text() == written.replace(
         "daily: 25.5\n", "daily: 30\n", 1
     )
+
+
+def test_the_demos_snapchat_account_imports_with_nothing_left_to_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What reconciler itself made (the demo, applied to the emulator) comes back as the same documents."""
+    demo = tmp_path / "demo"
+    shutil.copytree(ROOT / "specs", demo / "specs")
+    (demo / "state").mkdir()
+    Cli(capsys, demo).apply()
+    empty = tmp_path / "empty"
+    (empty / "specs").mkdir(parents=True)
+    (empty / "state").mkdir()
+    targets = (ROOT / "specs" / "targets.yaml").read_text()
+    (empty / "specs" / "targets.yaml").write_text(targets[targets.index("kind: Target\nname: snap-us") :])
+    for data in (demo / "state").glob("default.emulator.json*"):  # the data file and its journal of recent writes
+        shutil.copy(data, empty / "state" / data.name)
+    cli = Cli(capsys, empty)
+
+    code, out = cli("import", "--sandbox")
+    assert code == 0, out
+    assert "Skipped" not in out and "Warning" not in out, out
+
+    def snap_ids(project: Path) -> set[tuple[str, str]]:
+        state = json.loads((project / "state" / "default.sandbox.json").read_text())
+        return {(r["type"], r["id"]) for r in state["resources"].values() if r["target"] == "snap-us"}
+
+    assert snap_ids(empty) == snap_ids(demo) and len(snap_ids(demo)) == 5
+    written = (empty / "specs" / "imported" / "snap-us.yaml").read_text()
+    assert "overrides" not in written  # the documents reconciler would have had: nothing to reproduce by hand
+    assert "name: northwind-launch\n" in written and "name: northwind-320x50\n" in written
+    cli.assert_no_changes()
+    cli.assert_no_drift()
+    code, out = cli("import", "--sandbox")
+    assert code == 0 and "Nothing to import" in out, out

@@ -8,9 +8,8 @@ from the documents) is checked against the live objects: a difference the campai
 `overrides` can reproduce goes there; one they cannot (two ads of one campaign with
 different names: overrides are per campaign) is Skipped with the reason.
 
-Compile fixes the media's name to the Creative document's name, and Snapchat media
-cannot be renamed (a new name means a new media): media whose name is not a free spec
-name cannot be imported.
+A media's name only labels it (ResourceType.labels): the Creative document's name is
+derived from it, and where the two differ the media keeps its own.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, is_spec_name, slugify
+from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
 from reconciler.providers.snapchat import _attributes
@@ -382,14 +381,6 @@ class _Importer:
     async def _document_of(self, media: Listed, creative: dict[str, Any]) -> _Shown:
         """The Creative document of a media, from the first creative that shows it."""
         row = media.row
-        name = str(row.get("name") or "")
-        if not (is_spec_name(name) and slugify(name) == name):
-            raise _Inexpressible(
-                f"its media {media.id} is named {name!r}, which is not a spec name (lowercase letters, digits, "
-                "'.', '_', '-'): the Creative document must bear the media's name, and Snapchat media cannot be renamed"
-            )
-        if not self.names.is_free("Creative", name):
-            raise _Inexpressible(f"its media {media.id} is named {name!r}, and a Creative of that name exists already")
         if row.get("type") not in ("IMAGE", "VIDEO"):
             raise _Inexpressible(f"its media {media.id} is a {row.get('type')}; reconciler shows images and videos")
         link = row.get("download_link")
@@ -409,7 +400,12 @@ class _Importer:
         if size is None:
             size = GUESSED_VIDEO_SIZE if format_.startswith("video/") else "1x1"
             comment += f"\nsize {size} is a guess: the file's header does not say"
-        self.names.claim("Creative", name, name)
+        # The media keeps its own name: a media's name only labels it (ResourceType.labels), so the
+        # compiled name (the document's) differing from it changes nothing.
+        label = str(row.get("name") or "")
+        name = self.names.claim("Creative", _without_suffix(label), f"media-{media.id[:8]}")
+        if name != label:
+            comment += f"\nnamed {label!r} on Snapchat, a label reconciler leaves as it is"
         file_name = name + FORMAT_SUFFIXES[format_]
         document: dict[str, Any] = {
             "kind": "Creative", "name": name, "advertiser": self.advertiser, "format": format_, "size": size,
@@ -575,6 +571,12 @@ def _targeting(audience: dict[str, Any]) -> dict[str, Any]:
     if "age_max" in audience:
         demographics["max_age"] = audience["age_max"]
     return {"geos": [{"country_code": c.lower()} for c in audience["countries"]], "demographics": [demographics]}
+
+
+def _without_suffix(name: str) -> str:
+    """'Spring banner.PNG' -> 'Spring banner': the file's extension is not part of a spec name."""
+    stem, dot, suffix = name.rpartition(".")
+    return stem if dot and stem and f".{suffix.lower()}" in (*FORMAT_SUFFIXES.values(), ".jpeg") else name
 
 
 def _format_of(data: bytes) -> str | None:
