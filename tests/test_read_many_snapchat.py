@@ -95,6 +95,27 @@ def test_read_many_equals_read_for_untouched_drifted_paused_and_deleted_campaign
     run(scenario)
 
 
+def test_many_deleted_objects_are_told_by_one_more_pass_not_a_get_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapchat_module, "PAGE_SIZE", 50)
+
+    async def scenario(sb: Sandbox, p: SnapchatProvider) -> None:
+        recorded = {}
+        for i in range(130):
+            attrs = campaign_attrs(f"c{i}")
+            recorded[(await p.create(op("campaign", attrs))).id] = attrs
+        deleted = list(recorded)[::3]  # 44 deleted out of band
+        for id_ in deleted:
+            await direct(sb, "DELETE", f"/campaigns/{id_}")
+        before = await gets(sb)
+        live = await p.read_many("campaign", recorded)
+        # 86 live: 2 pages; then all 130 with the deleted ones: 3 pages. Not 44 single GETs.
+        assert await gets(sb) - before == 2 + 3
+        assert live == await one_by_one(p, "campaign", recorded)
+        assert {id_ for id_, attrs in live.items() if attrs is None} == set(deleted)
+
+    run(scenario)
+
+
 def test_read_many_of_every_type_over_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(snapchat_module, "PAGE_SIZE", 50)
 
