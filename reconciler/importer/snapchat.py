@@ -149,10 +149,11 @@ class _Importer:
 
         Campaigns whose creatives show another one carry it in their overrides.
         """
+        shown = {str(ad.row.get("creative_id")) for ad in self.rows["ad"].values()}  # old versions do not count
         brands = Counter(
             str(c.row["brand_name"]).strip()
             for c in self.rows["creative"].values()
-            if isinstance(c.row.get("brand_name"), str) and 0 < len(c.row["brand_name"].strip()) <= 25
+            if c.id in shown and isinstance(c.row.get("brand_name"), str) and 0 < len(c.row["brand_name"].strip()) <= 25
         )
         self.display_name = brands.most_common(1)[0][0] if brands else str(self.target.name)
         self.advertiser = self.names.claim("Advertiser", self.display_name, f"{self.target.name}-advertiser")
