@@ -6,6 +6,10 @@ list (`{"campaigns": [{...}]}`), and every item of the answer carries its own
 `sub_request_status`. Updates PUT the full object with its `id` inside. Media
 is made empty, then its file is uploaded; media and creatives cannot be
 deleted, so they stay in the ad account's library.
+
+Many reads go through the ad account's lists (`/adaccounts/{id}/campaigns|adsquads|ads|
+creatives|media`, `limit` 1000, `paging.next_link`): Snapchat's lists take no id filter,
+so a refresh reads every object of the type in the account, one request per 1000.
 """
 
 from __future__ import annotations
@@ -20,14 +24,13 @@ from itertools import zip_longest
 from pathlib import Path
 from time import monotonic
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl
 
 import httpx
 
 from reconciler.model import Operation, TargetConfig
 from reconciler.providers.assets import read_asset
 from reconciler.providers.base import Applied, ErrorClass, Listed, ProviderError, Review
-from reconciler.providers.batch import read_each, review_each
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 from reconciler.providers.vocabulary import as_recorded
 from reconciler.resource_types import resource_type
@@ -38,6 +41,9 @@ DEFAULT_RATE_LIMIT = 10.0  # requests/s per access token (research 4.5)
 RENEW_BEFORE_EXPIRY = 300.0  # seconds; at most half the token's lifetime
 PAGE_SIZE = 1000  # the largest `limit` (research 4.2)
 MAX_PAGES = 100
+# Recorded ids a list leaves out are read one by one up to this many; past it, the list is read
+# again with its deleted objects (read_deleted_entities), which costs a page per 1000.
+MAX_SINGLE_READS = 10
 
 # OAuth errors that mean the credentials themselves are refused (RFC 6749 section 5.2).
 _OAUTH_AUTH_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client", "invalid_scope"}
@@ -131,6 +137,8 @@ class SnapchatProvider:
             self._use_token(credentials.access_token, None)
         self._renewing = asyncio.Lock()
         self._currency: str | None = None
+        # next_link is followed only within the API: same scheme, host and port, under this path.
+        self._api = httpx.URL(str(target.api_base_url or DEFAULT_BASE_URL))
 
     def __repr__(self) -> str:
         return f"SnapchatProvider(target={self.target.name!r})"
@@ -181,13 +189,7 @@ class SnapchatProvider:
         if type_ != "ad":
             return None
         kind = _kind(type_)
-        obj = _one(await self._call("GET", f"/{kind.plural}/{id_}"), kind, f"review of ad {id_}", write=False)
-        status = obj.get("review_status")
-        if status == "REJECTED":
-            return Review("rejected", "; ".join(str(r) for r in obj.get("review_status_reasons") or []))
-        if status in ("PENDING", "PENDING_REVIEW"):
-            return Review("pending")
-        return Review("approved")
+        return _review(_one(await self._call("GET", f"/{kind.plural}/{id_}"), kind, f"review of ad {id_}", write=False))
 
     async def find(self, op: Operation) -> str | None:
         kind = _kind(op.type)
@@ -209,10 +211,37 @@ class SnapchatProvider:
         return max(matches)[2] if matches else None
 
     async def read_many(self, type_: str, recorded: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
-        return await read_each(self, type_, recorded)  # FIXME(issue 9): by the page
+        if not recorded:
+            return {}
+        # No id filter on Snapchat's lists: this reads the whole account's objects of the type,
+        # still one request per 1000 (and the fields are the platform's: it has no `fields` param).
+        rows = {str(row["id"]): row for row in await self._account_rows(type_) if "id" in row}
+        out: dict[str, dict[str, Any] | None] = {}
+        for id_, attrs in recorded.items():
+            row = rows.get(id_)
+            if row is not None and row.get("deleted") is not True:
+                out[id_] = _attributes(type_, row, attrs)
+        # Not listed: deleted (lists leave them out), or in another account than the target's.
+        missing = [id_ for id_ in recorded if id_ not in out]
+        if len(missing) > MAX_SINGLE_READS:
+            # Many deleted out of band: one more pass over the list with the deleted ones beats a GET each.
+            deleted = await self._account_rows(type_, include_deleted=True)
+            gone = {str(row.get("id")) for row in deleted if row.get("deleted") is True}
+            out |= {id_: None for id_ in missing if id_ in gone}
+            missing = [id_ for id_ in missing if id_ not in gone]
+        # read() tells the rest, one request each: few.
+        reads = await asyncio.gather(*(self.read(type_, id_, recorded[id_]) for id_ in missing))
+        found = dict(zip(missing, reads, strict=True))
+        return {id_: out[id_] if id_ in out else found[id_] for id_ in recorded}
 
     async def list_all(self, type_: str) -> list[Listed]:
-        raise ProviderError(ErrorClass.VALIDATION, f"import of {self.platform} {type_} objects is not supported yet")
+        rows = await self._account_rows(type_)
+        if type_ == "adsquad" and rows:
+            # Budgets are in the ad account's currency, which squad rows do not carry: added for the
+            # importer (a field of ours, like `currency` in the recorded attributes; never sent).
+            currency = await self._account_currency()
+            rows = [{**row, "currency": row.get("currency", currency)} for row in rows]
+        return [Listed(type_, str(row["id"]), row) for row in rows if "id" in row and row.get("deleted") is not True]
 
     def attributes_of(self, type_: str, row: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
         return _attributes(type_, row, expected)
@@ -221,7 +250,23 @@ class SnapchatProvider:
         return await self._http.download(url)
 
     async def review_many(self, type_: str, recorded: Mapping[str, dict[str, Any]]) -> dict[str, Review | None]:
-        return await review_each(self, type_, recorded)
+        if type_ != "ad" or not recorded:
+            return dict.fromkeys(recorded)
+        rows = {str(row["id"]): row for row in await self._account_rows(type_) if "id" in row}
+        out: dict[str, Review | None] = {
+            id_: _review(rows[id_]) for id_ in recorded if id_ in rows and rows[id_].get("deleted") is not True
+        }
+        missing = [id_ for id_ in recorded if id_ not in out]
+        reviews = await asyncio.gather(*(self._review_or_none(id_, recorded[id_]) for id_ in missing))
+        found = dict(zip(missing, reviews, strict=True))
+        return {id_: out[id_] if id_ in out else found[id_] for id_ in recorded}
+
+    async def _review_or_none(self, id_: str, attributes: dict[str, Any]) -> Review | None:
+        """review() of an ad the list left out: None when it is gone (no verdict to give)."""
+        try:
+            return await self.review("ad", id_, attributes)
+        except NotFound:
+            return None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -314,33 +359,58 @@ class SnapchatProvider:
 
     async def _list(self, kind: _Kind, parent: str) -> list[dict[str, Any]]:
         """Every live object of a parent, page by page; none when the parent itself is gone."""
-        path = f"/{kind.parent_plural}/{parent}/{kind.plural}"
+        try:
+            return await self._pages(kind, f"/{kind.parent_plural}/{parent}/{kind.plural}")
+        except NotFound:
+            return []
+
+    async def _account_rows(self, type_: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Every live object of a type in the target's ad account (and the deleted ones too, if asked), page by page."""
+        kind = _kind(type_)
+        return await self._pages(kind, f"/adaccounts/{self._account_id}/{kind.plural}", include_deleted)
+
+    async def _pages(self, kind: _Kind, path: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """The rows of a list, following paging.next_link; deleted ones only with `include_deleted`."""
         rows: list[dict[str, Any]] = []
-        params = {"limit": str(PAGE_SIZE)}
+        params: dict[str, str] = {"limit": str(PAGE_SIZE)}
+        if include_deleted:
+            params["read_deleted_entities"] = "true"
         for _ in range(MAX_PAGES):
-            try:
-                data = await self._call("GET", path, params=params)
-            except NotFound:
-                return []
+            data = await self._call("GET", path, params=params)
             rows += _objects(data, kind, f"GET {path}")
-            # Follow next_link by its cursor only: the link may name another host (research 4.2).
-            next_link = (data.get("paging") or {}).get("next_link")
-            cursor = parse_qs(urlsplit(next_link).query).get("cursor") if isinstance(next_link, str) else None
-            if not cursor:
+            next_link = (data.get("paging") or {}).get("next_link") if isinstance(data, dict) else None
+            if not next_link:
                 return rows
-            params = {"limit": str(PAGE_SIZE), "cursor": cursor[0]}
+            path, params = self._within_api(str(next_link))
         raise ProviderError(ErrorClass.NETWORK, f"GET {path}: more than {MAX_PAGES} pages, giving up")
+
+    def _within_api(self, link: str) -> tuple[str, dict[str, str]]:
+        """A next_link as (path under the API root, query), refused unless it stays on the API.
+
+        The client adds the token header to what it sends: a link to another host or outside
+        /v1 would carry it there.
+        """
+        url = httpx.URL(link)
+        root = self._api.path.rstrip("/")
+        same_origin = (url.scheme, url.host, url.port) == (self._api.scheme, self._api.host, self._api.port)
+        if not same_origin or not url.path.startswith(root + "/") or ".." in url.path.split("/"):
+            shown = str(url.copy_with(query=None))
+            raise ProviderError(ErrorClass.NETWORK, f"refusing to follow a next_link outside the API: {shown}")
+        return url.path[len(root) :], dict(parse_qsl(url.query.decode()))
+
+    async def _account_currency(self) -> str:
+        if self._currency is None:
+            data = await self._call("GET", f"/adaccounts/{self._account_id}")
+            account = _one(data, _ACCOUNT, f"read ad account {self._account_id}", write=False)
+            self._currency = str(account.get("currency"))
+        return self._currency
 
     async def _check_currency(self, op: Operation) -> None:
         """A budget in another currency than the ad account's is refused before anything is sent."""
         wanted = op.attributes.get("currency")
         if wanted is None:
             return
-        if self._currency is None:
-            data = await self._call("GET", f"/adaccounts/{self._account_id}")
-            account = _one(data, _ACCOUNT, f"read ad account {self._account_id}", write=False)
-            self._currency = str(account.get("currency"))
-        if wanted != self._currency:
+        if wanted != await self._account_currency():
             raise ProviderError(
                 ErrorClass.VALIDATION,
                 f"{op.type} {op.name!r} has a budget in {wanted}, but ad account {self._account_id} "
@@ -386,6 +456,15 @@ def _one(data: Any, kind: _Kind, what: str, *, write: bool) -> dict[str, Any]:
             ErrorClass.NETWORK, f"unexpected response to {what}: no {kind.singular} object", outcome_unknown=write
         )
     return objects[0]
+
+
+def _review(obj: dict[str, Any]) -> Review:
+    status = obj.get("review_status")
+    if status == "REJECTED":
+        return Review("rejected", "; ".join(str(r) for r in obj.get("review_status_reasons") or []))
+    if status in ("PENDING", "PENDING_REVIEW"):
+        return Review("pending")
+    return Review("approved")
 
 
 def _same_content(type_: str, row: dict[str, Any], attrs: dict[str, Any]) -> bool:

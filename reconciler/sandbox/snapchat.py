@@ -7,11 +7,16 @@ https://accounts.snapchat.com. Kept on purpose: UUID ids, plural-key request
 envelopes and per-item `sub_request_status`, short-lived access tokens that
 must come from the token endpoint, soft deletes shown only with
 `read_deleted_entities=true`, media created empty (PENDING_UPLOAD) and then
-uploaded, and no delete for media or creatives.
+uploaded, and no delete for media or creatives. Lists page with `limit`
+(50-1000) and `paging.next_link`, whose `cursor` is opaque; the account lists
+every type (`/adaccounts/{id}/adsquads` and `/ads` too). An uploaded file is
+served, without the token, at the `download_link` its media returns.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import secrets
@@ -39,7 +44,12 @@ TOKEN_PATH = "/login/oauth2/access_token"  # under MOUNT: replaces accounts.snap
 ACCESS_TOKEN_LIFETIME = 1800  # seconds; research 4.1 recalls 1800 (UNCONFIRMED)
 SCOPE = "snapchat-marketing-api"
 SANDBOX_ONLY = "sandbox_"  # stored-field prefix for facts the real API would not return
-CDN = "https://sandbox-media.snapchat.invalid"
+# Where uploaded files are served, under MOUNT and outside /v1 (no token: the real download_link is a
+# CDN URL, research 4.4). The link is made from the host each request reached, so it stays valid when
+# a sandbox with a data file comes back on another port.
+MEDIA_FILES = "/media-files"
+MAX_STORED_FILE = 8 * 1024 * 1024  # bytes kept to serve back; larger uploads are served as 404
+PAGE_MIN, PAGE_MAX = 50, 1000  # `limit` of list calls (research 4.2)
 MIN_DAILY_BUDGET_MICRO = 5_000_000  # ad squads (research 4.4)
 MAX_NAME = 375
 
@@ -321,6 +331,7 @@ class SnapchatApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.store = sandbox.store
+        self._origin = ""
 
     def routes(self) -> list[BaseRoute]:
         table: dict[str, dict[str, Handler]] = {"/adaccounts/{id}": {"GET": self.get_account}}
@@ -334,11 +345,15 @@ class SnapchatApi:
             if kind.deletable:
                 single["DELETE"] = self._deleter(kind)
             table[f"/{kind.plural}/{{id}}"] = single
+        for kind in (KINDS["adsquad"], KINDS["ad"]):
+            # Every object of the type in the account (research next-capabilities 1.3): lists only.
+            table[f"/adaccounts/{{parent_id}}/{kind.plural}"] = {"GET": self._account_lister(kind)}
         table["/media/{id}/upload"] = {"POST": self.upload_media}
         routes: list[BaseRoute] = [
             Route(API + path, self._endpoint(handlers), methods=list(handlers)) for path, handlers in table.items()
         ]
         routes.append(Route(TOKEN_PATH, self.access_token, methods=["POST"]))
+        routes.append(Route(MEDIA_FILES + "/{id}/{digest}", self.media_file, methods=["GET", "HEAD"]))
         return routes
 
     def _endpoint(self, handlers: dict[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
@@ -352,6 +367,8 @@ class SnapchatApi:
                 call = await _read_call(request)
                 handler = handlers["GET" if request.method == "HEAD" else request.method]
                 with self.store.transaction():
+                    # Read by _view for download links; set and used under the lock, so per request.
+                    self._origin = _origin(call.url)
                     return handler(call)
             except ApiError as exc:
                 return exc.response
@@ -443,6 +460,8 @@ class SnapchatApi:
             view["review_status"] = REVIEW_STATUSES[rule.status]
             if rule.status == "rejected":
                 view["review_status_reasons"] = [rule.reason or "The ad does not comply with the advertising policies"]
+        elif obj.type == "media" and f"{SANDBOX_ONLY}sha256" in obj.fields:
+            view["download_link"] = f"{self._origin}{MOUNT}{MEDIA_FILES}/{obj.id}/{obj.fields[SANDBOX_ONLY + 'sha256']}"
         if obj.deleted:
             view["deleted"] = True
         return view
@@ -481,32 +500,60 @@ class SnapchatApi:
     def _lister(self, kind: Kind) -> Handler:
         def list_(call: Call) -> Response:
             parent = self._parent(kind, call.path["parent_id"])
-            found = self.store.find(
-                NAME,
-                kind.type,
-                include_deleted=_flag_param(call.query, "read_deleted_entities"),
-                **{kind.parent_key: parent.id},
-            )
-            if "limit" not in call.query:
-                return JSONResponse(self._envelope(kind, found))
-            return JSONResponse(self._page(kind, found, call))
+            found = self.store.find(NAME, kind.type, include_deleted=True, **{kind.parent_key: parent.id})
+            return self._listed(kind, found, call)
 
         return list_
 
-    def _page(self, kind: Kind, found: list[StoredObject], call: Call) -> dict[str, Any]:
-        """One page: `limit` 50-1000, the opaque `cursor` of paging.next_link (research 4.2)."""
+    def _account_lister(self, kind: Kind) -> Handler:
+        """Ad squads or ads of every campaign of an ad account (deleted parents' children too)."""
+
+        def list_(call: Call) -> Response:
+            account = self._account(call.path["parent_id"])
+            found = [
+                obj
+                for obj in self.store.find(NAME, kind.type, include_deleted=True)
+                if self._account_of(obj) == account.id
+            ]
+            return self._listed(kind, found, call)
+
+        return list_
+
+    def _listed(self, kind: Kind, found: list[StoredObject], call: Call) -> Response:
+        """A list answer; `found` holds deleted objects too, in creation order, so cursors survive deletes."""
+        include_deleted = _flag_param(call.query, "read_deleted_entities")
+        if "limit" not in call.query and "cursor" not in call.query:
+            # Without `limit` the whole list in one answer (UNCONFIRMED: the real default page size is not documented).
+            return JSONResponse(self._envelope(kind, [o for o in found if include_deleted or not o.deleted]))
+        return JSONResponse(self._page(kind, found, call, include_deleted))
+
+    def _page(self, kind: Kind, found: list[StoredObject], call: Call, include_deleted: bool) -> dict[str, Any]:
+        """One page: `limit` 50-1000, then the opaque `cursor` of paging.next_link (research 4.2).
+
+        The cursor names the last object served, not a position, so deleting objects between two
+        pages neither skips nor repeats any.
+        """
         try:
-            limit, start = int(call.query["limit"]), int(call.query.get("cursor") or 0)
+            limit = int(call.query.get("limit") or PAGE_MAX)
         except ValueError:
-            raise _error(400, INVALID, "limit and cursor must be integers") from None
-        if not 50 <= limit <= 1000 or start < 0:
-            raise _error(400, INVALID, "limit must be between 50 and 1000")
+            raise _error(400, INVALID, f"limit must be an integer between {PAGE_MIN} and {PAGE_MAX}") from None
+        if not PAGE_MIN <= limit <= PAGE_MAX:
+            raise _error(400, INVALID, f"limit must be between {PAGE_MIN} and {PAGE_MAX}, got {limit}")
+        start = 0
+        if "cursor" in call.query:
+            after = _cursor_id(call.query["cursor"])
+            position = next((i for i, obj in enumerate(found) if obj.id == after), None)
+            if position is None:
+                raise _error(400, INVALID, "The cursor is invalid or has expired")
+            start = position + 1
+        rest = [obj for obj in found[start:] if include_deleted or not obj.deleted]
+        page = rest[:limit]
         paging = {}
-        if start + limit < len(found):
+        if len(rest) > limit:
             base, _, _ = call.url.partition("?")
-            query = {**call.query, "cursor": str(start + limit)}
+            query = {**call.query, "limit": str(limit), "cursor": _make_cursor(page[-1].id)}
             paging["next_link"] = f"{base}?{urlencode(query)}"
-        return self._envelope(kind, found[start : start + limit], paging=paging)
+        return self._envelope(kind, page, paging=paging)
 
     def _getter(self, kind: Kind) -> Handler:
         def get(call: Call) -> Response:
@@ -585,19 +632,32 @@ class SnapchatApi:
         if media.fields["media_status"] == "READY":
             raise _error(400, INVALID, f"Media {media.id} is READY already: create a new media to change content")
         digest = hashlib.sha256(data).hexdigest()
-        # Only the hash and size are kept: the sandbox never stores uploaded bytes.
+        # The bytes are kept (up to MAX_STORED_FILE) to be served at the media's download_link.
         changes = {
             "media_status": "READY",
             "file_name": file_name,
-            "download_link": f"{CDN}/{media.id}/{digest}",
             "updated_at": _now(),
             f"{SANDBOX_ONLY}sha256": digest,
             f"{SANDBOX_ONLY}size": len(data),
+            f"{SANDBOX_ONLY}content_type": content_type,
         }
+        if len(data) <= MAX_STORED_FILE:
+            changes[f"{SANDBOX_ONLY}content"] = base64.b64encode(data).decode("ascii")
         media = self.store.update(NAME, "media", media.id, changes)
         view = self._view(media)
         # The upload answers a `result` object, not the usual envelope (UNCONFIRMED shape).
         return JSONResponse({"request_status": "SUCCESS", "request_id": _request_id(), "result": view})
+
+    async def media_file(self, request: Request) -> Response:
+        """The bytes of an uploaded file, at its download_link. No token: it stands for a public CDN URL."""
+        media = self.store.get(NAME, "media", request.path_params["id"])
+        fields = media.fields if media is not None else {}
+        content = fields.get(f"{SANDBOX_ONLY}content")
+        if content is None or fields.get(f"{SANDBOX_ONLY}sha256") != request.path_params["digest"]:
+            # A CDN's answer, not the API's envelope.
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        media_type = fields.get(f"{SANDBOX_ONLY}content_type") or "application/octet-stream"
+        return Response(base64.b64decode(content), media_type=media_type)
 
     # --- validation ---
 
@@ -655,6 +715,26 @@ class SnapchatApi:
         wanted = AD_TYPE_OF_CREATIVE.get(creative.fields["type"])
         if wanted is not None and fields["type"] != wanted:
             raise ItemError(f"an ad with a {creative.fields['type']} creative must have type {wanted}")
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a request URL."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.partition('/')[0]}"
+
+
+def _make_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode("ascii").rstrip("=")
+
+
+def _cursor_id(cursor: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _error(400, INVALID, "The cursor is invalid or has expired") from None
+    if not text.startswith("after:"):
+        raise _error(400, INVALID, "The cursor is invalid or has expired")
+    return text.removeprefix("after:")
 
 
 def _check_times(fields: dict[str, Any]) -> None:
