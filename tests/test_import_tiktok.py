@@ -1,0 +1,296 @@
+"""TikTok import: objects made directly through the emulated API become documents that compile back to them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.importer import tiktok as importer
+from reconciler.importer.model import ASSET_DIR, Mapped, Names
+from reconciler.model import resolve_refs
+from reconciler.providers.base import Listed
+from reconciler.providers.tiktok import TikTokProvider
+from reconciler.spec.compile import compile_specs
+from reconciler.spec.loader import load_specs
+from reconciler.spec.models import TikTokTarget
+from tests import provider_kit as kit
+from tests.conftest import png_bytes
+
+TOKEN = "tt-import-token"
+ADV = "7000000042"
+IDENTITY = "acme-identity"
+MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
+TARGET_DOC = {
+    "kind": "Target",
+    "name": "tiktok-us",
+    "platform": "tiktok",
+    "advertiser_id": ADV,
+    "identity_id": IDENTITY,
+    "credentials": {"token_env": "TIKTOK_ACCESS_TOKEN"},
+}
+
+
+def target_config() -> Any:
+    return kit.sandbox_target(
+        "tiktok-us", "tiktok", {"advertiser_id": ADV, "identity_id": IDENTITY}, {"token_env": "TIKTOK_ACCESS_TOKEN"}
+    )
+
+
+class Api:
+    """The emulated TikTok API called directly, as another tool or Ads Manager would."""
+
+    def __init__(self, sb: kit.AsyncSandbox) -> None:
+        self.sb = sb
+        self.headers = {"Access-Token": TOKEN}
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        body = (await self.sb.http.post(f"/tiktok/open_api/v1.3{path}", headers=self.headers, **kwargs)).json()
+        assert body["code"] == 0, body
+        return body["data"]
+
+    async def upload(self, type_: str, content: bytes, file_name: str) -> str:
+        form = {
+            "advertiser_id": ADV,
+            "upload_type": "UPLOAD_BY_FILE",
+            f"{type_}_signature": hashlib.md5(content).hexdigest(),
+            "file_name": file_name,
+        }
+        files = {f"{type_}_file": (file_name, content, "application/octet-stream")}
+        data = await self.post(f"/file/{type_}/ad/upload/", data=form, files=files)
+        return str((data[0] if isinstance(data, list) else data)[f"{type_}_id"])
+
+    async def campaign(self, name: str, objective: str = "TRAFFIC", status: str = "ENABLE") -> str:
+        body = {
+            "advertiser_id": ADV,
+            "campaign_name": name,
+            "objective_type": objective,
+            "budget_mode": "BUDGET_MODE_INFINITE",
+            "operation_status": status,
+        }
+        return str((await self.post("/campaign/create/", json=body))["campaign_id"])
+
+    async def adgroup(self, campaign_id: str, name: str, **extra: Any) -> str:
+        body = {
+            "advertiser_id": ADV,
+            "campaign_id": campaign_id,
+            "adgroup_name": name,
+            "budget_mode": "BUDGET_MODE_DAY",
+            "budget": 50,
+            "billing_event": "CPC",
+            "optimization_goal": "CLICK",
+            "pacing": "PACING_MODE_SMOOTH",
+            "schedule_type": "SCHEDULE_START_END",
+            "schedule_start_time": "2026-06-01 00:00:00",
+            "schedule_end_time": "2026-08-31 23:59:59",
+            "location_ids": ["6252001", "6251999"],
+            "age_groups": ["AGE_18_24", "AGE_25_34"],
+            **extra,
+        }
+        return str((await self.post("/adgroup/create/", json=body))["adgroup_id"])
+
+    async def ad(self, adgroup_id: str, name: str, media: tuple[str, str], **extra: Any) -> str:
+        type_, media_id = media
+        creative: dict[str, Any] = {
+            "ad_name": name,
+            "ad_format": "SINGLE_IMAGE" if type_ == "image" else "SINGLE_VIDEO",
+            "ad_text": "Spring is here",
+            "identity_id": IDENTITY,
+            "identity_type": "CUSTOMIZED_USER",
+            "call_to_action": "SHOP_NOW",
+            "landing_page_url": "https://acme.example/spring",
+            **({"image_ids": [media_id]} if type_ == "image" else {"video_id": media_id}),
+            **extra,
+        }
+        body = {"advertiser_id": ADV, "adgroup_id": adgroup_id, "creatives": [creative]}
+        return str((await self.post("/ad/create/", json=body))["ad_ids"][0])
+
+    async def status(self, type_: str, id_: str, status: str) -> None:
+        await self.post(
+            f"/{type_}/status/update/", json={"advertiser_id": ADV, f"{type_}_ids": [id_], "operation_status": status}
+        )
+
+
+async def listed_all(provider: TikTokProvider) -> dict[str, list[Listed]]:
+    return {type_: await provider.list_all(type_) for type_ in importer.TYPES}
+
+
+def write_project(project: Path, mapped: Mapped) -> None:
+    (project / "specs" / "imported").mkdir(parents=True)
+    (project / "specs" / "targets.yaml").write_text(yaml.safe_dump(TARGET_DOC))
+    docs = [unit.document for unit in mapped.units]
+    (project / "specs" / "imported" / "tiktok-us.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    for unit in mapped.units:
+        for name, content in unit.assets.items():
+            path = project / ASSET_DIR / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+
+
+def assert_compiles_back(project: Path, mapped: Mapped, provider: TikTokProvider, listed: dict[str, list[Listed]]):
+    """Every compiled resource has its live object, and attributes_of(live row) is exactly what compiles."""
+    ids = {address: id_ for unit in mapped.units for address, id_ in unit.ids.items()}
+    rows = {(obj.type, obj.id): obj.row for objects in listed.values() for obj in objects}
+    compiled = compile_specs(load_specs(project))
+    addresses = {r.address for r in compiled.resources}
+    assert addresses == set(ids), addresses ^ set(ids)
+    for resource in compiled.resources:
+        attributes, missing = resolve_refs(resource.attributes, resource.refs, ids.get)
+        assert not missing
+        if resource.asset is not None:
+            assert resource.asset.sha256 == attributes["asset_sha256"]
+        live = provider.attributes_of(resource.type, rows[(resource.type, ids[resource.address])], attributes)
+        assert live == attributes, resource.address
+    return compiled
+
+
+def test_import_maps_expressible_objects_and_skips_the_rest(tmp_path: Path) -> None:
+    async def scenario(sb: kit.AsyncSandbox) -> None:
+        api = Api(sb)
+        banner = await api.upload("image", png_bytes(1), "spring-banner")
+        teaser = await api.upload("video", MP4, "teaser")
+        odd_name = await api.upload("image", png_bytes(2), "Summer Banner.png")
+        unused = await api.upload("image", png_bytes(3), "unused")
+        third = await api.upload("image", png_bytes(6), "third")
+        # A: two ads with platform names: the first one's name becomes the campaign's ad override.
+        spring = await api.campaign("Spring Sale")
+        spring_group = await api.adgroup(spring, "Spring Sale - US/CA")
+        first = await api.ad(spring_group, "Spring ad", ("image", banner))
+        same_name = await api.ad(spring_group, "Spring ad", ("video", teaser))
+        other_name = await api.ad(spring_group, "Other name", ("image", third))
+        # B: paused, always on, awareness, ages with a gap, a dynamic daily budget.
+        always = await api.campaign("always-on", objective="REACH", status="DISABLE")
+        always_group = await api.adgroup(
+            always,
+            "always-on",
+            schedule_type="SCHEDULE_FROM_NOW",
+            schedule_end_time=None,
+            billing_event="CPM",
+            optimization_goal="REACH",
+            age_groups=["AGE_18_24", "AGE_35_44"],
+            budget_mode="BUDGET_MODE_DYNAMIC_DAILY_BUDGET",
+            budget=30.5,
+            operation_status="DISABLE",
+        )
+        await api.status("adgroup", always_group, "DISABLE")
+        wrong_identity = await api.ad(always_group, "x", ("video", teaser), identity_id="someone-else")
+        not_a_name = await api.ad(always_group, "y", ("image", odd_name))
+        # C: two ad groups; D: an objective we do not map; E: deleted.
+        two = await api.campaign("two groups")
+        await api.adgroup(two, "g1")
+        await api.adgroup(two, "g2")
+        app = await api.campaign("app", objective="APP_PROMOTION")
+        await api.adgroup(app, "app")
+        gone = await api.campaign("gone")
+        await api.adgroup(gone, "gone")
+        await api.status("campaign", gone, "DELETE")
+
+        provider = TikTokProvider(target_config(), TOKEN, transport=sb.transport)
+        try:
+            listed = await listed_all(provider)
+            assert gone not in {obj.id for obj in listed["campaign"]}
+            target = TikTokTarget.model_validate(TARGET_DOC)
+            mapped = await importer.map_objects(target, listed, {}, Names({}), provider.download)
+            docs = {(u.document["kind"], u.document["name"]): u.document for u in mapped.units}
+            skipped = {(s.type, s.id): s.reason for s in mapped.skipped}
+
+            assert set(docs) == {
+                ("Advertiser", f"sandbox-advertiser-{ADV}"),
+                ("Campaign", "spring-sale"),
+                ("Campaign", "always-on"),
+                ("Creative", "spring-banner"),
+                ("Creative", "teaser"),
+            }
+            spring_doc = docs[("Campaign", "spring-sale")]
+            assert spring_doc["creatives"] == ["spring-banner", "teaser"]
+            assert spring_doc["budget"] == {"daily": 50, "currency": "USD"}
+            assert spring_doc["audience"] == {"countries": ["US", "CA"], "age_max": 34}
+            assert spring_doc["overrides"] == {
+                "tiktok": {
+                    "adgroup_name": "Spring Sale - US/CA",
+                    "campaign": {"campaign_name": "Spring Sale"},
+                    "ad": {"ad_name": "Spring ad"},
+                }
+            }
+            always_doc = docs[("Campaign", "always-on")]
+            assert always_doc["paused"] is True and "end_date" not in always_doc
+            assert always_doc["objective"] == "awareness" and always_doc["creatives"] == []
+            assert always_doc["overrides"]["tiktok"]["age_groups"] == ["AGE_18_24", "AGE_35_44"]
+            assert always_doc["budget"] == {"daily": 30.5, "currency": "USD"}
+            assert docs[("Creative", "spring-banner")]["click_url"] == "https://acme.example/spring"
+            assert docs[("Creative", "teaser")]["size"] == importer.GUESSED_VIDEO_SIZE
+
+            assert "differs" in skipped[("ad", other_name)]
+            assert "identity" in skipped[("ad", wrong_identity)]
+            assert "'Summer Banner.png' is not a spec name" in skipped[("ad", not_a_name)]
+            assert "2 ad groups" in skipped[("campaign", two)]
+            assert "objective APP_PROMOTION" in skipped[("campaign", app)]
+            assert "no imported ad" in skipped[("image", unused)]
+            assert "no imported ad" in skipped[("image", odd_name)]
+            assert "no imported ad" in skipped[("image", third)]
+            assert ("ad", first) not in skipped and ("ad", same_name) not in skipped
+
+            write_project(tmp_path, mapped)
+            banner_file = tmp_path / ASSET_DIR / "spring-banner.png"
+            assert banner_file.read_bytes() == png_bytes(1)
+            assert_compiles_back(tmp_path, mapped, provider, listed)
+        finally:
+            await provider.aclose()
+
+    kit.in_sandbox(scenario)
+
+
+def test_children_of_recorded_objects_and_recorded_media_are_skipped() -> None:
+    async def scenario(sb: kit.AsyncSandbox) -> None:
+        api = Api(sb)
+        image = await api.upload("image", png_bytes(4), "banner")
+        managed = await api.campaign("managed")
+        group = await api.adgroup(managed, "managed")
+        new_ad = await api.ad(group, "added by hand", ("image", image))
+        other = await api.campaign("other")
+        other_group = await api.adgroup(other, "other")
+        reuses = await api.ad(other_group, "reuses", ("image", image))
+        provider = TikTokProvider(target_config(), TOKEN, transport=sb.transport)
+        try:
+            listed = await listed_all(provider)
+            recorded = {("campaign", managed): "managed", ("adgroup", group): "managed", ("image", image): "banner"}
+            for type_ in ("campaign", "adgroup", "image"):
+                listed[type_] = [o for o in listed[type_] if (type_, o.id) not in recorded]
+            target = TikTokTarget.model_validate(TARGET_DOC)
+            mapped = await importer.map_objects(target, listed, recorded, Names({}), provider.download)
+            skipped = {(s.type, s.id): s.reason for s in mapped.skipped}
+            assert "managed already as managed" in skipped[("ad", new_ad)]
+            assert "managed already as creative banner" in skipped[("ad", reuses)]
+            assert [u.document["name"] for u in mapped.units if u.document["kind"] == "Campaign"] == ["other"]
+        finally:
+            await provider.aclose()
+
+    kit.in_sandbox(scenario)
+
+
+def test_names_taken_by_the_project_get_suffixes_and_the_advertiser_is_reused(tmp_path: Path) -> None:
+    async def scenario(sb: kit.AsyncSandbox) -> None:
+        api = Api(sb)
+        image = await api.upload("image", png_bytes(5), "banner")
+        campaign = await api.campaign("spring")
+        group = await api.adgroup(campaign, "spring")
+        await api.ad(group, "spring.banner", ("image", image))
+        provider = TikTokProvider(target_config(), TOKEN, transport=sb.transport)
+        try:
+            listed = await listed_all(provider)
+            target = TikTokTarget.model_validate(TARGET_DOC)
+            names = Names({"Campaign": ["spring"], "Advertiser": [f"sandbox-advertiser-{ADV}"]})
+            mapped = await importer.map_objects(target, listed, {}, names, provider.download)
+            kinds = [u.document["kind"] for u in mapped.units]
+            assert "Advertiser" not in kinds  # declared already: named, not written again
+            campaign_doc = next(u.document for u in mapped.units if u.document["kind"] == "Campaign")
+            assert campaign_doc["name"] == "spring-2"
+            tiktok = campaign_doc["overrides"]["tiktok"]
+            assert tiktok["campaign"] == {"campaign_name": "spring"} and tiktok["adgroup_name"] == "spring"
+            assert tiktok["ad"] == {"ad_name": "spring.banner"}
+        finally:
+            await provider.aclose()
+
+    kit.in_sandbox(scenario)
