@@ -18,10 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, is_spec_name, slugify
+from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, slugify
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
-from reconciler.spec.compile import TIKTOK_AGE_GROUPS, TIKTOK_LOCATION_IDS, TIKTOK_OBJECTIVES
+from reconciler.spec.compile import CREATIVE_OVERRIDES, TIKTOK_AGE_GROUPS, TIKTOK_LOCATION_IDS, TIKTOK_OBJECTIVES
 from reconciler.spec.models import Campaign, Creative
 
 # `advertiser` is not a resource: list_all("advertiser") answers the target's advertiser (name, currency).
@@ -52,12 +52,13 @@ class _Media:
     """One library file shown by imported ads: its Creative document, once an ad takes it."""
 
     listed: Listed
-    name: str
+    file_name: str
     format: str
     content: bytes
     size: str
     guessed_size: bool
-    creative: dict[str, Any] | None = None  # set by the first ad that shows it
+    name: str = ""  # the Creative's, claimed by the first ad that shows it
+    creative: dict[str, Any] | None = None  # what the Creative takes from that ad
     unit: Unit | None = None
 
 
@@ -171,20 +172,25 @@ async def _campaign(
     unit.ids[ctx.address("campaign", name)] = campaign.id
     unit.ids[ctx.address("adgroup", name)] = group.id
     unit.needs.append(("Advertiser", ctx.advertiser))
-    ad_overrides: dict[str, Any] = {}
-    accepted: list[tuple[Listed, dict[str, Any]]] = []  # ad, its live values of _AD_FIELDS
+    differences: list[tuple[str, dict[str, Any]]] = []  # creative name, the ad's live values unlike compiled
     creatives: list[str] = []
+    shown: set[int] = set()
     for ad in sorted(ads.get(group.id, []), key=lambda o: _id_order(o.id)):
         taken_ads.add(ad.id)
         media = await _ad_media(ctx, ad)
         if isinstance(media, str):
             ctx.skip(ad, "ad_name", media)
             continue
-        if media.name in creatives:
+        if id(media) in shown:
             ctx.skip(ad, "ad_name", f"another ad of campaign {campaign.id} shows the same {media.listed.type}")
             continue
-        creative = media.creative or _creative_fields(ad.row)
-        base = {
+        try:
+            creative = _take_media(ctx, media, ad.row)
+        except _Inexpressible as exc:
+            ctx.skip(ad, "ad_name", str(exc))
+            continue
+        shown.add(id(media))
+        compiled = {
             "ad_name": f"{name}.{media.name}",
             "ad_text": creative["body"],
             "identity_type": "CUSTOMIZED_USER",
@@ -192,25 +198,12 @@ async def _campaign(
             "call_to_action": creative["call_to_action"],
             "operation_status": status,
         }
-        live = {key: ad.row.get(key) for key in _AD_FIELDS}
-        wanted = _ad_overrides(base, live, ad_overrides, [values for _, values in accepted])
-        if wanted is None:
-            ctx.skip(
-                ad,
-                "ad_name",
-                f"its {_differing(base, live, ad_overrides)} differs from the other ads of "
-                "its campaign in a way one campaign's overrides cannot express",
-            )
-            continue
-        ad_overrides = wanted
-        accepted.append((ad, live))
+        differences.append((media.name, {k: ad.row.get(k) for k in _AD_FIELDS if ad.row.get(k) != compiled[k]}))
         creatives.append(media.name)
-        _take_media(ctx, media, ad.row)
         unit.ids[ctx.address("ad", f"{name}.{media.name}")] = ad.id
         unit.objects.append(ad)
         unit.needs.append(("Creative", media.name))
-    if ad_overrides:
-        overrides["ad"] = ad_overrides
+    overrides |= _ad_overrides(differences)
     document["creatives"] = creatives
     if overrides:
         document["overrides"] = {"tiktok": overrides}
@@ -357,24 +350,24 @@ def _creative_fields(ad: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ad_overrides(
-    base: dict[str, Any], live: dict[str, Any], current: dict[str, Any], others: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """The campaign's `ad` overrides once this ad joins (None if it cannot): one value per field for every ad."""
-    wanted = dict(current)
-    for key in _AD_FIELDS:
-        compiled = wanted.get(key, base[key])
-        if live[key] == compiled:
-            continue
-        if key in wanted or any(other[key] != live[key] for other in others):
-            return None  # an override already set otherwise, or the ads before it would then differ
-        wanted[key] = live[key]
-    return wanted
-
-
-def _differing(base: dict[str, Any], live: dict[str, Any], current: dict[str, Any]) -> str:
-    keys = [key for key in _AD_FIELDS if live[key] != current.get(key, base[key])]
-    return ", ".join(keys) or "fields"
+def _ad_overrides(differences: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The overrides that give each ad its live values: a field every ad has alike for the whole campaign
+    (`ad`), the rest per creative (`creatives: {CREATIVE: {ad: {...}}}`, e.g. an ad's own name)."""
+    overrides: dict[str, Any] = {}
+    common: dict[str, Any] = {}
+    if differences:
+        first = differences[0][1]
+        common = {k: v for k, v in first.items() if all(k in d and d[k] == v for _, d in differences)}
+    if common:
+        overrides["ad"] = common
+    per_creative = {
+        creative: {"ad": rest}
+        for creative, differing in differences
+        if (rest := {k: v for k, v in differing.items() if k not in common})
+    }
+    if per_creative:
+        overrides[CREATIVE_OVERRIDES] = per_creative
+    return overrides
 
 
 async def _ad_media(ctx: _Context, ad: Listed) -> _Media | str:
@@ -412,14 +405,6 @@ async def _load_media(ctx: _Context, type_: str, media_id: str) -> _Media | str:
         return f"its {type_} {media_id} is not in the advertiser's library"
     row = obj.row
     file_name = str(row.get("file_name") or "")
-    # compile names the upload after the creative (file_name = creative name) and cannot rename a library file
-    if not (is_spec_name(file_name) and slugify(file_name) == file_name):
-        return (
-            f"its {type_}'s file name {file_name!r} is not a spec name (lowercase letters, digits, '.', '_', "
-            "'-'), and the creative's name must be the file name"
-        )
-    if not ctx.names.is_free("Creative", file_name):
-        return f"its {type_}'s file name {file_name!r} is the name of another creative already"
     media_format = _FORMATS.get((type_, str(row.get("format") or "").lower()))
     if media_format is None:
         return f"its {type_}'s format {row.get('format')} is not one a spec creative has"
@@ -437,26 +422,35 @@ async def _load_media(ctx: _Context, type_: str, media_id: str) -> _Media | str:
     return _Media(obj, file_name, media_format, content, size, guessed)
 
 
-def _take_media(ctx: _Context, media: _Media, ad: dict[str, Any]) -> None:
-    """The first ad that shows a file makes its Creative document."""
-    if media.unit is not None:
-        return
-    media.creative = _creative_fields(ad)
-    name = ctx.names.claim("Creative", media.name, media.name)
-    assert name == media.name, (name, media.name)  # checked free in _load_media
-    file_name = f"{name}.{_EXTENSIONS[media.format]}"
+def _take_media(ctx: _Context, media: _Media, ad: dict[str, Any]) -> dict[str, Any]:
+    """The first ad that shows a file makes its Creative document; the fields the Creative holds.
+
+    The creative is named after the file (compile names an upload after its creative); where the
+    name differs, the upload keeps its own: a file name only labels an upload (ResourceType.labels).
+    """
+    if media.creative is not None:
+        return media.creative
+    creative = _creative_fields(ad)
     document = {
         "kind": "Creative",
-        "name": name,
+        "name": "unnamed",
         "advertiser": ctx.advertiser,
         "format": media.format,
         "size": media.size,
-        "asset": ASSET_REF + file_name,
-        "click_url": media.creative["click_url"],
-        "body": media.creative["body"],
-        "call_to_action": media.creative["call_to_action"],
+        "asset": ASSET_REF,
+        "click_url": creative["click_url"],
+        "body": creative["body"],
+        "call_to_action": creative["call_to_action"],
     }
-    Creative.model_validate(document)
+    try:
+        Creative.model_validate(document)
+    except ValidationError as exc:
+        raise _Inexpressible(f"its creative would not be a valid Creative: {_first_error(exc)}") from None
+    media.creative = creative
+    name = media.name = ctx.names.claim("Creative", media.file_name, f"{media.listed.type}-{media.listed.id}")
+    extension = _EXTENSIONS[media.format]
+    file_name = name if name.endswith(f".{extension}") else f"{name}.{extension}"
+    document |= {"name": name, "asset": ASSET_REF + file_name}
     comment = f"TikTok {media.listed.type} {media.listed.id}"
     if media.guessed_size:
         comment += f"; size {media.size} is a guess (TikTok reported none)"
@@ -469,6 +463,7 @@ def _take_media(ctx: _Context, media: _Media, ad: dict[str, Any]) -> None:
     )
     media.unit.ids[ctx.address(media.listed.type, name)] = media.listed.id
     ctx.mapped.units.append(media.unit)
+    return creative
 
 
 def _size(type_: str, row: dict[str, Any], content: bytes) -> tuple[str, bool]:
