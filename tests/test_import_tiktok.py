@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import subprocess
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from reconciler.importer import tiktok as importer
@@ -19,6 +25,7 @@ from reconciler.spec.loader import load_specs
 from reconciler.spec.models import TikTokTarget
 from tests import provider_kit as kit
 from tests.conftest import png_bytes
+from tests.e2e import Sandbox
 
 TOKEN = "tt-import-token"
 ADV = "7000000042"
@@ -43,7 +50,7 @@ def target_config() -> Any:
 class Api:
     """The emulated TikTok API called directly, as another tool or Ads Manager would."""
 
-    def __init__(self, sb: kit.AsyncSandbox) -> None:
+    def __init__(self, sb: kit.AsyncSandbox) -> None:  # anything with an `http` client to the sandbox
         self.sb = sb
         self.headers = {"Access-Token": TOKEN}
 
@@ -318,3 +325,82 @@ def test_names_taken_by_the_project_get_suffixes_and_the_advertiser_is_reused(tm
             await provider.aclose()
 
     kit.in_sandbox(scenario)
+
+
+# --- end to end: `reconciler import` over a real `reconciler sandbox serve` ---
+
+
+def reconciler(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "TIKTOK_ACCESS_TOKEN": TOKEN}
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "-C", str(project), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_import_command_end_to_end(sandbox: Sandbox, tmp_path: Path) -> None:
+    api_root = f"{sandbox.url}/tiktok/open_api/v1.3"
+
+    async def make_objects() -> dict[str, str]:
+        async with httpx.AsyncClient(base_url=sandbox.url) as http:
+            api = Api(types.SimpleNamespace(http=http))  # type: ignore[arg-type]
+            banner = await api.upload("image", png_bytes(7), "Spring Banner")
+            teaser = await api.upload("video", MP4, "teaser")
+            spring = await api.campaign("Spring Sale")
+            group = await api.adgroup(spring, "Spring Sale")
+            await api.ad(group, "Spring - image", ("image", banner))
+            await api.ad(group, "Spring - video", ("video", teaser))
+            paused = await api.campaign("Always on", status="DISABLE")
+            paused_group = await api.adgroup(
+                paused,
+                "Always on",
+                schedule_type="SCHEDULE_FROM_NOW",
+                schedule_end_time=None,
+                operation_status="DISABLE",
+            )
+            await api.ad(paused_group, "Always on", ("image", banner), operation_status="DISABLE")
+            two = await api.campaign("Two groups")
+            await api.adgroup(two, "a")
+            await api.adgroup(two, "b")
+            return {"group": group, "two": two}
+
+    made = asyncio.run(make_objects())
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "state").mkdir()
+    (tmp_path / "specs" / "targets.yaml").write_text(yaml.safe_dump({**TARGET_DOC, "api_base_url": api_root}))
+
+    done = reconciler(tmp_path, "import")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout + done.stderr
+    assert f"(id {made['two']}) not imported: it has 2 ad groups" in out
+    imported = tmp_path / "specs" / "imported" / "tiktok-us.yaml"
+    docs = {(d["kind"], d["name"]): d for d in yaml.safe_load_all(imported.read_text())}
+    assert {("Campaign", "spring-sale"), ("Campaign", "always-on"), ("Creative", "spring-banner")} <= set(docs)
+    assert docs[("Campaign", "always-on")]["paused"] is True
+    assert (tmp_path / "assets" / "imported" / "spring-banner.png").read_bytes() == png_bytes(7)
+    for args in (("plan", "--detailed-exitcode"), ("plan", "--refresh", "--detailed-exitcode")):
+        plan = reconciler(tmp_path, *args)
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+
+    # A budget edit in the imported YAML updates the live ad group; nothing is made twice.
+    text = imported.read_text()
+    assert "daily: 50\n" in text
+    imported.write_text(text.replace("daily: 50\n", "daily: 65\n", 1))
+    plan = reconciler(tmp_path, "plan", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    applied = reconciler(tmp_path, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    groups = [o for o in sandbox.objects("tiktok") if o["type"] == "adgroup"]
+    assert len(groups) == 4
+    assert next(o for o in groups if o["id"] == made["group"])["fields"]["budget"] == 65.0
+    assert {o["type"] for o in sandbox.objects("tiktok")} >= {"campaign", "adgroup", "ad", "image", "video"}
+    assert reconciler(tmp_path, "plan", "--refresh", "--detailed-exitcode").returncode == 0
+
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "state" not in p.parts}
+    again = reconciler(tmp_path, "import")
+    assert again.returncode == 0 and "Nothing to import" in again.stdout + again.stderr, again.stdout
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "state" not in p.parts}
+    assert after == before
