@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
+from reconciler.errors import SpecError
 from reconciler.importer import tiktok as importer
 from reconciler.importer.model import ASSET_DIR, Mapped, Names
 from reconciler.model import resolve_refs
@@ -404,3 +407,119 @@ def test_import_command_end_to_end(sandbox: Sandbox, tmp_path: Path) -> None:
     assert again.returncode == 0 and "Nothing to import" in again.stdout + again.stderr, again.stdout
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "state" not in p.parts}
     assert after == before
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMER = """\
+kind: Target
+name: tiktok-us
+platform: tiktok
+advertiser_id: "7012345678901234567"
+identity_id: "6987654321098765432"
+credentials: {token_env: TIKTOK_ACCESS_TOKEN}
+---
+kind: Advertiser
+name: acme
+display_name: ACME Corp
+---
+kind: Creative
+name: summer-728x90
+advertiser: acme
+format: image/png
+size: 728x90
+asset: assets/summer-728x90.png
+click_url: https://acme.example/summer?utm_source=web
+headline: Summer sale
+body: Everything outdoors, up to 40% off until August 31.
+call_to_action: SHOP_NOW
+---
+kind: Creative
+name: summer-300x250
+advertiser: acme
+format: image/jpeg
+size: 300x250
+asset: assets/summer-300x250.jpg
+click_url: https://acme.example/summer?utm_source=web
+headline: Tents, grills and kayaks
+---
+kind: Creative
+name: summer-vertical
+advertiser: acme
+format: video/mp4
+size: 1080x1920
+asset: assets/summer-vertical.mp4
+click_url: https://acme.example/summer?utm_source=social
+body: Gear up for summer, up to 40% off.
+call_to_action: SHOP_NOW
+---
+kind: Campaign
+name: acme-summer
+advertiser: acme
+start_date: 2026-06-01
+end_date: 2026-08-31
+targets: [tiktok-us]
+creatives: [summer-728x90, summer-300x250, summer-vertical]
+budget: {daily: 50.00, currency: USD}
+objective: traffic
+audience: {countries: [US], age_min: 18, age_max: 54}
+---
+kind: Campaign
+name: acme-evergreen
+advertiser: acme
+start_date: 2026-06-01
+targets: [tiktok-us]
+creatives: [summer-vertical]
+budget: {daily: 20.50, currency: USD}
+objective: engagement
+audience: {countries: [GB, DE], age_min: 25}
+paused: true
+"""
+
+
+def test_what_reconciler_made_imports_back_under_its_own_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state lost, the account imported: the same names, no overrides, nothing to plan."""
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", TOKEN)
+    made = tmp_path / "made"
+    kit.write_specs(made, SUMMER, {})
+    shutil.copytree(ROOT / "specs" / "assets", made / "specs" / "assets", dirs_exist_ok=True)
+    (made / "state").mkdir()
+    kit.Cli(capsys, made).apply()
+
+    empty = tmp_path / "empty"
+    (empty / "specs").mkdir(parents=True)
+    (empty / "state").mkdir()
+    (empty / "specs" / "targets.yaml").write_text(SUMMER.split("---\n")[0])
+    for data in (made / "state").glob("default.emulator.json*"):  # the data file and its journal
+        shutil.copy(data, empty / "state" / data.name)
+    cli = kit.Cli(capsys, empty)
+    code, out = cli("import", "--sandbox")
+    assert code == 0 and "Skipped" not in out, out
+    docs = {
+        (d["kind"], d["name"]): d for d in yaml.safe_load_all((empty / "specs/imported/tiktok-us.yaml").read_text())
+    }
+    summer, evergreen = docs[("Campaign", "acme-summer")], docs[("Campaign", "acme-evergreen")]
+    assert sorted(summer["creatives"]) == ["summer-300x250", "summer-728x90", "summer-vertical"]  # ad id order
+    assert "overrides" not in summer and "overrides" not in evergreen
+    assert summer["audience"] == {"countries": ["US"], "age_max": 54}
+    assert evergreen["audience"] == {"countries": ["GB", "DE"], "age_min": 25}
+    assert evergreen["paused"] is True and "end_date" not in evergreen
+    assert evergreen["budget"] == {"daily": 20.5, "currency": "USD"} and evergreen["objective"] == "engagement"
+    assert docs[("Creative", "summer-728x90")]["size"] == "728x90"
+    assert docs[("Creative", "summer-300x250")]["size"] == "300x250"
+    assert docs[("Creative", "summer-300x250")]["body"] == "Tents, grills and kayaks"  # ad_text from headline
+    cli.assert_no_changes()
+    cli.assert_no_drift()
+    code, out = cli("import", "--sandbox")
+    assert code == 0 and "Nothing to import" in out, out
+
+
+def test_compile_refuses_creative_overrides_for_creatives_the_campaign_does_not_show(tmp_path: Path) -> None:
+    campaign = SUMMER.split("---\n")[5].replace(
+        "objective: traffic", "objective: traffic\noverrides: {tiktok: {creatives: {other: {ad: {ad_name: x}}}}}"
+    )
+    kit.write_specs(tmp_path, "---\n".join([*SUMMER.split("---\n")[:5], campaign]), {})
+    shutil.copytree(ROOT / "specs" / "assets", tmp_path / "specs" / "assets", dirs_exist_ok=True)
+    with pytest.raises(SpecError, match=r"overrides\.tiktok\.creatives"):
+        compile_specs(load_specs(tmp_path))
