@@ -276,7 +276,7 @@ def test_import_maps_expressible_objects_and_skips_the_rest(tmp_path: Path) -> N
     kit.in_sandbox(scenario)
 
 
-def test_children_of_recorded_objects_and_recorded_media_are_skipped() -> None:
+def test_children_of_recorded_objects_are_skipped_and_recorded_uploads_named() -> None:
     async def scenario(sb: kit.AsyncSandbox) -> None:
         api = Api(sb)
         image = await api.upload("image", png_bytes(4), "banner")
@@ -285,7 +285,7 @@ def test_children_of_recorded_objects_and_recorded_media_are_skipped() -> None:
         new_ad = await api.ad(group, "added by hand", ("image", image))
         other = await api.campaign("other")
         other_group = await api.adgroup(other, "other")
-        reuses = await api.ad(other_group, "reuses", ("image", image))
+        reuses = await api.ad(other_group, "reuses", ("image", image), ad_text="Other words")
         provider = TikTokProvider(target_config(), TOKEN, transport=sb.transport)
         try:
             listed = await listed_all(provider)
@@ -293,11 +293,25 @@ def test_children_of_recorded_objects_and_recorded_media_are_skipped() -> None:
             for type_ in ("campaign", "adgroup", "image"):
                 listed[type_] = [o for o in listed[type_] if (type_, o.id) not in recorded]
             target = TikTokTarget.model_validate(TARGET_DOC)
-            mapped = await importer.map_objects(target, listed, recorded, Names({}), provider.download)
+            declared = Names({"Creative": ["banner"], "Campaign": ["managed"]})
+            mapped = await importer.map_objects(target, listed, recorded, declared, provider.download)
             skipped = {(s.type, s.id): s.reason for s in mapped.skipped}
             assert "managed already as managed" in skipped[("ad", new_ad)]
-            assert "managed already as creative banner" in skipped[("ad", reuses)]
-            assert [u.document["name"] for u in mapped.units if u.document["kind"] == "Campaign"] == ["other"]
+            assert ("ad", reuses) not in skipped
+            (campaign,) = [u for u in mapped.units if u.document["kind"] == "Campaign"]
+            assert campaign.document["creatives"] == ["banner"] and ("Creative", "banner") not in campaign.needs
+            # what the ad takes from the declared creative is unknown here: its own values are kept
+            assert campaign.document["overrides"]["tiktok"]["ad"] == {
+                "ad_name": "reuses",
+                "ad_text": "Other words",
+                "landing_page_url": "https://acme.example/spring",
+                "call_to_action": "SHOP_NOW",
+            }
+            assert not [u for u in mapped.units if u.document["kind"] == "Creative"]
+
+            # A recorded upload whose creative the specs no longer declare cannot be named.
+            mapped = await importer.map_objects(target, listed, recorded, Names({}), provider.download)
+            assert "which no Creative in the specs declares" in {s.id: s.reason for s in mapped.skipped}[reuses]
         finally:
             await provider.aclose()
 
@@ -407,6 +421,21 @@ def test_import_command_end_to_end(sandbox: Sandbox, tmp_path: Path) -> None:
     assert again.returncode == 0 and "Nothing to import" in again.stdout + again.stderr, again.stdout
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "state" not in p.parts}
     assert after == before
+
+    # A campaign added since, showing an image imported before: only the campaign is written.
+    async def add_campaign() -> None:
+        async with httpx.AsyncClient(base_url=sandbox.url) as http:
+            api = Api(types.SimpleNamespace(http=http))  # type: ignore[arg-type]
+            images = [o["id"] for o in sandbox.objects("tiktok") if o["type"] == "image"]
+            autumn = await api.campaign("Autumn")
+            await api.ad(await api.adgroup(autumn, "Autumn"), "Autumn ad", ("image", images[0]), ad_text="Fall")
+
+    asyncio.run(add_campaign())
+    third = reconciler(tmp_path, "import")
+    assert third.returncode == 0, third.stdout + third.stderr
+    added = list(yaml.safe_load_all(imported.read_text()))[len(docs) :]
+    assert [(d["kind"], d["name"], d["creatives"]) for d in added] == [("Campaign", "autumn", ["spring-banner"])]
+    assert reconciler(tmp_path, "plan", "--refresh", "--detailed-exitcode").returncode == 0
 
 
 ROOT = Path(__file__).resolve().parent.parent

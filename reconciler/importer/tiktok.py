@@ -60,6 +60,7 @@ class _Media:
     name: str = ""  # the Creative's, claimed by the first ad that shows it
     creative: dict[str, Any] | None = None  # what the Creative takes from that ad
     unit: Unit | None = None
+    recorded: bool = False  # the upload of a creative the specs declare already
 
 
 @dataclass
@@ -185,7 +186,9 @@ async def _campaign(
             ctx.skip(ad, "ad_name", f"another ad of campaign {campaign.id} shows the same {media.listed.type}")
             continue
         try:
-            creative = _take_media(ctx, media, ad.row)
+            # A creative the project declares already: what the ad takes from it is not known here,
+            # so the ad's own values are kept through overrides (None never equals a live value).
+            creative = _CREATIVE_UNKNOWN if media.recorded else _take_media(ctx, media, ad.row)
         except _Inexpressible as exc:
             ctx.skip(ad, "ad_name", str(exc))
             continue
@@ -202,7 +205,8 @@ async def _campaign(
         creatives.append(media.name)
         unit.ids[ctx.address("ad", f"{name}.{media.name}")] = ad.id
         unit.objects.append(ad)
-        unit.needs.append(("Creative", media.name))
+        if not media.recorded:
+            unit.needs.append(("Creative", media.name))
     overrides |= _ad_overrides(differences)
     document["creatives"] = creatives
     if overrides:
@@ -217,6 +221,9 @@ async def _campaign(
     )
     ctx.used_advertiser = True
     ctx.mapped.units.append(unit)
+
+
+_CREATIVE_UNKNOWN: dict[str, Any] = {"body": None, "click_url": None, "call_to_action": None}
 
 
 class _Inexpressible(Exception):
@@ -388,12 +395,17 @@ async def _ad_media(ctx: _Context, ad: Listed) -> _Media | str:
         type_, media_id = "video", str(row["video_id"])
     else:
         return f"its format {ad_format} is not one a spec creative compiles to (SINGLE_IMAGE, SINGLE_VIDEO)"
-    if (type_, media_id) in ctx.recorded:
-        return (
-            f"its {type_} is managed already as creative {ctx.recorded[(type_, media_id)]}; "
-            "add the ad to a campaign document by hand"
-        )
     key = (type_, media_id)
+    if key in ctx.recorded:  # the upload of a declared creative: the campaign names that creative
+        if ctx.names.is_free("Creative", ctx.recorded[key]):
+            return (
+                f"its {type_} is recorded as {ctx.recorded[key]}, which no Creative in the specs declares "
+                "any more; declare it, or `reconciler state rm` the upload, then import again"
+            )
+        recorded = ctx.media.setdefault(key, _Media(Listed(type_, media_id, {}), "", "", b"", "", False))
+        assert isinstance(recorded, _Media)
+        recorded.name, recorded.recorded = ctx.recorded[key], True
+        return recorded
     if key not in ctx.media:
         ctx.media[key] = await _load_media(ctx, type_, media_id)
     return ctx.media[key]
