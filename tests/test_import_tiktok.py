@@ -198,6 +198,7 @@ def test_import_maps_expressible_objects_and_skips_the_rest(tmp_path: Path) -> N
         two_groups = [await api.adgroup(two, "g1"), await api.adgroup(two, "g2")]
         app = await api.campaign("app", objective="APP_PROMOTION")
         app_group = await api.adgroup(app, "app")
+        app_ad = await api.ad(app_group, "app ad", ("image", unused))
         gone = await api.campaign("gone")
         await api.adgroup(gone, "gone")
         await api.status("campaign", gone, "DELETE")
@@ -263,7 +264,9 @@ def test_import_maps_expressible_objects_and_skips_the_rest(tmp_path: Path) -> N
                 ("campaign", app),
                 ("adgroup", app_group),
                 ("image", unused),
+                ("ad", app_ad),
             }
+            assert skipped[("ad", app_ad)] == f"its adgroup {app_group} is not imported"
             assert ("ad", first) not in skipped and ("ad", same_name) not in skipped
 
             write_project(tmp_path, mapped)

@@ -108,13 +108,9 @@ async def map_objects(
         parent = str(group.row.get("campaign_id"))
         if parent not in campaign_ids:
             ctx.skip(group, "adgroup_name", _parent_reason(ctx, "campaign", parent))
-    imported_groups = {group.id for c in campaigns for group in adgroups.get(c.id, [])}
     for ad in sorted(listed.get("ad", []), key=lambda o: _id_order(o.id)):
-        if ad.id in taken_ads:
-            continue
-        parent = str(ad.row.get("adgroup_id"))
-        if parent not in imported_groups:
-            ctx.skip(ad, "ad_name", _parent_reason(ctx, "adgroup", parent))
+        if ad.id not in taken_ads:  # every ad of an imported ad group is taken or skipped already
+            ctx.skip(ad, "ad_name", _parent_reason(ctx, "adgroup", str(ad.row.get("adgroup_id"))))
     for type_ in ("image", "video"):
         for obj in sorted(listed.get(type_, []), key=lambda o: _id_order(o.id)):
             media = ctx.media.get((type_, obj.id))
