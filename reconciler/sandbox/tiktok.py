@@ -10,10 +10,12 @@ status; campaign and ad group creates are idempotent on `request_id`.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
 import math
+import struct
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -58,6 +60,21 @@ FILTERS = {
 }
 SANDBOX_ONLY = "sandbox_"  # stored-field prefix for facts the real API would not return
 REQUEST_ID_FIELD = f"{SANDBOX_ONLY}request_id"
+BYTES_FIELD = f"{SANDBOX_ONLY}bytes"  # an upload's content, base64: served at FILES_PATH, never in API reads
+# Where the uploaded bytes are served, without the token, as TikTok's CDN serves `image_url` / `preview_url`.
+FILES_PATH = "/__files__"
+MEDIA_TYPES = {"image": {"png": "image/png", "jpeg": "image/jpeg"}, "video": {"mp4": "video/mp4"}}
+# Ids per `filtering.*_ids` (TT-SDK filtering_{campaign,adgroup,ad}_get.py: 1-100).
+MAX_FILTER_IDS = 100
+# What `fields` may name on each get/ endpoint here: what the rows hold (TikTok knows more).
+ROW_FIELDS = {
+    "campaign": {"campaign_id", "advertiser_id", "create_time", "modify_time", "secondary_status"},
+    "adgroup": {"adgroup_id", "advertiser_id", "create_time", "modify_time", "secondary_status"},
+    "ad": {
+        "ad_id", "advertiser_id", "campaign_id", "adgroup_id", "create_time", "modify_time", "secondary_status",
+        "review_reason",
+    },
+}  # fmt: skip
 STATUS_FIELD = "operation_status"
 
 
@@ -415,6 +432,7 @@ class TikTokApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.store = sandbox.store
+        self.origin = ""  # scheme://host:port of the request being handled
 
     def routes(self) -> list[BaseRoute]:
         table: dict[tuple[str, str], Handler] = {
@@ -436,7 +454,20 @@ class TikTokApi:
         for type_ in ("campaign", "adgroup", "ad"):
             table[("POST", f"/{type_}/status/update/")] = lambda p, t=type_: self.update_status(p, t)
             table[("GET", f"/{type_}/get/")] = lambda p, t=type_: self.get(p, t)
-        return [Route(path, self._endpoint(handler), methods=[method]) for (method, path), handler in table.items()]
+        routes: list[BaseRoute] = [
+            Route(path, self._endpoint(handler), methods=[method]) for (method, path), handler in table.items()
+        ]
+        routes.append(Route(FILES_PATH + "/{type_}/{id_:path}", self.file, methods=["GET"]))
+        return routes
+
+    async def file(self, request: Request) -> Response:
+        """An upload's bytes, as the CDN behind `image_url` / `preview_url` serves them: no token needed."""
+        type_, id_ = request.path_params["type_"], request.path_params["id_"]
+        obj = self.store.get(NAME, type_, id_) if type_ in MEDIA_TYPES else None
+        if obj is None or BYTES_FIELD not in obj.fields:
+            return Response(b"Not Found", status_code=404, media_type="text/plain")
+        media_type = MEDIA_TYPES[type_].get(obj.fields.get("format", ""), "application/octet-stream")
+        return Response(base64.b64decode(obj.fields[BYTES_FIELD]), media_type=media_type)
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """Check the token, read params, run the handler under the store lock, wrap the envelope."""
@@ -447,6 +478,8 @@ class TikTokApi:
             try:
                 params = await _params(request)
                 with self.store.transaction():
+                    # Media rows carry absolute URLs on this server; handlers run one at a time under the lock.
+                    self.origin = f"{request.url.scheme}://{request.url.netloc}"
                     data = handler(params)
             except ApiError as exc:
                 return _envelope(exc.code, exc.message)
@@ -675,6 +708,7 @@ class TikTokApi:
         unknown = sorted(set(filtering) - FILTERS[type_])
         if unknown:
             raise _invalid(f"filtering.{unknown[0]}: Unknown field.")
+        filtering = self._id_filters(filtering)
         rows = [
             self._row(type_, obj)
             for obj in self.store.find(NAME, type_, include_deleted=True, advertiser_id=advertiser)
@@ -686,14 +720,43 @@ class TikTokApi:
             raise _invalid("filtering.secondary_status: must be a string")
         rows = [row for row in rows if _status_matches(row["secondary_status"], wanted)]
         rows.reverse()  # newest first
-        return _page(rows, params, MAX_PAGE_SIZE[type_], 10)
+        fields = self._fields(params, type_)
+        page = _page(rows, params, MAX_PAGE_SIZE[type_], 10)
+        if fields is not None:
+            page["list"] = [{k: row[k] for k in fields if k in row} for row in page["list"]]
+        return page
+
+    @staticmethod
+    def _fields(params: dict[str, Any], type_: str) -> list[str] | None:
+        """`fields`: a JSON list of the row fields to answer with (all when left out)."""
+        fields = _json_param(params, "fields")
+        if fields is None:
+            return None
+        if not isinstance(fields, list) or not fields or not all(isinstance(f, str) for f in fields):
+            raise _invalid("fields: must be a non-empty list of field names")
+        known = ROW_FIELDS[type_] | set(SCHEMAS[type_])
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise _invalid(f"fields: {unknown[0]} is not a field of {type_}")
+        return fields
+
+    @staticmethod
+    def _id_filters(filtering: dict[str, Any]) -> dict[str, Any]:
+        """`filtering` with its id lists checked (1 to 100 ids each) and made strings."""
+        checked = dict(filtering)
+        for key, wanted in filtering.items():
+            if key.endswith("_ids"):
+                ids = _coerced(f"filtering.{key}", Field(_ids), wanted)
+                if not 1 <= len(ids) <= MAX_FILTER_IDS:
+                    raise _invalid(f"filtering.{key}: must hold 1 to {MAX_FILTER_IDS} ids")
+                checked[key] = ids
+        return checked
 
     @staticmethod
     def _matches(obj: StoredObject, filtering: dict[str, Any]) -> bool:
         for key, wanted in filtering.items():
             if key.endswith("_ids"):
-                ids = _coerced(f"filtering.{key}", Field(_ids), wanted)
-                if str(obj.fields.get(key[:-1])) not in ids:
+                if str(obj.fields.get(key[:-1])) not in wanted:
                     return False
             elif key.endswith("_name") and str(wanted) not in obj.fields[key]:
                 return False  # UNCONFIRMED: name filters are taken as fuzzy (substring) matches
@@ -716,15 +779,17 @@ class TikTokApi:
         kind = _media_format(type_, upload.content)
         if kind is None:
             raise _invalid(f"{type_}_file: unsupported format")
-        # Only the size and hash are kept: the sandbox never stores uploaded bytes.
+        # The bytes are kept (base64, sandbox-only) so that `image_url` / `preview_url` can serve them.
         fields = {
             "file_name": str(params.get("file_name") or upload.filename),
             "signature": signature,
             "size": len(upload.content),
             "format": kind,
             "displayable": True,
+            **_dimensions(type_, upload.content),
+            BYTES_FIELD: base64.b64encode(upload.content).decode("ascii"),
         }
-        row = _view(self._create(type_, advertiser, fields))
+        row = self._media_row(type_, self._create(type_, advertiser, fields))
         # UNCONFIRMED: the video upload answers a list (one entry per file), the image upload an object.
         return [row] if type_ == "video" else row
 
@@ -732,7 +797,22 @@ class TikTokApi:
         advertiser = self._advertiser(params)
         ids = _id_list(params, f"{type_}_ids", limit=100 if type_ == "image" else 60)
         found = [self.store.get(NAME, type_, id_) for id_ in ids]
-        return {"list": [_view(obj) for obj in found if obj is not None and obj.fields["advertiser_id"] == advertiser]}
+        return {
+            "list": [
+                self._media_row(type_, obj)
+                for obj in found
+                if obj is not None and obj.fields["advertiser_id"] == advertiser
+            ]
+        }
+
+    def _media_row(self, type_: str, obj: StoredObject) -> dict[str, Any]:
+        """A library file as info/ and search/ show it: its fields and the URL of its bytes.
+
+        TikTok's URLs are signed CDN links that expire (UNCONFIRMED how long); here they stay valid.
+        A video's `preview_url` is taken as the file itself (TikTok's may be a transcoded preview).
+        """
+        url = f"{self.origin}{PREFIX}{FILES_PATH}/{type_}/{obj.id}"
+        return {**_view(obj), ("image_url" if type_ == "image" else "preview_url"): url}
 
     def media_search(self, params: dict[str, Any], type_: str) -> dict[str, Any]:
         advertiser = self._advertiser(params)
@@ -740,8 +820,9 @@ class TikTokApi:
         key = f"{type_}_ids"
         if not isinstance(filtering, dict) or set(filtering) - {key}:
             raise _invalid(f"filtering: the sandbox supports {key} only")
+        filtering = self._id_filters(filtering)
         rows = [
-            _view(obj)
+            self._media_row(type_, obj)
             for obj in self.store.find(NAME, type_, advertiser_id=advertiser)
             if self._matches(obj, filtering)
         ]
@@ -769,6 +850,37 @@ def _status_matches(status: str, wanted: str) -> bool:
     if wanted.endswith("_STATUS_NOT_DELETE"):
         return not status.endswith("_DELETE")
     return status == wanted
+
+
+def _dimensions(type_: str, content: bytes) -> dict[str, int]:
+    """`width` and `height` from the file's header (PNG IHDR, JPEG SOFn, MP4 tkhd), when it has them."""
+    size: tuple[int, int] | None = None
+    if content.startswith(b"\x89PNG") and len(content) >= 24:
+        size = struct.unpack(">II", content[16:24])
+    elif content.startswith(b"\xff\xd8"):
+        size = _jpeg_size(content)
+    elif type_ == "video":
+        at = content.find(b"tkhd")
+        if at >= 4:
+            version = content[at + 4] if len(content) > at + 4 else 0
+            end = at + 4 + (96 if version == 1 else 84)  # width, height: the box's last 8 bytes (16.16 fixed)
+            if len(content) >= end:
+                width, height = struct.unpack(">II", content[end - 8 : end])
+                size = (width >> 16, height >> 16)
+    if size is None or not all(size):
+        return {}
+    return {"width": size[0], "height": size[1]}
+
+
+def _jpeg_size(content: bytes) -> tuple[int, int] | None:
+    at = 2
+    while at + 9 <= len(content) and content[at] == 0xFF:
+        marker, length = content[at + 1], int.from_bytes(content[at + 2 : at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", content[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    return None
 
 
 def _media_format(type_: str, content: bytes) -> str | None:

@@ -457,6 +457,16 @@ class _Compiler:
         adgroup_address = self.add(
             of_campaign, target, "adgroup", campaign.name, adgroup, refs={"campaign_id": campaign_address}
         )
+        per_creative = campaign.overrides.get("tiktok", {}).get(CREATIVE_OVERRIDES)  # type: ignore[call-overload]
+        if per_creative is not None and (
+            not isinstance(per_creative, dict) or not set(per_creative) <= set(campaign.creatives)
+        ):
+            self.issue(
+                "Campaign",
+                campaign.name,
+                f"overrides.tiktok.{CREATIVE_OVERRIDES}",
+                "must map creatives of this campaign to overrides by type, e.g. {banner: {ad: {ad_name: X}}}",
+            )
         for creative in self.creatives_for(campaign, target):
             of_creative: Origin = (("Creative", creative.name),)
             of_both = of_campaign + of_creative
@@ -481,6 +491,7 @@ class _Compiler:
                 "call_to_action": creative.call_to_action or "LEARN_MORE",
                 "operation_status": status,
                 **overrides.get("ad", {}),
+                **_creative_overrides(campaign, "tiktok", creative.name, "ad"),
             }
             media_ref = "video_id" if is_video else "image_ids.0"
             self.add(
@@ -612,6 +623,11 @@ class _Compiler:
             )
 
 
+# `overrides: {tiktok: {creatives: {CREATIVE: {ad: {...}}}}}`: fields of what the campaign derives with one of
+# its creatives (an imported ad whose own name is not CAMPAIGN.CREATIVE). Only TikTok reads it so far.
+CREATIVE_OVERRIDES = "creatives"
+
+
 def _overrides(campaign: Campaign, platform: str, budget_type: str) -> dict[str, dict[str, Any]]:
     """Split a campaign's overrides for one platform by resource type.
 
@@ -622,11 +638,21 @@ def _overrides(campaign: Campaign, platform: str, budget_type: str) -> dict[str,
     by_type: dict[str, dict[str, Any]] = {}
     platform_types = set(types_of(platform))
     for key, value in campaign.overrides.get(platform, {}).items():  # type: ignore[call-overload]
+        if key == CREATIVE_OVERRIDES and platform == "tiktok":
+            continue  # per creative: _creative_overrides
         if key in platform_types and isinstance(value, dict):
             by_type.setdefault(key, {}).update(value)
         else:
             by_type.setdefault(budget_type, {})[key] = value
     return by_type
+
+
+def _creative_overrides(campaign: Campaign, platform: str, creative: str, type_: str) -> dict[str, Any]:
+    """The overrides of one type for what the campaign derives with one creative."""
+    per_creative = campaign.overrides.get(platform, {}).get(CREATIVE_OVERRIDES)  # type: ignore[call-overload]
+    entry = per_creative.get(creative) if isinstance(per_creative, dict) else None
+    fields = entry.get(type_) if isinstance(entry, dict) else None
+    return dict(fields) if isinstance(fields, dict) else {}
 
 
 def _budget_amount(campaign: Campaign) -> tuple[Decimal, str]:
