@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from reconciler.sandbox.context import ReviewRule, Sandbox
+from reconciler.sandbox.meta import media
 from reconciler.sandbox.meta.errors import GraphError, _invalid, _not_found, _param_error
 from reconciler.sandbox.meta.validation import (
     ACCOUNT_FIELDS,
@@ -43,14 +44,19 @@ from reconciler.sandbox.meta.validation import (
 from reconciler.sandbox.store import StoredObject
 
 NAME = "meta"
-PREFIX = "/meta/v25.0"
+MOUNT = media.MOUNT  # the API and the uploads' CDN beside it
+API = "/v25.0"
+PREFIX = MOUNT + API  # replaces https://graph.facebook.com/v25.0
 
 ACCOUNT_CURRENCY = "USD"
 ACCOUNT_TIMEZONE = "Etc/GMT"  # so times read back in +0000, as the compiler writes them
-DEFAULT_LIMIT = 25
+DEFAULT_LIMIT = 25  # Graph's default page size (graph-api/results examples)
+# Graph caps `limit` per edge "for performance reasons" and still answers with correct paging
+# links (graph-api/results), rather than refusing: the sandbox does the same. The cap of the
+# ads edges is not published (UNCONFIRMED); 500 is what clients commonly ask for.
 MAX_LIMIT = 500
 SANDBOX_ONLY = "sandbox_"  # stored-field prefix for facts the real API would not return
-CDN = "https://scontent.sandbox.fbcdn.invalid/v/t45.1600-4"
+BYTES = media.BYTES  # an upload's bytes, base64, served at its CDN URL
 
 
 @dataclass
@@ -121,12 +127,15 @@ class MetaApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.store = sandbox.store
+        self._origin = ""
 
     def routes(self) -> list[BaseRoute]:
+        """Mounted at MOUNT: the API under its version, the uploads' CDN beside it (no token needed)."""
         methods = ["GET", "POST", "DELETE"]
         return [
-            Route("/{node}", self._endpoint, methods=methods),
-            Route("/{node}/{edge}", self._endpoint, methods=methods),
+            Route(API + "/{node}", self._endpoint, methods=methods),
+            Route(API + "/{node}/{edge}", self._endpoint, methods=methods),
+            *media.routes(self.store),
         ]
 
     async def _endpoint(self, request: Request) -> Response:
@@ -141,6 +150,8 @@ class MetaApi:
             node, edge = request.path_params["node"], request.path_params.get("edge")
             method = "GET" if request.method == "HEAD" else request.method
             with self.store.transaction():
+                # Where uploads are served: this server, as the client reached it (no await until used).
+                self._origin = f"{request.url.scheme}://{request.url.netloc}"
                 if node.startswith("act_"):
                     return self._account_call(method, self._account(node), edge, call)
                 if edge is not None:
@@ -253,6 +264,8 @@ class MetaApi:
             values[name] = str(values[name])
         if type_.name == "advideo":
             values["status"] = {"video_status": "ready", "processing_progress": 100}
+            values["source"] = media.url(self._origin, "advideo", obj.id)
+            values["picture"] = media.url(self._origin, "picture", obj.id)
             return values
         if obj.deleted:
             values["status"] = "DELETED"
@@ -366,14 +379,30 @@ class MetaApi:
         filters = self._filters(call.params)
         if "title" in call.params:  # the advideos edge filters by title (FB-SDK get_ad_videos)
             filters.append({"field": "title", "operator": "EQUAL", "value": call.params["title"]})
-        wants_deleted = type_.name != "advideo" and any(
-            f["field"] == "effective_status" and "DELETED" in self._filter_values(f) for f in filters
-        )
+        statuses = {v for f in filters if f["field"] == "effective_status" for v in self._filter_values(f)}
+        wants_deleted = type_.name != "advideo" and "DELETED" in statuses
+        for item in filters:
+            self._check_filter(type_, item)
+        fields = call.fields(type_.default_fields)
         rows = []
         for obj in reversed(self.store.find(NAME, type_.name, include_deleted=wants_deleted, account_id=account.id)):
-            if all(self._matches(self._readable(obj, type_), f) for f in filters):
-                rows.append((obj.id, self._render(obj, type_, call.fields(type_.default_fields))))
+            values = self._readable(obj, type_)
+            # Archived objects are left out of edge reads unless filtered for (research next-capabilities 1.3).
+            if values.get("effective_status") == "ARCHIVED" and "ARCHIVED" not in statuses:
+                continue
+            if all(self._matches(values, f) for f in filters):
+                rows.append((obj.id, self._render(obj, type_, fields)))
         return self._page(call, rows)
+
+    def _check_filter(self, type_: _Type, item: dict[str, Any]) -> None:
+        """A filter on a field the node does not have, or IN without a list, is refused (code 100)."""
+        name = str(item["field"])
+        readable = VIDEO_FIELDS if type_.name == "advideo" else {"id", *type_.params, *type_.computed} - WRITE_ONLY
+        # "campaign.id" / "adset.id" filter on the parent's id (FB docs' filtering examples).
+        if name not in readable and name.replace(".", "_") not in readable:
+            raise _param_error(f"Filtering field '{name}' is invalid for {type_.node}")
+        if item["operator"] in ("IN", "NOT_IN") and not isinstance(item["value"], list):
+            raise _param_error(f"Filtering operator {item['operator']} on '{name}' needs an array value")
 
     def _filters(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         filters = []
@@ -416,24 +445,36 @@ class MetaApi:
         raise _param_error(f"Filtering operator {operator} is not supported in the sandbox")
 
     def _page(self, call: _Call, rows: list[tuple[str, dict[str, Any]]]) -> Response:
-        """Cursor pagination over (object id, row) pairs: `limit`, `after`; a `next` link only when more follow."""
-        try:
-            limit = min(MAX_LIMIT, max(1, int(call.params.get("limit", DEFAULT_LIMIT))))
-        except (TypeError, ValueError):
-            raise _param_error("param limit must be an integer") from None
-        start = 0
+        """Cursor pagination over (object id, row) pairs: `limit`, `after` or `before`; a `next` link only
+        when more follow, a `previous` one only when some come before."""
+        raw = str(call.params.get("limit", DEFAULT_LIMIT)).strip()
+        if not raw.isdigit():
+            raise _param_error("param limit must be a non-negative integer")
+        # Over the edge's maximum, Graph answers a shorter page with correct paging links (see MAX_LIMIT).
+        limit = min(MAX_LIMIT, int(raw))
+        if call.params.get("after") and call.params.get("before"):
+            raise _param_error("Only one of the params after and before can be given")
+        start, end = 0, limit
         if call.params.get("after"):
+            # A cursor dies with its item (graph-api/results): the list then ends here.
             after = _uncursor(str(call.params["after"]))
             start = next((i + 1 for i, (id_, _) in enumerate(rows) if id_ == after), len(rows))
-        page = rows[start : start + limit]
+            end = start + limit
+        elif call.params.get("before"):
+            before = _uncursor(str(call.params["before"]))
+            end = next((i for i, (id_, _) in enumerate(rows) if id_ == before), 0)
+            start = max(0, end - limit)
+        page = rows[start:end]
         body: dict[str, Any] = {"data": [row for _, row in page]}
         if page:
-            body["paging"] = {"cursors": {"before": _cursor(page[0][0]), "after": _cursor(page[-1][0])}}
-            if start + limit < len(rows):
-                # Like Graph, the link repeats the query as sent (an access_token in it included).
-                body["paging"]["next"] = str(
-                    call.request.url.include_query_params(after=body["paging"]["cursors"]["after"])
-                )
+            cursors = {"before": _cursor(page[0][0]), "after": _cursor(page[-1][0])}
+            body["paging"] = {"cursors": cursors}
+            # Like Graph, the links repeat the query as sent (an access_token in it included).
+            url = call.request.url.remove_query_params(["after", "before"])
+            if start > 0:
+                body["paging"]["previous"] = str(url.include_query_params(before=cursors["before"]))
+            if end < len(rows):
+                body["paging"]["next"] = str(url.include_query_params(after=cursors["after"]))
         return JSONResponse(body)
 
     # --- validation of whole objects (on create, and merged on update) ---
@@ -542,7 +583,7 @@ class MetaApi:
     def _store_image(self, account: str, name: str, data: bytes) -> dict[str, str]:
         digest = hashlib.md5(data).hexdigest()  # noqa: S324 - Meta's image hash, not a security use
         key = f"{account}:{digest}"
-        url = f"{CDN}/{digest}"
+        url = media.url(self._origin, "adimage", key)
         # Same bytes, same hash: a second upload finds the image already there and keeps its
         # first name (cross-upload dedupe is UNCONFIRMED in research 2.5).
         if self.store.get(NAME, "adimage", key) is None:
@@ -551,11 +592,12 @@ class MetaApi:
                 "account_id": account,
                 "hash": digest,
                 "name": name,
-                "url": url,
                 "status": "ACTIVE",
                 "created_time": now,
                 "updated_time": now,
-                f"{SANDBOX_ONLY}size": len(data),  # the sandbox never keeps uploaded bytes
+                **media.image_fields(data),
+                f"{SANDBOX_ONLY}size": len(data),
+                BYTES: base64.b64encode(data).decode("ascii"),
             }
             self.store.put(NAME, "adimage", key, fields)
         return {"hash": digest, "url": url}
@@ -576,6 +618,7 @@ class MetaApi:
                 continue
             values = {k: v for k, v in obj.fields.items() if not k.startswith(SANDBOX_ONLY)}
             values |= {"id": obj.id, "status": "DELETED" if obj.deleted else "ACTIVE"}
+            values["url"] = media.url(self._origin, "adimage", obj.id)
             row = {}
             for name in call.fields(("hash", "id")):
                 if name not in IMAGE_FIELDS:
@@ -614,6 +657,7 @@ class MetaApi:
             "account_id": account.id,  # not readable on Graph's AdVideo; kept to scope the account's list
             f"{SANDBOX_ONLY}sha256": hashlib.sha256(data).hexdigest(),
             f"{SANDBOX_ONLY}size": len(data),
+            BYTES: base64.b64encode(data).decode("ascii"),
         }
         id_ = str(self.store.new_id(NAME, "advideo", TYPES["advideo"].first_id))
         self.store.put(NAME, "advideo", id_, fields)

@@ -329,8 +329,10 @@ TYPES: dict[str, _Type] = {
     )
 }
 # Readable on an ad video (it has a title, not a name: `name` on upload sets the title, UNCONFIRMED).
-VIDEO_FIELDS = frozenset({"id", "title", "description", "status", "created_time", "updated_time"})
-IMAGE_FIELDS = frozenset({"id", "account_id", "hash", "name", "status", "url", "created_time", "updated_time"})
+VIDEO_FIELDS = frozenset({"id", "title", "description", "status", "source", "picture", "created_time", "updated_time"})
+IMAGE_FIELDS = frozenset(
+    {"id", "account_id", "hash", "name", "status", "url", "width", "height", "created_time", "updated_time"}
+)
 ACCOUNT_FIELDS = frozenset({"id", "account_id", "name", "currency", "account_status", "timezone_name"})
 
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
