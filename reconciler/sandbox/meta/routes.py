@@ -448,8 +448,8 @@ class MetaApi:
         """Cursor pagination over (object id, row) pairs: `limit`, `after` or `before`; a `next` link only
         when more follow, a `previous` one only when some come before."""
         raw = str(call.params.get("limit", DEFAULT_LIMIT)).strip()
-        if not raw.isdigit():
-            raise _param_error("param limit must be a non-negative integer")
+        if not raw.isdigit() or int(raw) < 1:  # Graph's answer to limit=0 is not documented (UNCONFIRMED)
+            raise _param_error("param limit must be a positive integer")
         # Over the edge's maximum, Graph answers a shorter page with correct paging links (see MAX_LIMIT).
         limit = min(MAX_LIMIT, int(raw))
         if call.params.get("after") and call.params.get("before"):
