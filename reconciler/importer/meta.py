@@ -279,19 +279,21 @@ class _Importer:
             ("adcreative", "name", lambda a: a.creative_row.row.get("name"), lambda a: f"{name}.{a.creative}"),
             ("ad", "status", lambda a: a.row.row.get("status"), lambda a: status),
         )
-        for type_, key, live, compiled in fields:
-            differing = [a for a in ads if live(a) != compiled(a)]
-            if not differing:
+        for type_, key, live, default in fields:
+            expected = {a.row.id: default(a) for a in ads}
+            if all(live(a) == expected[a.row.id] for a in ads):
                 continue
-            values = {live(a) for a in ads}
-            if len(values) == 1:
-                overrides.setdefault(type_, {})[key] = values.pop()
-                continue
-            for a in differing:
+            if all(live(a) != expected[a.row.id] for a in ads):
+                # None has the compiled value: one override for them all, the oldest ad's value.
+                overrides.setdefault(type_, {})[key] = live(ads[0])
+                expected = {a.row.id: live(ads[0]) for a in ads}
+            for a in ads:
+                if live(a) == expected[a.row.id]:
+                    continue
                 shown = "ad" if type_ == "ad" else "its ad creative's"
                 a.skip = (
-                    f"{shown} {key} {live(a)!r} cannot be derived: in one campaign they are "
-                    f"{compiled(a)!r} (CAMPAIGN.CREATIVE) or, through overrides, all the same"
+                    f"{shown} {key} {live(a)!r} cannot be derived: the campaign's ads would be named "
+                    f"{expected[a.row.id]!r} (CAMPAIGN.CREATIVE, or one name for all through overrides)"
                     if key == "name"
                     else f"its status {live(a)} differs from the campaign's and from its other ads'"
                 )
