@@ -5,9 +5,13 @@ the import has nothing to do); what the format cannot express is skipped with th
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 import yaml
 
 from reconciler.importer import meta as importer
@@ -19,10 +23,12 @@ from reconciler.spec.loader import load_specs
 from reconciler.spec.models import MetaTarget
 from tests import provider_kit as kit
 from tests.conftest import png_bytes
+from tests.e2e import Sandbox, run_reconciler
 from tests.test_provider_meta import TOKEN, target
-from tests.test_sandbox_meta import ACCOUNT, Graph
+from tests.test_sandbox_meta import ACCOUNT, API, Graph
 
 PAGE = "998877"
+E2E_TOKEN = "EAAB-e2e-meta-5ecret"
 # An MP4 whose track header says 640 x 360 (ftyp, then moov > trak > tkhd).
 TKHD = b"\x00" * 76 + (640 << 16).to_bytes(4, "big") + (360 << 16).to_bytes(4, "big")
 MOVIE = (
@@ -241,3 +247,104 @@ def test_names_collide_oldest_first_and_taken_names_are_avoided(tmp_path: Path) 
         await p.aclose()
 
     kit.in_sandbox(scenario, Meta)
+
+
+# --- end to end: `reconciler import` over a real `reconciler sandbox serve` ---
+
+
+def graph(sandbox: Sandbox, method: str, path: str, **kwargs: Any) -> Any:
+    """A call straight to the served Graph API, as Ads Manager would make it."""
+    params = {"access_token": E2E_TOKEN, **kwargs.pop("params", {})}
+    response = httpx.request(method, f"{sandbox.url}{API}{path}", params=params, timeout=10, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_import_command_then_plans_are_empty_and_edits_update_in_place(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("META_ACCESS_TOKEN", E2E_TOKEN)
+    campaign = {"name": "Spring Sale", "objective": "OUTCOME_TRAFFIC", "special_ad_categories": []}
+    spring = graph(sandbox, "POST", f"/{ACCOUNT}/campaigns", json=campaign)["id"]
+    adset = {
+        "name": "Spring Sale", "campaign_id": spring, "billing_event": "IMPRESSIONS",
+        "optimization_goal": "LINK_CLICKS", "daily_budget": 5050,
+        "targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 18},
+        "start_time": "2026-06-01T00:00:00+0000", "end_time": 0,
+    }  # fmt: skip
+    spring_set = graph(sandbox, "POST", f"/{ACCOUNT}/adsets", json=adset)["id"]
+    upload = graph(sandbox, "POST", f"/{ACCOUNT}/adimages", files={"filename": ("b.png", png_bytes(3), "image/png")})
+    story = {
+        "page_id": PAGE,
+        "link_data": {"link": "https://acme.example/s", "image_hash": upload["images"]["b.png"]["hash"]},
+    }
+    creative = graph(
+        sandbox, "POST", f"/{ACCOUNT}/adcreatives", json={"name": "Spring creative", "object_story_spec": story}
+    )
+    graph(sandbox, "POST", f"/{ACCOUNT}/ads", json={"name": "Spring ad", "adset_id": spring_set,
+                                                    "creative": {"creative_id": creative["id"]}})  # fmt: skip
+    two = graph(sandbox, "POST", f"/{ACCOUNT}/campaigns", json={**campaign, "name": "Two"})["id"]
+    for name in ("a", "b"):
+        graph(sandbox, "POST", f"/{ACCOUNT}/adsets", json={**adset, "name": name, "campaign_id": two})
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "targets.yaml").write_text(
+        f"kind: Target\nname: meta-us\nplatform: meta\nad_account_id: {ACCOUNT}\npage_id: '{PAGE}'\n"
+        f"api_base_url: {sandbox.url}{API}\nrate_limit: 1000\ncredentials: {{token_env: META_ACCESS_TOKEN}}\n"
+    )
+
+    done = run_reconciler(tmp_path, "import")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"campaign 'Two' (id {two}) not imported: it has 2 ad sets" in done.stdout + done.stderr
+    imported = tmp_path / "specs" / "imported" / "meta-us.yaml"
+    assert (
+        "daily: 50.5" in imported.read_text() and (tmp_path / "assets" / "imported" / "spring-creative.png").is_file()
+    )
+    for refresh in ((), ("--refresh",)):
+        planned = run_reconciler(tmp_path, "plan", "--detailed-exitcode", *refresh)
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+
+    imported.write_text(imported.read_text().replace("daily: 50.5", "daily: 60"))
+    planned = run_reconciler(tmp_path, "plan", "--detailed-exitcode")
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "~ daily_budget = 5050 -> 6000" in planned.stdout
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in planned.stdout
+    applied = run_reconciler(tmp_path, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    adsets = [o for o in sandbox.objects("meta") if o["type"] == "adset"]
+    assert len(adsets) == 3 and next(o for o in adsets if o["id"] == spring_set)["fields"]["daily_budget"] == 6000
+
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "state" not in p.parts}
+    again = run_reconciler(tmp_path, "import")
+    assert again.returncode == 0 and "Nothing to import" in again.stdout + again.stderr, again.stdout + again.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "state" not in p.parts} == before
+
+
+def test_the_demo_meta_account_imports_with_nothing_left_to_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    demo = tmp_path / "demo"
+    shutil.copytree(root / "specs", demo / "specs")
+    (demo / "state").mkdir()
+    kit.Cli(capsys, demo).apply()
+    empty = tmp_path / "empty"
+    (empty / "specs").mkdir(parents=True)
+    (empty / "state").mkdir()
+    meta_targets = [
+        d for d in yaml.safe_load_all((root / "specs" / "targets.yaml").read_text()) if d["platform"] == "meta"
+    ]
+    (empty / "specs" / "targets.yaml").write_text(yaml.safe_dump_all(meta_targets))
+    for name in ("default.emulator.json", "default.emulator.json.journal"):  # the emulator's objects
+        if (demo / "state" / name).exists():
+            shutil.copy(demo / "state" / name, empty / "state" / name)
+    cli = kit.Cli(capsys, empty)
+    code, out = cli("import", "--sandbox")
+    assert code == 0 and "0 skipped" in out, out
+    recorded = json.loads((empty / "state" / "default.sandbox.json").read_text())["resources"]
+    applied = json.loads((demo / "state" / "default.sandbox.json").read_text())["resources"]
+    assert sorted(r["id"] for r in recorded.values()) == sorted(
+        r["id"] for r in applied.values() if r["target"] == "meta-us"
+    )
+    cli.assert_no_changes()
+    cli.assert_no_drift()

@@ -340,11 +340,20 @@ class _Importer:
         if upload is None:
             return f"its {'video' if is_video else 'image'} {media_id} is missing"
         key = (upload_type, media_id, *content)
-        # The name the ad's own name suggests (CAMPAIGN.CREATIVE), else the creative's or upload's.
-        ad_name = str(ad.row.row.get("name") or "")
-        suggested = ad_name.removeprefix(f"{campaign_name}.") if ad_name.startswith(f"{campaign_name}.") else ""
-        if not is_spec_name(suggested):
-            suggested = str(upload.row.get("title" if is_video else "name") or ad.creative_row.row.get("name") or "")
+        # The name the ad's or its creative's name suggests (CAMPAIGN.CREATIVE), else the creative's
+        # own name, else the upload's without its extension.
+        prefix = f"{campaign_name}."
+        suggested = next(
+            (
+                text.removeprefix(prefix)
+                for text in (str(ad.row.row.get("name") or ""), str(ad.creative_row.row.get("name") or ""))
+                if text.startswith(prefix) and is_spec_name(text.removeprefix(prefix))
+            ),
+            "",
+        )
+        if not suggested:
+            upload_name = str(upload.row.get("title" if is_video else "name") or "")
+            suggested = str(ad.creative_row.row.get("name") or "") or upload_name.rsplit(".", 1)[0]
         if is_video:
             # A video's title is its upload's name, which is the Creative's: it must already be one.
             title = str(upload.row.get("title") or "")
