@@ -348,3 +348,27 @@ def test_the_demo_meta_account_imports_with_nothing_left_to_plan(
     )
     cli.assert_no_changes()
     cli.assert_no_drift()
+
+
+def test_ads_added_by_hand_under_a_recorded_ad_set_are_skipped() -> None:
+    async def scenario(sb: Meta) -> None:
+        p = sb.provider()
+        campaign = await sb.campaign("managed")
+        adset = await sb.adset(campaign, "managed")
+        image = await sb.image(seed=8)
+        creative = await sb.creative(image, "by hand")
+        ad = await sb.ad(adset, creative, "by hand")
+        listed = {type_: await p.list_all(type_) for type_ in importer.TYPES}
+        recorded = {("campaign", campaign): "managed", ("adset", adset): "managed"}
+        fresh = {t: [o for o in rows if (t, o.id) not in recorded] for t, rows in listed.items()}
+        mapped = await importer.map_objects(spec_target(), fresh, recorded, Names({}), p.download)
+        assert mapped.units == []
+        reasons = {(s.type, s.id): s.reason for s in mapped.skipped}
+        assert reasons == {
+            ("ad", ad): "its adset is managed already (as managed); declare it in that spec",
+            ("adcreative", creative): "no imported ad shows it (creatives are imported with the ads that show them)",
+            ("adimage", image): "no imported ad shows it (creatives are imported with the ads that show them)",
+        }
+        await p.aclose()
+
+    kit.in_sandbox(scenario, Meta)

@@ -432,7 +432,8 @@ class _Importer:
                 elif any(c.upload.id == obj.id for c in self.creatives):
                     continue  # an upload whose only ads were skipped: they carry the reason
                 else:
-                    self.skip(obj, "no imported ad uses it, and a Creative needs an ad's link (click_url)")
+                    # A Creative document is written with a campaign that shows it: alone it has no link.
+                    self.skip(obj, "no imported ad shows it (creatives are imported with the ads that show them)")
 
 
 async def map_objects(
