@@ -506,6 +506,111 @@ def state_mv(ctx: click.Context, old: str, new: str) -> None:
     click.echo(f"Moved {old} to {new} in the state. The object itself was not touched.")
 
 
+@cli.command("import")
+@click.argument("targets", nargs=-1, metavar="[TARGET...]")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the specs to FILE (under specs/) instead of specs/imported/TARGET.yaml.",
+)
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only objects of this address type; repeatable.")
+@click.option("--name-contains", metavar="TEXT", help="Only objects whose platform name contains TEXT (any case).")
+@sandbox_option
+@var_option
+@project_options
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    out: Path | None,
+    types: tuple[str, ...],
+    name_contains: str | None,
+    use_sandbox: bool,
+    variables: dict[str, Any],
+) -> None:
+    """Adopt live objects: write specs for them and record them in the state.
+
+    Lists every object of each TARGET's account (every target when none is
+    named), writes specs/imported/TARGET.yaml (and downloaded files under
+    assets/imported/) and records the objects, so that the next plan has
+    nothing to do. Objects already in the state are left alone; what the spec
+    format cannot express is listed, not written. Nothing on a platform changes.
+
+    \b
+    Examples:
+      reconciler import                           # every target
+      reconciler import meta-us --type campaign --name-contains spring
+      reconciler import --sandbox                 # the emulator's objects
+    """
+    from reconciler.importer import ImportRequest, run_import
+
+    project = _project(ctx, use_sandbox)
+    if out is not None:
+        out = _inside_specs(project.directory, out)
+    result = run_import(
+        project.directory,
+        project.store,
+        _connector(project, use_sandbox),
+        project.endpoint,
+        ImportRequest(targets=targets, out=out, types=types, name_contains=name_contains),
+        variables=variables,
+        progress=lambda line: click.echo(line, err=True),
+    )
+    for skipped in result.skipped:
+        click.echo(f"Skipped: {skipped.line()}")
+    for path in result.files:
+        click.echo(f"Wrote {path}")
+    for line in result.differences:
+        click.echo(f"Warning: {line}")
+    listed = sum(result.listed.values())
+    if not result.recorded:
+        click.echo(f"Nothing to import: {listed} live objects listed, none that the state does not record already.")
+        return
+    click.echo(
+        f"Imported {len(result.recorded)} resources ({listed} live objects listed, {len(result.skipped)} skipped). "
+        "Run `reconciler plan` to check."
+    )
+
+
+def _inside_specs(directory: Path, out: Path) -> Path:
+    """--out must be a spec file the loader reads: under the project's specs/, named *.yaml."""
+    path = (Path.cwd() / out).resolve() if not out.is_absolute() else out.resolve()
+    specs = (directory / "specs").resolve()
+    if not path.is_relative_to(specs) or path.suffix not in (".yaml", ".yml"):
+        raise click.BadParameter(f"{out}: must be a .yaml file under {directory / 'specs'}", param_hint="--out")
+    return path
+
+
+@state.command("import")
+@click.argument("address")
+@click.argument("platform_id", metavar="ID")
+@sandbox_option
+@var_option
+@project_options
+@click.pass_context
+def state_import(
+    ctx: click.Context, address: str, platform_id: str, use_sandbox: bool, variables: dict[str, Any]
+) -> None:
+    """Adopt the existing platform object ID for ADDRESS, which the specs declare.
+
+    Reads the object and records it; nothing on the platform changes. The next
+    plan shows only the fields where it differs from the spec.
+
+    \b
+    Example:
+      reconciler state import meta-us:campaign/spring 120210000000001
+    """
+    from reconciler.importer.single import import_one
+
+    project = _project(ctx, use_sandbox or ctx.meta.get("sandbox_state", False))
+    recorded = import_one(project.directory, project.store, _connector(project, project.sandbox), project.endpoint,
+                          address, platform_id, variables=variables)  # fmt: skip
+    click.echo(
+        f"Imported {address} (id {recorded.id}). The object itself was not touched; "
+        "`reconciler plan` shows where it differs from the spec."
+    )
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the spec kinds, for editors.

@@ -73,6 +73,19 @@ def write_text(path: Path, text: str, what: str) -> None:
         raise path_error(path, f"write the {what}", exc) from None
 
 
+def write_new_bytes(path: Path, data: bytes, what: str) -> None:
+    """Create `path` holding `data`, all at once; an existing file is never replaced."""
+    try:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        _replace(temporary, data, None)
+        try:
+            os.link(temporary, path)  # fails if `path` exists: never overwrites
+        finally:
+            os.unlink(temporary)
+    except OSError as exc:
+        raise path_error(path, f"write the {what}", exc) from None
+
+
 def _replace(target: Path, data: bytes, existing: os.stat_result | None) -> None:
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     # O_EXCL: never write into a file that is already there; 0o666 less the umask, as open() would.

@@ -84,7 +84,7 @@ class Names:
         name, n = base, 1
         while name in taken:
             n += 1
-            name = f"{base[: 120]}-{n}"
+            name = f"{base[:120]}-{n}"
         taken.add(name)
         return name
 

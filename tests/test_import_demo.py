@@ -1,0 +1,53 @@
+"""The demo's sandbox account, imported into an empty project: the next plan has nothing to do."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.provider_kit import Cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def recorded_ids(project: Path) -> set[tuple[str, str, str]]:
+    state = json.loads((project / "state" / "default.sandbox.json").read_text())
+    return {(r["target"], r["type"], r["id"]) for r in state["resources"].values()}
+
+
+@pytest.fixture
+def applied_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    demo = tmp_path / "demo"
+    shutil.copytree(ROOT / "specs", demo / "specs")
+    (demo / "state").mkdir()
+    Cli(capsys, demo).apply()
+    return demo
+
+
+def test_the_demo_account_imports_into_an_empty_project(
+    applied_demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    (empty / "specs").mkdir(parents=True)
+    (empty / "state").mkdir()
+    shutil.copy(ROOT / "specs" / "targets.yaml", empty / "specs" / "targets.yaml")
+    # The emulator's objects, as the demo left them: the account a team would point reconciler at.
+    shutil.copy(applied_demo / "state" / "default.emulator.json", empty / "state" / "default.emulator.json")
+    cli = Cli(capsys, empty)
+
+    code, out = cli("import", "--sandbox")
+    assert code == 0, out
+    assert "Skipped" not in out and "Warning" not in out, out
+    assert recorded_ids(empty) == recorded_ids(applied_demo)
+    for target in ("bs-main", "meta-us", "tiktok-us", "snap-us"):
+        assert (empty / "specs" / "imported" / f"{target}.yaml").is_file()
+    cli.assert_no_changes()
+    cli.assert_no_drift()
+
+    specs_before = {p: p.read_bytes() for p in (empty / "specs").rglob("*.yaml")}
+    code, out = cli("import", "--sandbox")
+    assert code == 0 and "Nothing to import" in out, out
+    assert {p: p.read_bytes() for p in (empty / "specs").rglob("*.yaml")} == specs_before
