@@ -228,6 +228,32 @@ def test_children_of_recorded_objects_are_skipped_and_references_use_recorded_na
     Sandbox.run(scenario)
 
 
+def test_an_ad_placed_in_another_advertisers_campaign() -> None:
+    async def scenario(sb: Sandbox, p: BroadstreetProvider) -> None:
+        api = BroadstreetApi(sb.http)
+        acme, northwind = await api.advertiser("ACME"), await api.advertiser("Northwind")
+        zone = await api.zone("Top")
+        acme_campaign = await api.campaign(acme, "acme-spring")
+        northwind_campaign = await api.campaign(northwind, "northwind-launch")
+        shared = await api.text_ad(northwind, "shared", "Hi", "https://northwind.example")
+        stray = await api.text_ad(northwind, "stray", "Hi", "https://northwind.example")
+        crossed = await api.placement(acme_campaign, shared, zone)
+        own = await api.placement(northwind_campaign, shared, zone)
+        stray_placement = await api.placement(acme_campaign, stray, zone)
+        listed = {type_: await p.list_all(type_) for type_ in importer.TYPES}
+        mapped = await importer.map_objects(spec_target(), listed, {}, Names({}), p.download)
+        campaigns = {u.document["name"]: u.document for u in mapped.units if u.document["kind"] == "Campaign"}
+        assert campaigns["northwind-launch"]["creatives"] == ["shared"]
+        assert campaigns["acme-spring"]["creatives"] == []
+        skipped = {s.id: s.reason for s in mapped.skipped}
+        assert set(skipped) == {crossed, stray, stray_placement}
+        assert "another advertiser" in skipped[crossed]
+        assert "own advertiser's creatives" in skipped[stray]
+        assert own in {o.id for u in mapped.units for o in u.objects}
+
+    Sandbox.run(scenario)
+
+
 def test_a_download_that_fails_skips_the_ad_and_what_places_it() -> None:
     async def scenario(sb: Sandbox, p: BroadstreetProvider) -> None:
         api = BroadstreetApi(sb.http)

@@ -376,8 +376,13 @@ class _Mapper:
                     f"its advertisement is already in the specs ({self.recorded[('advertisement', ad_id)]}); add it "
                     f"to campaign {campaign.name}'s creatives and a Placement document by hand"
                 )
-            elif creative is None or creative not in campaign.document["creatives"]:
-                problem = f"its advertisement {ad_id} is not imported with campaign {campaign.name}"
+            elif creative is None:
+                problem = f"its advertisement {ad_id} is not imported"
+            elif creative not in campaign.document["creatives"]:
+                problem = (
+                    f"its advertisement {ad_id} belongs to another advertiser than campaign {campaign.name}, "
+                    "and a spec campaign shows only its own advertiser's creatives"
+                )
             elif zone is None:
                 problem = f"its zone {zone_id} is not imported"
             elif not isinstance(restrictions, list) or not set(map(str, restrictions)) <= _RESTRICTIONS:
