@@ -6,9 +6,11 @@ read back a list call per parent; requests are counted with /__sandbox__/stats.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
+import httpx
 import pytest
 
 from reconciler.providers.broadstreet import BroadstreetProvider
@@ -257,3 +259,47 @@ def test_lists_filter_by_zone() -> None:
         assert other
 
     kit.in_sandbox(scenario)
+
+
+class ShortRows(httpx.AsyncBaseTransport):
+    """The sandbox behind a proxy that cuts ad list rows down to what BS-JOM's v1 docs show
+    (no destination, no text), as the real list may: object reads stay whole."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method != "GET" or not request.url.path.endswith("/advertisements"):
+            return response
+        body = json.loads(await response.aread())
+        for row in body["advertisements"]:
+            row.pop("destination", None)
+            row.pop("default_text", None)
+        return httpx.Response(response.status_code, json=body)
+
+
+def test_short_list_rows_are_completed_by_object_reads() -> None:
+    async def scenario(sb: Sandbox, p: BroadstreetProvider) -> None:
+        api = BroadstreetApi(sb.http)
+        advertiser = await api.advertiser("ACME")
+        recorded = {}
+        for n in range(3):
+            id_ = await api.text_ad(advertiser, f"t{n}", f"Buy {n}", "https://acme.example/t")
+            recorded[id_] = {"name": f"t{n}", "advertiser_id": advertiser, "type": "text", "default_text": f"Buy {n}",
+                             "destination": "https://acme.example/t"}  # fmt: skip
+        # Drift in a field the short rows leave out must still show.
+        short = BroadstreetProvider(target(), TOKEN, transport=ShortRows(sb.transport))
+        try:
+            store = sb.app.state.sandbox.store
+            first = next(iter(recorded))
+            store.update("broadstreet", "advertisement", first, {"destination": "https://elsewhere.example"})
+            live = await short.read_many("advertisement", recorded)
+            assert live == {id_: await p.read("advertisement", id_, attrs) for id_, attrs in recorded.items()}
+            assert live[first]["destination"] == "https://elsewhere.example"  # type: ignore[index]
+            listed = await short.list_all("advertisement")
+            assert all(item.row["default_text"] and item.row["destination"] for item in listed)
+        finally:
+            await short.aclose()
+
+    Sandbox.run(scenario)

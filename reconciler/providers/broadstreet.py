@@ -8,7 +8,10 @@ Many reads go through the list endpoints, one call per parent: advertisers
 and zones by network, campaigns and advertisements by advertiser, placements
 by campaign. No public client sends paging parameters, so the lists are taken
 to be unpaged (UNCONFIRMED, research next-capabilities.md 1.3); an id a list
-leaves out is read on its own, which also covers a list that pages silently.
+leaves out is read on its own, which also covers a list that pages silently,
+and so is one whose row lacks a field we manage (list rows may be shorter than
+object reads: BS-JOM's docs show ad rows without destination, UNCONFIRMED).
+No client sends a `fields` parameter, so whole rows come back.
 """
 
 from __future__ import annotations
@@ -188,10 +191,13 @@ class BroadstreetProvider:
         for parent, ids in by_parent.items():
             rows = {str(row.get("id")): row for row in rows_by_parent[parent]}
             for id_ in ids:
-                if id_ in rows:
+                if id_ in rows and _has_fields(type_, rows[id_], recorded[id_]):
                     out[id_] = _attributes(type_, rows[id_], recorded[id_])
                 else:
-                    alone.append(id_)  # archived, deleted, moved to another parent, or past a page
+                    # Not listed: archived, deleted, or past a page the list did not say it had.
+                    # Listed without a field we manage (list rows may be shorter than object reads,
+                    # UNCONFIRMED): a missing field would read as unchanged, so read the object.
+                    alone.append(id_)
         read = await self._gather(self.read(type_, id_, recorded[id_]) for id_ in alone)
         out.update(zip(alone, read, strict=True))
         return {id_: out[id_] for id_ in recorded}
@@ -205,6 +211,8 @@ class BroadstreetProvider:
             advertisers = await self._list_of("advertiser", str(self._network_id))
             per = await self._gather(self._list_of(type_, str(a["id"])) for a in advertisers)
             rows = [row for rows in per for row in rows]
+            if type_ == "advertisement":
+                rows = await self._gather(self._complete_ad(row) for row in rows)
         elif type_ == "placement":
             advertisers = await self._list_of("advertiser", str(self._network_id))
             campaigns = await self._gather(self._list_of("campaign", str(a["id"])) for a in advertisers)
@@ -266,6 +274,21 @@ class BroadstreetProvider:
             for id_, key in keys.items()
         }
 
+    async def _complete_ad(self, row: dict[str, Any]) -> dict[str, Any]:
+        """An ad's list row with its content fields, read on its own where the row leaves them out.
+
+        BS-JOM's v1 docs show list rows with only id, name, type, advertiser and `active.url`; the
+        object read carries destination and text. The sandbox's rows are whole, so this sends nothing.
+        """
+        needed = {"destination", "default_text" if _ad_type(row.get("type", "")) == "text" else "active_url"}
+        if needed <= row.keys() or "id" not in row:
+            return row
+        try:
+            data = await self._http.request("GET", f"/advertisements/{row['id']}")
+        except NotFound:
+            return row  # gone since it was listed: the importer says what it lacks
+        return {**row, **_unwrap(data, "advertisement", f"read advertisement {row['id']}")}
+
     async def _list_of(self, type_: str, parent: str) -> list[dict[str, Any]]:
         """The rows of one type under one parent (a network or an advertiser), each naming that parent."""
         kind = _kind(type_)
@@ -285,6 +308,12 @@ class BroadstreetProvider:
                 return await call
 
         return list(await asyncio.gather(*(one(call) for call in calls)))
+
+
+def _has_fields(type_: str, row: dict[str, Any], recorded: dict[str, Any]) -> bool:
+    """Whether a list row carries every field read() would take from the object for `recorded`."""
+    carried = _CARRIED.get(type_, set())
+    return all(key in row for key in (*_BASE_KEYS[type_], *recorded) if key not in carried)
 
 
 def _parent_value(key: str, parent: str) -> Any:
