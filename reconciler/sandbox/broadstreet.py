@@ -510,7 +510,8 @@ class BroadstreetApi:
 
     def list_advertisements(self, params: dict[str, Any]) -> Response:
         network_id = int(self._parent("network", params, "network_id").id)
-        # Optional filters: an advertiser (which must exist), a zone (the ads placed in it).
+        # Optional filters: an advertiser, a zone (the ads placed in it). An unknown one answers 404, as
+        # /campaigns?advertiser_id= does (UNCONFIRMED for this list: no client shows its errors).
         advertiser_id = None
         if not _blank(params.get("advertiser_id")):
             advertiser_id = int(self._live("advertiser", params["advertiser_id"]).id)
