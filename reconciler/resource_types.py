@@ -27,6 +27,10 @@ class ResourceType:
     updatable: frozenset[str] = frozenset()  # with ALL_FIELDS: the exceptions that can change
     replace_mode: ReplaceMode = "create_before_destroy"
     deletable: bool = True  # False: the API has no delete; "deleting" only forgets the record
+    # Fields that only label an object the platform cannot change (an upload's file name): a
+    # difference in them alone is no change. Replacing an image to rename it would send every ad
+    # showing it back to review; the upload keeps the name it was created with.
+    labels: frozenset[str] = frozenset()
 
     def requires_replace(self, field: str) -> bool:
         if ALL_FIELDS in self.force_new:
@@ -99,6 +103,16 @@ RESOURCE_TYPES: dict[tuple[str, str], ResourceType] = {
         ),
     ]
 }
+
+# Renaming a creative (a Moved, or an import keeping what runs) must not re-upload its file.
+for _key, _label in (
+    (("broadstreet", "advertisement"), "name"),
+    (("meta", "adimage"), "name"),
+    (("tiktok", "image"), "file_name"),
+    (("tiktok", "video"), "file_name"),
+    (("snapchat", "media"), "name"),
+):
+    RESOURCE_TYPES[_key] = replace(RESOURCE_TYPES[_key], labels=frozenset({_label}))
 
 # Snapchat documents no DELETE for creatives and media (research 4.3, UNCONFIRMED): they stay in the library.
 for _key in (("snapchat", "creative"), ("snapchat", "media")):

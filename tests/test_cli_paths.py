@@ -37,6 +37,8 @@ INVOCATIONS: dict[tuple[str, ...], list[str]] = {
     ("state", "list"): ["state", "list"],
     ("state", "show"): ["state", "show", "bs-main:campaign/summer"],
     ("state", "rm"): ["state", "rm", "bs-main:campaign/summer"],
+    ("state", "import"): ["state", "import", "--sandbox", "bs-main:campaign/summer", "100000"],
+    ("import",): ["import", "--sandbox"],
     ("sandbox", "serve"): ["sandbox", "serve", "--port", "0"],
 }
 

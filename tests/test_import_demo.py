@@ -35,7 +35,8 @@ def test_the_demo_account_imports_into_an_empty_project(
     (empty / "state").mkdir()
     shutil.copy(ROOT / "specs" / "targets.yaml", empty / "specs" / "targets.yaml")
     # The emulator's objects, as the demo left them: the account a team would point reconciler at.
-    shutil.copy(applied_demo / "state" / "default.emulator.json", empty / "state" / "default.emulator.json")
+    for data in (applied_demo / "state").glob("default.emulator.json*"):  # the snapshot and its journal
+        shutil.copy(data, empty / "state" / data.name)
     cli = Cli(capsys, empty)
 
     code, out = cli("import", "--sandbox")

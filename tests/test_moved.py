@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.state import LocalFileStore
+from tests.conftest import png_bytes
 from tests.provider_kit import Cli, saved_objects
 
 PLATFORMS = ("broadstreet", "meta", "tiktok", "snapchat")
@@ -79,14 +80,18 @@ def test_renaming_a_creative_keeps_the_ads(cli: Cli, project: Path) -> None:
         extra="---\nkind: Moved\nfrom: Creative/banner\nto: Creative/hero\n",
     )
     plan = plan_json(cli)
-    assert plan["summary"]["create"] == plan["summary"]["delete"] == 0
+    # Nothing re-uploaded or re-created: an upload keeps the name it was made with, the rest renames in place.
+    assert plan["summary"]["create"] == plan["summary"]["delete"] == plan["summary"]["replace"] == 0
     assert all(
         "moved_from" in c for c in plan["changes"] if "banner" in c.get("moved_from", "") or "hero" in c["address"]
     )
+    updated = {c["address"]: c["changed_fields"] for c in plan["changes"] if c["action"] == "update"}
+    assert updated and all(fields in (["name"], ["ad_name"]) for fields in updated.values()), updated
     cli.apply()
     after = ids(project)
-    for target in ("meta-us", "tiktok-us", "snap-us"):
-        assert after[f"{target}:ad/summer.hero"] == before[f"{target}:ad/summer.banner"]
+    for address, id_ in before.items():
+        if "banner" in address:
+            assert after[address.replace("banner", "hero")] == id_, address
     assert not [a for a in after if "banner" in a]
     cli.assert_no_changes()
 
@@ -169,3 +174,21 @@ def test_state_mv_moves_one_address_and_refuses_what_does_not_fit(cli: Cli, proj
     code, out = cli("state", "--sandbox", "mv", "meta-us:ad/summer.kept", "meta-us:ad/summer.banner")
     assert code == 0, out
     cli.assert_no_changes()
+
+
+def test_a_renamed_upload_keeps_its_name_until_its_content_changes(cli: Cli, project: Path) -> None:
+    cli.apply()
+    edit(
+        project,
+        ("name: banner\n", "name: hero\n"),
+        ("creatives: [banner, teaser]", "creatives: [hero, teaser]"),
+        ("creative: banner\n", "creative: hero\n"),
+        extra="---\nkind: Moved\nfrom: Creative/banner\nto: Creative/hero\n",
+    )
+    cli.apply()
+    cli.assert_no_changes()  # the image is still named banner on the platform, and that is no change
+    (project / "specs" / "assets" / "banner.png").write_bytes(png_bytes(7))
+    replaced = {c["address"]: c for c in plan_json(cli)["changes"] if c["action"] == "replace"}
+    # New bytes are a new upload, and it takes the spec's name.
+    assert replaced["meta-us:adimage/hero"]["after"]["name"] == "hero"
+    assert replaced["tiktok-us:image/hero"]["after"]["file_name"] == "hero"

@@ -87,13 +87,15 @@ def _diff_one(
     }
     if old is None:
         return Change(action=Action.CREATE, before=None, **common)
+    resource_type = _resource_type(resource)
     changed = {key for key in after.keys() | old.attributes.keys() if after.get(key) != old.attributes.get(key)}
     moved = {ref_field(path) for path, address in resource.refs.items() if address in new_ids}
     changed |= moved
-    fields = tuple(sorted(changed))
-    if not fields:
+    if not changed:
         return Change(action=Action.NOOP, before=old.attributes, recorded=old, **common)
-    resource_type = _resource_type(resource)
+    if changed <= resource_type.labels:  # a label alone: the object stays as created (ResourceType.labels)
+        return Change(action=Action.NOOP, before=old.attributes, recorded=old, **common | {"after": old.attributes})
+    fields = tuple(sorted(changed))
     forcing = [f for f in fields if resource_type.requires_replace(f)]
     if forcing:
         reason = "cannot change in place: " + ", ".join(forcing)
