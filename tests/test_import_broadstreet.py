@@ -325,8 +325,13 @@ def test_import_command_end_to_end(tmp_path: Path) -> None:
         assert imported.is_file() and (project / "assets" / "imported" / "banner.png").read_bytes() == png(728, 90)
 
         for args in (("plan", "--detailed-exitcode"), ("plan", "--refresh", "--detailed-exitcode")):
+            before = server.control("GET", "stats")["requests"]["broadstreet"].get("GET", 0)
             plan = run_reconciler(project, *args)
             assert plan.returncode == 0, plan.stdout + plan.stderr
+            sent = server.control("GET", "stats")["requests"]["broadstreet"].get("GET", 0) - before
+            # The refresh lists advertisers, zones, the advertiser's campaigns and ads, and the
+            # placements of each of the 2 campaigns: 6 requests for 8 objects, never one per object.
+            assert sent == (6 if "--refresh" in args else 0), args
 
         # An edit to the imported YAML plans an update of that campaign, not a create, and applies as one.
         campaigns_before = len([o for o in server.objects() if o["type"] == "campaign"])
