@@ -211,7 +211,7 @@ def test_html_and_text_advertisements() -> None:
         text_ad = await p.create(op("advertisement", text))
         assert text_ad.attributes == text
         stored = await sb.objects("advertisement")
-        assert stored[html_id]["preview_html"] == "<b>Summer</b>"
+        assert stored[html_id]["sandbox_html"] == "<b>Summer</b>"  # received, though never given back
         assert stored[text_ad.id]["default_text"] == "Summer sale"
         # The response's `html` is the embed script, never mistaken for our markup.
         assert await p.read("advertisement", html_id, html) == html

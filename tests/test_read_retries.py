@@ -152,13 +152,16 @@ def test_e2e_reads_retry_through_transient_faults_on_every_platform(tmp_path: Pa
 
 
 def test_e2e_reads_keep_to_the_rate_limit_and_a_refused_token_is_sent_once(tmp_path: Path, served: Sandbox) -> None:
-    # 31 objects read at 20/s: sent at once they would overrun the sandbox's 20-request bucket.
+    # 31 objects are read with 8 list calls (advertisers, zones, campaigns and ads by parent, placements
+    # of each of the 4 campaigns) at 4/s: sent at once they would overrun the sandbox's 4-request bucket.
     project = broadstreet_project(tmp_path, served.url, campaigns=4, rate_limit=20)
     reconciler_ok(project, "apply", "--auto-approve")
-    served.control("POST", "faults", json={"platform": "broadstreet", "rate_limit": 20})
+    main = project / "specs" / "main.yaml"
+    main.write_text(main.read_text().replace("rate_limit: 20\n", "rate_limit: 4\n", 1))
+    served.control("POST", "faults", json={"platform": "broadstreet", "rate_limit": 4})
     reconciler_ok(project, "plan", "--refresh", "--detailed-exitcode")
     stats = served.control("GET", "stats")
-    assert stats["rate_limited"] == 0 and stats["requests"]["broadstreet"]["GET"] >= 31
+    assert stats["rate_limited"] == 0 and stats["requests"]["broadstreet"]["GET"] >= 8
 
     served.control("POST", "auth", json={"platform": "broadstreet", "valid_tokens": [TOKEN]})
     before = stats["requests"]["broadstreet"]["GET"]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.connect import SANDBOX_ROOT
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox import create_app
 from reconciler.sandbox.store import Store
@@ -231,7 +232,11 @@ def test_advertisements_of_each_type() -> None:
         assert not any(k.startswith("sandbox_") for k in static)
         stored = (await sb.listing(type="advertisement"))[0]["fields"]
         assert (stored["sandbox_active_sha256"], stored["sandbox_active_size"]) == (digest, len(PNG))
-        assert payload not in json.dumps(stored)  # the bytes are not kept
+        # The bytes are served at active_url, at the sandbox's host, to anyone: a CDN asks for no token.
+        assert static["active_url"] == f"{SANDBOX_ROOT}/broadstreet/cdn/creatives/{digest}"
+        served = await sb.http.get(static["active_url"])
+        assert (served.status_code, served.content, served.headers["content-type"]) == (200, PNG, "image/png")
+        assert (await sb.http.get(f"{SANDBOX_ROOT}/broadstreet/cdn/creatives/{'0' * 64}")).status_code == 404
 
         r = await sb.bs(
             "POST",
@@ -244,8 +249,11 @@ def test_advertisements_of_each_type() -> None:
         markup = "<div class='ad'>Hi</div>"
         r = await sb.bs("POST", "/advertisements", query, json={"name": "Rich", "type": "html", "html": markup})
         html_ad = r.json()["advertisement"]
-        assert html_ad["type"] == "HtmlAdvertisement" and html_ad["preview_html"] == markup
+        assert html_ad["type"] == "HtmlAdvertisement"
+        # Both come back as embed scripts (research 1.4): the markup sent is never given back.
         assert html_ad["html"].startswith("<script src='https://ad.broadstreetads.com/display/")
+        assert html_ad["preview_html"].endswith(".js?preview=true'></script>")
+        assert markup not in json.dumps(html_ad)
 
         r = await sb.bs(
             "POST",

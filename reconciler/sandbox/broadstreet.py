@@ -4,12 +4,20 @@ Built to shared/research/platform-apis.md section 1. Quirks kept on purpose:
 token in the query string, placements answer 201 with an empty body, are
 listed as a bare array and have no id, advertisements echo their server class
 name as `type`, and there is no advertisement update.
+
+Lists are unpaged and filtered by parent (`?network_id=`, `?advertiser_id=`,
+`?campaign_id=`): no public client sends paging parameters, so whether the
+real lists page is UNCONFIRMED (research next-capabilities.md 1.3).
+Uploaded images are served back, without the token, at the `active_url`
+their advertisement reads return (under /broadstreet/cdn/, standing in for
+Broadstreet's CDN), so that an import can download them.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,14 +35,21 @@ from reconciler.sandbox.context import Platform, Sandbox
 from reconciler.sandbox.store import StoredObject
 
 NAME = "broadstreet"
-PREFIX = "/broadstreet/api/1"
+MOUNT = "/broadstreet"
+API = "/api/1"
+PREFIX = MOUNT + API
+CDN_PATH = "/cdn/creatives"  # under MOUNT: uploaded images, served without a token
 
 # Ids are numbers that grow per type from a realistic size; distinct ranges make mix-ups visible.
 FIRST_IDS = {"advertiser": 10000, "zone": 50000, "campaign": 100000, "advertisement": 500000}
 AD_CLASSES = {"static": "StaticAdvertisement", "html": "HtmlAdvertisement", "text": "TextAdvertisement"}
 EMBED = "<script src='https://ad.broadstreetads.com/display/{id}.js'></script>"
-CDN = "https://cdn.broadstreetads.com/creatives"
+# BS-JOM's v1 docs show `preview_html` as the same embed script with ?preview=true: neither gives
+# back the markup an html ad was created with (research 1.4).
+PREVIEW_EMBED = "<script src='https://ad.broadstreetads.com/display/{id}.js?preview=true'></script>"
 SANDBOX_ONLY = "sandbox_"  # stored-field prefix for facts the real API would not return
+# The origin (scheme://host:port) of the request being served: image URLs point back at this sandbox.
+_ORIGIN: contextvars.ContextVar[str] = contextvars.ContextVar("broadstreet_origin", default="http://sandbox.invalid")
 
 
 class ApiError(Exception):
@@ -222,7 +237,14 @@ def _int_id(value: Any) -> int | None:
 
 def _view(obj: StoredObject) -> dict[str, Any]:
     """The API representation: numeric id first, sandbox-only facts left out."""
-    return {"id": int(obj.id), **{k: v for k, v in obj.fields.items() if not k.startswith(SANDBOX_ONLY)}}
+    view = {"id": int(obj.id), **{k: v for k, v in obj.fields.items() if not k.startswith(SANDBOX_ONLY)}}
+    digest = obj.fields.get(f"{SANDBOX_ONLY}active_sha256")
+    if digest:  # an uploaded image: served by this sandbox, at the host the request came to
+        url = f"{_ORIGIN.get()}{MOUNT}{CDN_PATH}/{digest}"
+        alt = escape(str(obj.fields.get("name") or ""), quote=True)
+        link = escape(str(obj.fields.get("destination") or ""), quote=True)
+        view |= {"active_url": url, "preview_html": f"<a href='{link}'><img src='{escape(url)}' alt='{alt}' /></a>"}
+    return view
 
 
 def _pairs_to_params(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -294,12 +316,30 @@ class BroadstreetApi:
                 for type_ in ("advertiser", "zone", "campaign")
             },
         }
-        return [Route(path, self._endpoint(handlers), methods=list(handlers)) for path, handlers in table.items()]
+        routes: list[BaseRoute] = [
+            Route(API + path, self._endpoint(handlers), methods=list(handlers)) for path, handlers in table.items()
+        ]
+        routes.append(Route(CDN_PATH + "/{digest}", self.image, methods=["GET"]))
+        return routes
+
+    async def image(self, request: Request) -> Response:
+        """The bytes of an uploaded image, as a CDN serves them: no token asked for.
+
+        Images of deleted advertisements are served too (what the real CDN does then is UNCONFIRMED).
+        """
+        key = {f"{SANDBOX_ONLY}active_sha256": str(request.path_params["digest"])}
+        found = self.store.find(NAME, "advertisement", include_deleted=True, **key)
+        raw = found[0].fields.get(f"{SANDBOX_ONLY}active_base64") if found else None
+        if raw is None:
+            return JSONResponse({"error": NOT_FOUND}, status_code=404)
+        data = base64.b64decode(raw)
+        return Response(data, media_type=_image_type(data) or "application/octet-stream")
 
     def _endpoint(self, handlers: dict[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
         """Check the token, read params, run the method's handler under the store lock."""
 
         async def endpoint(request: Request) -> Response:
+            _ORIGIN.set(f"{request.url.scheme}://{request.url.netloc}")
             if not self.sandbox.auth.accepts(NAME, request.query_params.get("access_token")):
                 return JSONResponse({"error": "Invalid or missing access token"}, status_code=401)
             try:
@@ -438,8 +478,16 @@ class BroadstreetApi:
     # --- campaigns ---
 
     def list_campaigns(self, params: dict[str, Any]) -> Response:
-        advertiser = self._parent("advertiser", params, "advertiser_id")
-        found = self.store.find(NAME, "campaign", advertiser_id=int(advertiser.id))
+        # By advertiser or by zone (the campaigns placed in it), never both (research 1.3).
+        if not _blank(params.get("advertiser_id")) and not _blank(params.get("zone_id")):
+            raise _error(400, "give advertiser_id or zone_id, not both")
+        if not _blank(params.get("zone_id")):
+            zone = self._live("zone", params["zone_id"])
+            placed = {p.fields["campaign_id"] for p in self.store.find(NAME, "placement", zone_id=int(zone.id))}
+            found = [c for c in self.store.find(NAME, "campaign") if int(c.id) in placed]
+        else:
+            advertiser = self._parent("advertiser", params, "advertiser_id")
+            found = self.store.find(NAME, "campaign", advertiser_id=int(advertiser.id))
         return JSONResponse({"campaigns": [_view(c) for c in found]})
 
     def create_campaign(self, params: dict[str, Any]) -> Response:
@@ -462,12 +510,21 @@ class BroadstreetApi:
 
     def list_advertisements(self, params: dict[str, Any]) -> Response:
         network_id = int(self._parent("network", params, "network_id").id)
-        advertiser_id = _int_id(params.get("advertiser_id"))
+        # Optional filters: an advertiser, a zone (the ads placed in it). An unknown one answers 404, as
+        # /campaigns?advertiser_id= does (UNCONFIRMED for this list: no client shows its errors).
+        advertiser_id = None
+        if not _blank(params.get("advertiser_id")):
+            advertiser_id = int(self._live("advertiser", params["advertiser_id"]).id)
+        placed: set[int] | None = None
+        if not _blank(params.get("zone_id")):
+            zone = self._live("zone", params["zone_id"])
+            placed = {p.fields["advertisement_id"] for p in self.store.find(NAME, "placement", zone_id=int(zone.id))}
         found = [
             ad
             for ad in self.store.find(NAME, "advertisement")
             if self._network_of(ad) == network_id
             and (advertiser_id is None or ad.fields["advertiser_id"] == advertiser_id)
+            and (placed is None or int(ad.id) in placed)
         ]
         return JSONResponse({"advertisements": [_view(a) for a in found]})
 
@@ -499,6 +556,8 @@ class BroadstreetApi:
             "html": EMBED.format(id=id_),
             **content,
         }
+        if kind == "html":
+            fields["preview_html"] = PREVIEW_EMBED.format(id=id_)
         obj = self.store.put(NAME, "advertisement", str(id_), fields)
         return JSONResponse({"advertisement": _view(obj)}, status_code=201)
 
@@ -558,7 +617,6 @@ def _ad_content(
     link = escape(destination or "", quote=True)
     if kind == "static":
         raw, url = params.get("active_base64"), params.get("active_url")
-        extra: dict[str, Any] = {}
         if not _blank(raw):
             try:
                 data = base64.b64decode("".join(str(raw).split()), validate=True)
@@ -568,21 +626,26 @@ def _ad_content(
             if not data:
                 errors["active_base64"] = ["can't be blank"]
                 return {}
-            digest = hashlib.sha256(data).hexdigest()
-            # Only the hash and size are kept: the sandbox never stores uploaded bytes.
-            url = f"{CDN}/{digest}"
-            extra = {f"{SANDBOX_ONLY}active_sha256": digest, f"{SANDBOX_ONLY}active_size": len(data)}
-        elif _blank(url):
+            # The bytes are kept (base64, beside their hash) to be served at the ad's active_url:
+            # _view writes that URL, at the sandbox's own host, and the preview_html showing it.
+            return {
+                "active_url": None,
+                f"{SANDBOX_ONLY}active_sha256": hashlib.sha256(data).hexdigest(),
+                f"{SANDBOX_ONLY}active_size": len(data),
+                f"{SANDBOX_ONLY}active_base64": base64.b64encode(data).decode("ascii"),
+            }
+        if _blank(url):
             errors["active_url"] = ["can't be blank (send active_url or active_base64)"]
             return {}
         image = f"<img src='{escape(str(url), quote=True)}' alt='{escape(name, quote=True)}' />"
-        return {"active_url": str(url), "preview_html": f"<a href='{link}'>{image}</a>", **extra}
+        return {"active_url": str(url), "preview_html": f"<a href='{link}'>{image}</a>"}
     if kind == "html":
         if _blank(params.get("html")):
             errors["html"] = ["can't be blank"]
             return {}
-        # The markup sent as `html` comes back as `preview_html`; `html` is the embed script.
-        return {"preview_html": str(params["html"])}
+        # `html` and `preview_html` come back as embed scripts (research 1.4); the markup sent is kept
+        # apart, for tests only: the real API never gives it back.
+        return {f"{SANDBOX_ONLY}html": str(params["html"])}
     if kind == "text":
         if _blank(params.get("default_text")):
             errors["default_text"] = ["can't be blank"]
@@ -597,4 +660,15 @@ def _placement_id(ids: dict[str, Any]) -> str:
     return f"{ids['campaign_id']}/{ids['advertisement_id']}/{ids['zone_id']}"
 
 
-PLATFORM = Platform(NAME, PREFIX, lambda sandbox: BroadstreetApi(sandbox).routes(), BroadstreetErrors())
+def _image_type(data: bytes) -> str | None:
+    """The media type of PNG, JPEG or GIF bytes, from their signature."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    return None
+
+
+PLATFORM = Platform(NAME, PREFIX, lambda sandbox: BroadstreetApi(sandbox).routes(), BroadstreetErrors(), mount=MOUNT)
