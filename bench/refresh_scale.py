@@ -11,7 +11,7 @@ For 1,000 and 5,000 recorded objects on Broadstreet and on Meta (one platform at
 
 Goal (issue 9): at most one request per 50 objects, and a 5,000-object refresh under 15 s.
 Broadstreet's /api/1 lists placements only by campaign (`/placements?campaign_id=`, research
-platform-apis.md 1.3), so its floor is one request per campaign: the shape here, two html ads in
+platform-apis.md 1.3), so its floor is one request per campaign: the shape here, two text ads in
 two zones per campaign, is seven objects per campaign.
 
     .venv/bin/python bench/refresh_scale.py [--sizes 1000,5000] [--platforms broadstreet,meta]
@@ -20,6 +20,7 @@ two zones per campaign, is seven objects per campaign.
 from __future__ import annotations
 
 import argparse
+import re
 import struct
 import sys
 import tempfile
@@ -81,8 +82,14 @@ def meta_project(directory: Path, url: str, campaigns: int) -> Path:
 
 def setup(platform: str, directory: Path, url: str, size: int) -> Path:
     if platform == "broadstreet":
-        return broadstreet_project(directory, url, campaigns=max(1, (size - 3) // BROADSTREET_PER_CAMPAIGN),
-                                   rate_limit=10_000)  # fmt: skip
+        campaigns = max(1, (size - 3) // BROADSTREET_PER_CAMPAIGN)
+        project = broadstreet_project(directory, url, campaigns=campaigns, rate_limit=10_000)
+        # Text ads, not html: Broadstreet reads html back only as an embed script, so import skips html ads.
+        spec = project / "specs" / "main.yaml"
+        html_ad = r"format: text/html\nsize: 300x250\nhtml: '<b>([^<]*)</b>'"
+        text = re.sub(html_ad, r"format: text/plain\nsize: 300x250\ntext: '\1'", spec.read_text())
+        spec.write_text(text)
+        return project
     return meta_project(directory, url, campaigns=max(1, (size - 1) // META_PER_CAMPAIGN))
 
 

@@ -112,3 +112,18 @@ def test_writer_refuses_a_spec_file_it_cannot_read_and_writes_nothing(tmp_path: 
     with pytest.raises(ReconcilerError):
         writer.write()
     assert not (tmp_path / "assets" / "imported" / "a.png").exists()
+
+
+def test_the_same_bytes_are_one_file_whatever_the_names(tmp_path: Path) -> None:
+    (tmp_path / "assets" / "imported").mkdir(parents=True)
+    (tmp_path / "assets" / "imported" / "earlier.png").write_bytes(b"image one")
+    units = [
+        Unit(document={"kind": "Creative", "name": n, "asset": ASSET_REF + f"{n}.png"}, assets={f"{n}.png": data})
+        for n, data in (("a", b"image one"), ("b", b"image two"), ("c", b"image two"))
+    ]
+    writer = SpecWriter(tmp_path)
+    writer.add("meta", units[:2])
+    writer.add("tiktok", units[2:])
+    writer.write()
+    assert [u.document["asset"] for u in units] == [ASSET_REF + "earlier.png", ASSET_REF + "b.png", ASSET_REF + "b.png"]
+    assert sorted(p.name for p in (tmp_path / "assets" / "imported").iterdir()) == ["b.png", "earlier.png"]

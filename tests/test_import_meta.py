@@ -216,13 +216,17 @@ def test_inexpressible_objects_are_skipped_with_id_and_reason_and_the_rest_impor
         assert "optimises for REACH, not LINK_CLICKS" in reasons[("campaign", wrong_goal)]
         assert "interests" in reasons[("campaign", regions)]
         assert f"ad creative {lost_creative} is missing" in reasons[("ad", lost)]
-        assert "'Odd one' cannot be derived" in reasons[("ad", odd)]
+        assert ("ad", odd) not in reasons  # its own name is kept by a per-creative override
         assert all(s.target == "meta-us" and s.line().startswith("meta-us: ") for s in mapped.skipped)
         documents = {unit.key: unit.document for unit in mapped.units}
-        assert documents[("Campaign", "good")]["creatives"] == ["kept"]
+        good_doc = documents[("Campaign", "good")]
+        assert good_doc["creatives"][0] == "kept" and len(good_doc["creatives"]) == 2
+        odd_creative = good_doc["creatives"][1]
+        assert good_doc["overrides"]["meta"]["creatives"] == {odd_creative: {"ad": {"name": "Odd one"}}}
         write_project(tmp_path, mapped)
         ids = await assert_compiles_to_live(tmp_path, mapped, p)
         assert ids["meta-us:ad/good.kept"] == kept
+        assert ids[f"meta-us:ad/good.{odd_creative}"] == odd
         await p.aclose()
 
     kit.in_sandbox(scenario, Meta)

@@ -236,19 +236,22 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
             ("Advertiser", "acme-corp"), ("Creative", "spring-banner"), ("Creative", "spring-story"),
             ("Creative", "q3-photo"), ("Campaign", "spring-sale"), ("Campaign", "q3-conversions"),
             ("Campaign", "spring-sale-2"), ("Campaign", "engage"), ("Creative", "bad-name"),
+            ("Creative", "spring-odd"),
         }  # fmt: skip
         assert docs["Advertiser", "acme-corp"]["display_name"] == "ACME Corp"
         spring = docs["Campaign", "spring-sale"]
         assert spring["objective"] == "traffic" and spring["budget"] == {"daily": 25.5, "currency": "USD"}
         assert spring["audience"] == {"countries": ["US", "GB"], "age_min": 21, "age_max": 45}
         assert str(spring["start_date"]) == "2026-06-01" and str(spring["end_date"]) == "2026-06-30"
-        assert spring["creatives"] == ["spring-banner", "spring-story"] and "paused" not in spring  # oldest first
+        assert spring["creatives"] == ["spring-banner", "spring-story", "spring-odd"]  # oldest first
+        assert "paused" not in spring
         assert spring["overrides"] == {
             "snapchat": {
                 "campaign": {"name": "Spring Sale"},
                 "adsquad": {"name": "Spring squad", "bid_micro": 2_000_000},
                 "creative": {"name": "Spring creative"},
                 "ad": {"name": "Spring ad"},
+                "creatives": {"spring-odd": {"ad": {"name": "Another name"}}},
             }
         }
         q3 = docs["Campaign", "q3-conversions"]
@@ -270,20 +273,17 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
 
         skipped = {s.id: s for s in mapped.skipped}
         reasons = {name: skipped.pop(ids[name]).reason for name in (
-            "spring.ad3", "two", "two.a", "two.b", "places", "places.squad", "eng.lens-ad", "eng.snap-ad",
-            "odd", "odd.creative", "lens", "lens.creative", "snap.creative",
+            "two", "two.a", "two.b", "places", "places.squad", "eng.lens-ad", "eng.snap-ad",
+            "lens", "lens.creative", "snap.creative",
         )}  # fmt: skip
         assert skipped == {}  # nothing else, and the deleted campaign is not even listed
-        assert "'Another name' where the campaign's other ads have 'Spring ad'" in reasons["spring.ad3"]
+        # An ad named unlike the campaign's others keeps its name through a per-creative override (above).
         assert "has 2 ad squads" in reasons["two"] and reasons["two.a"] == "its campaign is not imported"
         assert "objective PROMOTE_PLACES with optimization goal SWIPES" in reasons["places"]
         assert f"its media {ids['lens']} is a LENS_PACKAGE" in reasons["eng.lens-ad"]
         assert "is a SNAP_AD creative" in reasons["eng.snap-ad"]
-        assert (
-            reasons["lens"].startswith("it is a LENS_PACKAGE") and reasons["snap.creative"] == reasons["odd.creative"]
-        )
+        assert reasons["lens"].startswith("it is a LENS_PACKAGE")
         assert reasons["snap.creative"] == "the ads that show it are not imported"
-        assert reasons["odd"].startswith("shown by no ad that is imported")
         # The media named 'Bad Name.png' keeps its name (a label); its Creative is named from it.
         assert docs["Campaign", "engage"]["creatives"] == ["bad-name"]
         assert docs["Campaign", "engage"]["objective"] == "engagement"
@@ -294,7 +294,7 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
     run(scenario)
 
 
-def test_children_of_recorded_objects_missing_creatives_and_mixed_brands_are_skipped(tmp_path: Path) -> None:
+def test_children_of_recorded_objects_and_missing_creatives_are_skipped_and_mixed_brands_kept(tmp_path: Path) -> None:
     async def scenario(sb: Sandbox, p: SnapchatProvider) -> None:
         api = Api(sb.http)
         await api.login()
@@ -325,9 +325,10 @@ def test_children_of_recorded_objects_missing_creatives_and_mixed_brands_are_ski
         assert reasons[managed_squad].startswith(f"its campaign {managed} is managed already (resource managed)")
         assert reasons[recorded_ad] == "its ad squad is not imported"
         assert reasons[ads[3]] == f"its creative {lost} is missing (not among the account's live objects)"
-        assert "brand_name is 'Brand B' where the campaign's other ads have 'Brand A'" in reasons[ads[2]]
+        assert ads[2] not in reasons  # its own brand name, kept per creative
         [campaign] = [u.document for u in mapped.units if u.document["kind"] == "Campaign"]
-        assert campaign["creatives"] == ["m0", "m1"]
+        assert campaign["creatives"] == ["m0", "m1", "m2"]
+        assert campaign["overrides"]["snapchat"]["creatives"] == {"m2": {"creative": {"brand_name": "Brand B"}}}
         # The interests the audience cannot say are kept exactly, in the squad's overrides.
         assert campaign["audience"] == {"countries": ["FR"], "age_min": 25}
         assert campaign["overrides"]["snapchat"]["adsquad"]["targeting"] == interests
@@ -390,11 +391,11 @@ def test_import_then_plan_has_nothing_to_do_and_a_budget_edit_updates_in_place(
     result = run_reconciler(project, "import")
     assert result.returncode == 0, result.stderr
     # One page of each of the 5 types, the ad account (its currency) and one download per media shown by
-    # an ad whose creative is expressible (spring-odd's too: its ad is skipped later, for its name).
+    # an ad whose creative is expressible.
     gets = server.control("GET", "stats")["requests"]["snapchat"].get("GET", 0) - gets_before
     assert gets == 5 + 1 + 5, gets
     assert "Traceback" not in result.stderr and "snap-secret-e2e" not in result.stdout + result.stderr
-    assert f"ad 'Another name' (id {ids['spring.ad3']}) not imported" in result.stdout
+    assert f"(id {ids['spring.ad3']})" not in result.stdout  # imported, its own name kept
     assert f"campaign 'Places' (id {ids['places']}) not imported: objective PROMOTE_PLACES" in result.stdout
     assert "Warning" not in result.stdout, result.stdout  # nothing imported would be changed by the next plan
     spec_file = project / "specs" / "imported" / "snap-us.yaml"

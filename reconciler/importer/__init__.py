@@ -132,7 +132,9 @@ async def _import(
         writer = SpecWriter(directory, request.out)
         selected: dict[str, list[Unit]] = {}
         for name in targets:  # one after the other: names are claimed in a stable order
-            result.listed[name] = sum(len(rows) for rows in listed[name].values())
+            # Rows of the account itself (its currency, its name) are context, not objects to adopt.
+            resource_types = set(types_of(targets[name].platform))
+            result.listed[name] = sum(len(rows) for t, rows in listed[name].items() if t in resource_types)
             recorded = {(r.type, r.id): _name_of(r.address) for r in state.resources.values() if r.target == name}
             fresh = {type_: [o for o in rows if (type_, o.id) not in recorded] for type_, rows in listed[name].items()}
             mapped: Mapped = await platform_importer(targets[name].platform).map_objects(

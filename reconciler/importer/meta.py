@@ -22,7 +22,7 @@ from reconciler.importer.media import EXTENSIONS, image_size, media_format, vide
 from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, is_spec_name, slugify
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
-from reconciler.spec.compile import META_OBJECTIVES, SHOWABLE_FORMATS, ZERO_DECIMAL_CURRENCIES
+from reconciler.spec.compile import CREATIVE_OVERRIDES, META_OBJECTIVES, SHOWABLE_FORMATS, ZERO_DECIMAL_CURRENCIES
 
 # Parents first. "adaccount" is not a resource: its one row gives the currency budgets are in
 # and the name of the target's Advertiser document.
@@ -272,8 +272,9 @@ class _Importer:
                 continue
             in_campaign.add(item.creative)
             ads.append(item)
-        # Ads and their creatives are named CAMPAIGN.CREATIVE and have the campaign's status; a
-        # per-campaign override gives every ad of the campaign one other value, never one each.
+        # Ads and their creatives are named CAMPAIGN.CREATIVE and have the campaign's status. Where
+        # the live value differs for all, one per-campaign override holds the oldest ad's; where it
+        # differs for some, a per-creative one (`creatives: {CREATIVE: {TYPE: {...}}}`) holds each.
         fields = (
             ("ad", "name", lambda a: a.row.row.get("name"), lambda a: f"{name}.{a.creative}"),
             ("adcreative", "name", lambda a: a.creative_row.row.get("name"), lambda a: f"{name}.{a.creative}"),
@@ -284,21 +285,12 @@ class _Importer:
             if all(live(a) == expected[a.row.id] for a in ads):
                 continue
             if all(live(a) != expected[a.row.id] for a in ads):
-                # None has the compiled value: one override for them all, the oldest ad's value.
                 overrides.setdefault(type_, {})[key] = live(ads[0])
                 expected = {a.row.id: live(ads[0]) for a in ads}
             for a in ads:
-                if live(a) == expected[a.row.id]:
-                    continue
-                shown = "ad" if type_ == "ad" else "its ad creative's"
-                a.skip = (
-                    f"{shown} {key} {live(a)!r} cannot be derived: the campaign's ads would be named "
-                    f"{expected[a.row.id]!r} (CAMPAIGN.CREATIVE, or one name for all through overrides)"
-                    if key == "name"
-                    else f"its status {live(a)} differs from the campaign's and from its other ads'"
-                )
-                self.skip(a.row, a.skip)
-            ads = [a for a in ads if not a.skip]
+                if live(a) != expected[a.row.id]:
+                    per_creative = overrides.setdefault(CREATIVE_OVERRIDES, {}).setdefault(a.creative, {})
+                    per_creative.setdefault(type_, {})[key] = live(a)
         for a in ads:
             self.used |= {("ad", a.row.id), ("adcreative", a.creative_row.id)}
             creative = next(c for c in self.creatives if c.name == a.creative)

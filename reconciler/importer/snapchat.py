@@ -6,7 +6,7 @@ and one Advertiser document stands for the ad account, whose display_name[:25] i
 creatives' brand_name. Everything compile fixes (bid, placement, types, names derived
 from the documents) is checked against the live objects: a difference the campaign's
 `overrides` can reproduce goes there; one they cannot (two ads of one campaign with
-different names: overrides are per campaign) is Skipped with the reason.
+different names: the advertiser name is one per target) is Skipped with the reason.
 
 A media's name only labels it (ResourceType.labels): the Creative document's name is
 derived from it, and where the two differ the media keeps its own.
@@ -27,7 +27,7 @@ from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, 
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
 from reconciler.providers.snapchat import _attributes
-from reconciler.spec.compile import SHOWABLE_FORMATS, SNAPCHAT_MIN_DAILY_BUDGET, SNAPCHAT_OBJECTIVES
+from reconciler.spec.compile import CREATIVE_OVERRIDES, SHOWABLE_FORMATS, SNAPCHAT_MIN_DAILY_BUDGET, SNAPCHAT_OBJECTIVES
 
 TYPES: tuple[str, ...] = ("campaign", "adsquad", "media", "creative", "ad")
 
@@ -225,8 +225,11 @@ class _Importer:
 
         status = "PAUSED" if document.get("paused") else "ACTIVE"  # compile's, for the squad's ads too
         ads = await self._ads_of(squad, name, status)
+        per_creative: dict[str, dict[str, dict[str, Any]]] = {}
         for type_ in ("creative", "ad"):
-            overrides[type_], ads = self._shared_fields(type_, ads)
+            overrides[type_], own, ads = self._shared_fields(type_, ads)
+            for creative, fields in own.items():
+                per_creative.setdefault(creative, {})[type_] = fields
         shown_names = []
         ids = {
             make_address(self.target.name, "campaign", name): campaign.id,
@@ -242,7 +245,9 @@ class _Importer:
             ids[make_address(self.target.name, "ad", resource)] = planned.ad.id
             objects += [planned.creative, planned.ad]
         document["creatives"] = shown_names
-        kept = {type_: fields for type_, fields in overrides.items() if fields}
+        kept: dict[str, Any] = {type_: fields for type_, fields in overrides.items() if fields}
+        if own_fields := {c: fields for c, fields in per_creative.items() if c in shown_names}:
+            kept[CREATIVE_OVERRIDES] = own_fields
         if kept:
             document["overrides"] = {"snapchat": kept}
         needs = [("Advertiser", self.advertiser), *(("Creative", n) for n in shown_names)]
@@ -424,14 +429,19 @@ class _Importer:
         ids = {make_address(self.target.name, "media", shown.name): shown.media.id}
         return Unit(shown.document, ids, [shown.media], [("Advertiser", self.advertiser)], shown.assets, shown.comment)
 
-    def _shared_fields(self, type_: str, ads: list[_Ad]) -> tuple[dict[str, Any], list[_Ad]]:
-        """The overrides of `type_` that reproduce the campaign's ads, and the ads they can reproduce.
+    def _shared_fields(
+        self, type_: str, ads: list[_Ad]
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[_Ad]]:
+        """The overrides of `type_` that reproduce the campaign's ads: per campaign, per creative
+        (by creative name), and the ads they can reproduce.
 
-        Overrides are per campaign: a field every ad agrees on (or leaves out) is reproduced; where
-        they disagree, the value most ads share wins (compile's own when that keeps as many), and
-        the other ads are skipped.
+        A field every ad agrees on (or leaves out) is reproduced; where they disagree, the value
+        most ads share wins for the campaign (compile's own when that keeps as many), and each other
+        ad keeps its own through a per-creative override; an ad that leaves the field out where the
+        others have it cannot say so in an override, and is skipped.
         """
         overrides: dict[str, Any] = {}
+        own: dict[str, dict[str, Any]] = {}
         for name in WRITABLE[type_]:
             rows = [(planned, _row_of(planned, type_)) for planned in ads]
             if all(_agrees(type_, row, name, planned.defaults[type_].get(name, MISSING)) for planned, row in rows):
@@ -445,23 +455,31 @@ class _Importer:
                 wanted = best if by_best > by_default else planned.defaults[type_].get(name, MISSING)
                 if _agrees(type_, row, name, wanted):
                     kept.append(planned)
+                elif name in row:
+                    own.setdefault(planned.shown.name, {})[name] = row[name]
+                    kept.append(planned)
                 else:
                     shown = "none" if wanted is MISSING else repr(wanted)
                     self.skip(
                         planned.ad,
                         f"its {type_} {name} is {row.get(name)!r} where the campaign's other ads have {shown}: "
-                        "a campaign's overrides hold one value for all its ads",
+                        "an override can set a field, not leave it out",
                     )
             if by_best > by_default:
                 overrides[name] = best
             ads = kept
         for planned in list(ads):
-            compiled = {**_base(self.account, type_, planned), **planned.defaults[type_], **overrides}
+            compiled = {
+                **_base(self.account, type_, planned),
+                **planned.defaults[type_],
+                **overrides,
+                **own.get(planned.shown.name, {}),
+            }
             row = _row_of(planned, type_)
             if _attributes(type_, row, compiled) != compiled:  # a safety net: should not happen
                 self.skip(planned.ad, f"its {type_} cannot be reproduced exactly by a spec")
                 ads.remove(planned)
-        return overrides, ads
+        return overrides, own, ads
 
 
 class _Inexpressible(Exception):

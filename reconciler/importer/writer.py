@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class SpecWriter:
         self._documents: dict[Path, list[str]] = {}
         self._assets: dict[Path, bytes] = {}
         self._written: list[tuple[Path, str | None]] = []  # (path, text before: None when it was new)
+        self._by_content: dict[str, Path] | None = None  # sha256 -> file under assets/imported/
 
     @property
     def pending(self) -> bool:
@@ -92,13 +94,21 @@ class SpecWriter:
         self._written.clear()
 
     def _asset_path(self, name: str, data: bytes) -> Path:
-        """assets/imported/NAME, or NAME-2, NAME-3... when another file holds that name."""
+        """A file of assets/imported/ holding these bytes already (the same image on two targets is
+        one file), else NAME, or NAME-2, NAME-3... when another file holds that name."""
         folder = self.directory / ASSET_DIR
+        digest = hashlib.sha256(data).hexdigest()
+        if self._by_content is None:
+            files = sorted(folder.iterdir()) if folder.is_dir() else []
+            self._by_content = {hashlib.sha256(b).hexdigest(): f for f in files if (b := _bytes_of(f)) is not None}
+        if digest in self._by_content:
+            return self._by_content[digest]
         stem, dot, suffix = name.partition(".")
         candidate, n = folder / name, 1
-        while (candidate.exists() and _bytes_of(candidate) != data) or self._assets.get(candidate, data) != data:
+        while candidate.exists() or candidate in self._assets:
             n += 1
             candidate = folder / f"{stem}-{n}{dot}{suffix}"
+        self._by_content[digest] = candidate
         return candidate
 
     def _shown(self, path: Path) -> Path:

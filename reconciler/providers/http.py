@@ -360,7 +360,8 @@ class HttpClient:
         """The bytes at an absolute http(s) URL the platform returned (an uploaded image or video).
 
         Sent without the target's credentials: the URL may be on another host (a CDN), which must
-        never see the token. Rate limited and retried like a read; refused past `max_bytes`.
+        never see the token. Retried like a read; refused past `max_bytes`. Only a URL on the API's
+        own host waits for the target's rate limit: a CDN's requests are not API calls.
         """
         target = httpx.URL(url)
         if target.scheme not in ("http", "https") or not target.host:
@@ -369,7 +370,9 @@ class HttpClient:
 
     async def _download_once(self, url: httpx.URL, max_bytes: int) -> bytes:
         shown = self.redact(f"GET {url.copy_with(query=None)}")  # a signed URL's query is not shown
-        await self._limiter.acquire()
+        if (url.scheme, url.host, url.port) == (self._client.base_url.scheme, self._client.base_url.host,
+                                                 self._client.base_url.port):  # fmt: skip
+            await self._limiter.acquire()
         try:
             async with self._client.stream("GET", url) as response:
                 if not response.is_success:

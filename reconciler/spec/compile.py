@@ -273,6 +273,24 @@ class _Compiler:
             )
         return not missing
 
+    def check_creative_overrides(self, campaign: Campaign, platform: str) -> None:
+        """`overrides: {PLATFORM: {creatives: {...}}}` may name only creatives of the campaign, each by type."""
+        per_creative = campaign.overrides.get(platform, {}).get(CREATIVE_OVERRIDES)  # type: ignore[call-overload]
+        if per_creative is None:
+            return
+        types = set(types_of(platform))
+        if (
+            not isinstance(per_creative, dict)
+            or not set(per_creative) <= set(campaign.creatives)
+            or not all(isinstance(e, dict) and set(e) <= types for e in per_creative.values())
+        ):
+            self.issue(
+                "Campaign",
+                campaign.name,
+                f"overrides.{platform}.{CREATIVE_OVERRIDES}",
+                "must map creatives of this campaign to overrides by type, e.g. {banner: {ad: {name: X}}}",
+            )
+
     # ------------------------------------------------------------ platforms
 
     def broadstreet(self, campaign: Campaign, target: BroadstreetTarget) -> None:
@@ -317,6 +335,7 @@ class _Compiler:
 
     def meta(self, campaign: Campaign, target: MetaTarget) -> None:
         overrides = _overrides(campaign, "meta", "adset")
+        self.check_creative_overrides(campaign, "meta")
         of_campaign: Origin = (("Campaign", campaign.name),)
         account_id = target.ad_account_id.removeprefix("act_")
         objective, optimization_goal = META_OBJECTIVES[campaign.objective]
@@ -393,6 +412,7 @@ class _Compiler:
                     "name": f"{campaign.name}.{creative.name}",
                     "object_story_spec": {"page_id": target.page_id, story_key: link_data},
                     **overrides.get("adcreative", {}),
+                    **_creative_overrides(campaign, "meta", creative.name, "adcreative"),
                 },
                 refs={media_ref: upload},
             )
@@ -406,6 +426,7 @@ class _Compiler:
                     "name": f"{campaign.name}.{creative.name}",
                     "status": status,
                     **overrides.get("ad", {}),
+                    **_creative_overrides(campaign, "meta", creative.name, "ad"),
                 },
                 refs={"adset_id": adset_address, "creative.creative_id": creative_address},
             )
@@ -457,16 +478,7 @@ class _Compiler:
         adgroup_address = self.add(
             of_campaign, target, "adgroup", campaign.name, adgroup, refs={"campaign_id": campaign_address}
         )
-        per_creative = campaign.overrides.get("tiktok", {}).get(CREATIVE_OVERRIDES)  # type: ignore[call-overload]
-        if per_creative is not None and (
-            not isinstance(per_creative, dict) or not set(per_creative) <= set(campaign.creatives)
-        ):
-            self.issue(
-                "Campaign",
-                campaign.name,
-                f"overrides.tiktok.{CREATIVE_OVERRIDES}",
-                "must map creatives of this campaign to overrides by type, e.g. {banner: {ad: {ad_name: X}}}",
-            )
+        self.check_creative_overrides(campaign, "tiktok")
         for creative in self.creatives_for(campaign, target):
             of_creative: Origin = (("Creative", creative.name),)
             of_both = of_campaign + of_creative
@@ -525,6 +537,7 @@ class _Compiler:
 
     def snapchat(self, campaign: Campaign, target: SnapchatTarget) -> None:
         overrides = _overrides(campaign, "snapchat", "adsquad")
+        self.check_creative_overrides(campaign, "snapchat")
         of_campaign: Origin = (("Campaign", campaign.name),)
         objective, optimization_goal = SNAPCHAT_OBJECTIVES[campaign.objective]
         status = "PAUSED" if campaign.paused else "ACTIVE"
@@ -610,6 +623,7 @@ class _Compiler:
                     "call_to_action": creative.call_to_action or "MORE",
                     "web_view_properties": {"url": creative.click_url},
                     **overrides.get("creative", {}),
+                    **_creative_overrides(campaign, "snapchat", creative.name, "creative"),
                 },
                 refs={"top_snap_media_id": media},
             )
@@ -618,13 +632,19 @@ class _Compiler:
                 target,
                 "ad",
                 name,
-                {"name": name, "type": "REMOTE_WEBPAGE", "status": status, **overrides.get("ad", {})},
+                {
+                    "name": name,
+                    "type": "REMOTE_WEBPAGE",
+                    "status": status,
+                    **overrides.get("ad", {}),
+                    **_creative_overrides(campaign, "snapchat", creative.name, "ad"),
+                },
                 refs={"ad_squad_id": adsquad_address, "creative_id": creative_address},
             )
 
 
-# `overrides: {tiktok: {creatives: {CREATIVE: {ad: {...}}}}}`: fields of what the campaign derives with one of
-# its creatives (an imported ad whose own name is not CAMPAIGN.CREATIVE). Only TikTok reads it so far.
+# `overrides: {PLATFORM: {creatives: {CREATIVE: {TYPE: {...}}}}}`: fields of what the campaign derives with one
+# of its creatives (its ad, ad creative): an imported ad whose own name is not CAMPAIGN.CREATIVE keeps it.
 CREATIVE_OVERRIDES = "creatives"
 
 
@@ -638,7 +658,7 @@ def _overrides(campaign: Campaign, platform: str, budget_type: str) -> dict[str,
     by_type: dict[str, dict[str, Any]] = {}
     platform_types = set(types_of(platform))
     for key, value in campaign.overrides.get(platform, {}).items():  # type: ignore[call-overload]
-        if key == CREATIVE_OVERRIDES and platform == "tiktok":
+        if key == CREATIVE_OVERRIDES:
             continue  # per creative: _creative_overrides
         if key in platform_types and isinstance(value, dict):
             by_type.setdefault(key, {}).update(value)
