@@ -18,6 +18,7 @@ import yaml
 from reconciler.importer import broadstreet as importer
 from reconciler.importer.model import ASSET_REF, Mapped, Names
 from reconciler.importer.writer import SpecWriter
+from reconciler.media import media_format, pixel_size
 from reconciler.model import resolve_refs
 from reconciler.providers.broadstreet import BroadstreetProvider
 from reconciler.spec.compile import compile_specs
@@ -278,11 +279,12 @@ def test_a_download_that_fails_skips_the_ad_and_what_places_it() -> None:
 
 
 def test_image_headers() -> None:
-    assert importer.image_size(png(728, 90), "image/png") == "728x90"
-    assert importer.image_size(jpeg(1200, 628), "image/jpeg") == "1200x628"
-    assert importer.image_size(GIF, "image/gif") == "160x600"
-    assert importer.image_size(b"\xff\xd8\xff\xd9", "image/jpeg") is None
-    assert importer.image_type(b"RIFF....WEBP") is None
+    assert (media_format(png(728, 90)), pixel_size(png(728, 90), "image/png")) == ("image/png", "728x90")
+    assert (media_format(jpeg(1200, 628)), pixel_size(jpeg(1200, 628), "image/jpeg")) == ("image/jpeg", "1200x628")
+    assert (media_format(GIF), pixel_size(GIF, "image/gif")) == ("image/gif", "160x600")
+    assert pixel_size(b"\xff\xd8\xff\xd9", "image/jpeg") is None  # no frame header
+    assert pixel_size(png(0, 90), "image/png") is None
+    assert media_format(b"RIFF....WEBP") is None
 
 
 # --- end to end: the real command against `reconciler sandbox serve` ---

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, is_spec_name, slugify
+from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
 from reconciler.providers.broadstreet import PLACEMENT_KEYS, _ad_type
@@ -341,10 +341,10 @@ class _Mapper:
             data = await self.fetch(url)
         except ProviderError as error:
             return f"its image could not be downloaded: {error.message}", {}, {}, ""
-        media_type = image_type(data)
-        if media_type is None:
+        media_type = media_format(data)
+        if media_type not in _EXTENSIONS:
             return "its image is not a PNG, JPEG or GIF file, which is all a Broadstreet creative can be", {}, {}, ""
-        size = image_size(data, media_type)
+        size = pixel_size(data, media_type)
         if size is None:
             return f"the size of its {media_type} image cannot be read from the file", {}, {}, ""
         file_name = name + _EXTENSIONS[media_type]
@@ -457,59 +457,3 @@ def _id_order(id_: str) -> tuple[int, ...] | tuple[int, str]:
     if all(p.isdigit() for p in parts):
         return (1, *(int(p) for p in parts))
     return (0, id_)
-
-
-def image_type(data: bytes) -> str | None:
-    """The media type of PNG, JPEG or GIF bytes, from their signature."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    return None
-
-
-def image_size(data: bytes, media_type: str) -> str | None:
-    """'WIDTHxHEIGHT' from the image's own header; None when it cannot be read."""
-    try:
-        if media_type == "image/png":
-            if data[12:16] != b"IHDR":
-                return None
-            width, height = struct.unpack(">II", data[16:24])
-        elif media_type == "image/gif":
-            width, height = struct.unpack("<HH", data[6:10])
-        else:
-            width, height = _jpeg_size(data)
-    except (struct.error, ValueError):
-        return None
-    if not (0 < width < 100_000 and 0 < height < 100_000):
-        return None
-    return f"{width}x{height}"
-
-
-# JPEG start-of-frame markers (baseline, progressive, ...); C4, C8 and CC are other segments.
-_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a JPEG's start-of-frame segment."""
-    offset = 2
-    while offset + 4 <= len(data):
-        if data[offset] != 0xFF:
-            raise ValueError("not at a JPEG marker")
-        marker = data[offset + 1]
-        if marker == 0xFF:  # fill byte
-            offset += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            offset += 2
-            continue
-        (length,) = struct.unpack(">H", data[offset + 2 : offset + 4])
-        if marker in _SOF:
-            height, width = struct.unpack(">HH", data[offset + 5 : offset + 9])
-            return width, height
-        if marker == 0xDA:  # start of scan: no frame header before the image data
-            break
-        offset += 2 + length
-    raise ValueError("no JPEG frame header")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.importer.media import EXTENSIONS, image_size, media_format, video_size
 from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, is_spec_name, slugify
+from reconciler.media import EXTENSIONS, image_size, media_format, video_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
 from reconciler.spec.compile import CREATIVE_OVERRIDES, META_OBJECTIVES, SHOWABLE_FORMATS, ZERO_DECIMAL_CURRENCIES

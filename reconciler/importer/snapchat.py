@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import struct
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit
+from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
 from reconciler.providers.snapchat import _attributes
@@ -396,12 +396,12 @@ class _Importer:
             data = await self.fetch(link)
         except ProviderError as exc:
             raise _Inexpressible(f"the file of its media {media.id} could not be downloaded: {exc.message}") from None
-        format_ = _format_of(data)
+        format_ = media_format(data)
         if format_ is None or format_ not in SHOWABLE_FORMATS["snapchat"]:
             raise _Inexpressible(f"the file of its media {media.id} is not a PNG, JPEG, MP4 or QuickTime file")
         if ("VIDEO" if format_.startswith("video/") else "IMAGE") != row.get("type"):
             raise _Inexpressible(f"its media {media.id} is of type {row.get('type')} but holds a {format_} file")
-        size = _size_of(data, format_)
+        size = pixel_size(data, format_)
         comment = f"Snapchat media {media.id}"
         if size is None:
             size = GUESSED_VIDEO_SIZE if format_.startswith("video/") else "1x1"
@@ -429,9 +429,7 @@ class _Importer:
         ids = {make_address(self.target.name, "media", shown.name): shown.media.id}
         return Unit(shown.document, ids, [shown.media], [("Advertiser", self.advertiser)], shown.assets, shown.comment)
 
-    def _shared_fields(
-        self, type_: str, ads: list[_Ad]
-    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[_Ad]]:
+    def _shared_fields(self, type_: str, ads: list[_Ad]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[_Ad]]:
         """The overrides of `type_` that reproduce the campaign's ads: per campaign, per creative
         (by creative name), and the ads they can reproduce.
 
@@ -596,61 +594,3 @@ def _without_suffix(name: str) -> str:
     """'Spring banner.PNG' -> 'Spring banner': the file's extension is not part of a spec name."""
     stem, dot, suffix = name.rpartition(".")
     return stem if dot and stem and f".{suffix.lower()}" in (*FORMAT_SUFFIXES.values(), ".jpeg") else name
-
-
-def _format_of(data: bytes) -> str | None:
-    """A file's type from its first bytes."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"GIF8"):
-        return "image/gif"
-    if data[4:8] == b"ftyp":
-        return "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
-    return None
-
-
-def _size_of(data: bytes, format_: str) -> str | None:
-    """WIDTHxHEIGHT from the file's own header, or None when it does not say."""
-    try:
-        if format_ == "image/png":
-            width, height = struct.unpack(">II", data[16:24])
-        elif format_ == "image/jpeg":
-            width, height = _jpeg_size(data)
-        else:
-            width, height = _video_size(data)
-    except (struct.error, ValueError):
-        return None
-    if not (0 < width <= 99_999 and 0 < height <= 99_999):
-        return None
-    return f"{width}x{height}"
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """From the first start-of-frame marker (SOF0-SOF15 but DHT, JPG and DAC)."""
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            raise ValueError("not a JPEG marker")
-        marker = data[i + 1]
-        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return width, height
-        i += 2 + length
-    raise ValueError("no frame header")
-
-
-def _video_size(data: bytes) -> tuple[int, int]:
-    """From the first track header (`tkhd` box) with a picture: 16.16 fixed-point width and height."""
-    start = 0
-    while (at := data.find(b"tkhd", start)) >= 0:
-        body = at + 4
-        version = data[body]
-        offset = body + (96 if version == 1 else 84)  # past times, ids, duration, layer, volume and matrix
-        width, height = struct.unpack(">II", data[offset - 8 : offset])
-        if width >> 16 and height >> 16:
-            return width >> 16, height >> 16
-        start = at + 4
-    raise ValueError("no video track header")

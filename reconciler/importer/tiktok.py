@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, slugify
+from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
 from reconciler.spec.compile import CREATIVE_OVERRIDES, TIKTOK_AGE_GROUPS, TIKTOK_LOCATION_IDS, TIKTOK_OBJECTIVES
@@ -479,10 +479,10 @@ def _size(type_: str, row: dict[str, Any], content: bytes) -> tuple[str, bool]:
     width, height = row.get("width"), row.get("height")
     if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
         return f"{width}x{height}", False
-    if content.startswith(b"\x89PNG") and len(content) >= 24:
-        w, h = struct.unpack(">II", content[16:24])
-        if w and h:
-            return f"{w}x{h}", False
+    media_type = media_format(content)
+    found = pixel_size(content, media_type) if media_type else None
+    if found is not None:
+        return found, False
     return GUESSED_VIDEO_SIZE if type_ == "video" else "1x1", True
 
 

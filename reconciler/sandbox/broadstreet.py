@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reconciler.media import media_format
 from reconciler.sandbox.context import Platform, Sandbox
 from reconciler.sandbox.store import StoredObject
 
@@ -333,7 +334,7 @@ class BroadstreetApi:
         if raw is None:
             return JSONResponse({"error": NOT_FOUND}, status_code=404)
         data = base64.b64decode(raw)
-        return Response(data, media_type=_image_type(data) or "application/octet-stream")
+        return Response(data, media_type=media_format(data) or "application/octet-stream")
 
     def _endpoint(self, handlers: dict[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
         """Check the token, read params, run the method's handler under the store lock."""
@@ -658,17 +659,6 @@ def _ad_content(
 def _placement_id(ids: dict[str, Any]) -> str:
     """The id placements get in the control API: "CAMPAIGN/ADVERTISEMENT/ZONE"."""
     return f"{ids['campaign_id']}/{ids['advertisement_id']}/{ids['zone_id']}"
-
-
-def _image_type(data: bytes) -> str | None:
-    """The media type of PNG, JPEG or GIF bytes, from their signature."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    return None
 
 
 PLATFORM = Platform(NAME, PREFIX, lambda sandbox: BroadstreetApi(sandbox).routes(), BroadstreetErrors(), mount=MOUNT)

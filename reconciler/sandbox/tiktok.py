@@ -15,7 +15,6 @@ import copy
 import hashlib
 import json
 import math
-import struct
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reconciler.media import image_size, video_size
 from reconciler.sandbox.context import Platform, Sandbox
 from reconciler.sandbox.store import StoredObject
 
@@ -854,33 +854,10 @@ def _status_matches(status: str, wanted: str) -> bool:
 
 def _dimensions(type_: str, content: bytes) -> dict[str, int]:
     """`width` and `height` from the file's header (PNG IHDR, JPEG SOFn, MP4 tkhd), when it has them."""
-    size: tuple[int, int] | None = None
-    if content.startswith(b"\x89PNG") and len(content) >= 24:
-        size = struct.unpack(">II", content[16:24])
-    elif content.startswith(b"\xff\xd8"):
-        size = _jpeg_size(content)
-    elif type_ == "video":
-        at = content.find(b"tkhd")
-        if at >= 4:
-            version = content[at + 4] if len(content) > at + 4 else 0
-            end = at + 4 + (96 if version == 1 else 84)  # width, height: the box's last 8 bytes (16.16 fixed)
-            if len(content) >= end:
-                width, height = struct.unpack(">II", content[end - 8 : end])
-                size = (width >> 16, height >> 16)
+    size = video_size(content) if type_ == "video" else image_size(content)
     if size is None or not all(size):
         return {}
     return {"width": size[0], "height": size[1]}
-
-
-def _jpeg_size(content: bytes) -> tuple[int, int] | None:
-    at = 2
-    while at + 9 <= len(content) and content[at] == 0xFF:
-        marker, length = content[at + 1], int.from_bytes(content[at + 2 : at + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", content[at + 5 : at + 9])
-            return width, height
-        at += 2 + length
-    return None
 
 
 def _media_format(type_: str, content: bytes) -> str | None:

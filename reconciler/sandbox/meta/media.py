@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from reconciler.importer.media import image_size, media_format
+from reconciler.media import image_size, media_format
 from reconciler.sandbox.store import Store
 
 NAME = "meta"

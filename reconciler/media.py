@@ -1,7 +1,8 @@
 """What an uploaded file's own bytes say: its format and its pixel size (no decoding, headers only).
 
-Import needs a Creative's `format` and `size`; a platform does not always report them (a Meta
-ad video has no width or height field), and the file itself does.
+Import needs a Creative's `format` and `size`, which a platform does not always report (a Meta ad
+video has no width or height field) and the file itself does; the sandbox reports them as the
+platforms do. One reader for both.
 """
 
 from __future__ import annotations
@@ -51,14 +52,20 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """From the first start-of-frame segment, walking the segments before it."""
     i = 2
-    while i + 9 < len(data):
+    while i + 9 <= len(data):
         if data[i] != 0xFF:
             return None
         marker = data[i + 1]
         if marker == 0xFF:  # fill byte
             i += 1
             continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        if marker == 0xDA:  # start of scan: the image data follows, with no frame header before it
+            return None
         length = struct.unpack(">H", data[i + 2 : i + 4])[0]
         if marker in _SOF:
             height, width = struct.unpack(">HH", data[i + 5 : i + 9])
@@ -96,3 +103,11 @@ def _find_tkhd(data: bytes, start: int, end: int) -> tuple[int, int] | None:
                     return width >> 16, height >> 16
         i += size
     return None
+
+
+def pixel_size(data: bytes, media_type: str) -> str | None:
+    """'WIDTHxHEIGHT' (as a Creative's `size`) of an image or video of `media_type`; None when unreadable."""
+    found = video_size(data) if media_type.startswith("video/") else image_size(data)
+    if found is None or not all(0 < n < 100_000 for n in found):
+        return None
+    return f"{found[0]}x{found[1]}"
