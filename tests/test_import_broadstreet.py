@@ -16,7 +16,7 @@ import httpx
 import yaml
 
 from reconciler.importer import broadstreet as importer
-from reconciler.importer.model import ASSET_REF, Mapped, Names
+from reconciler.importer.model import ASSET_REF, Account, Mapped, Names
 from reconciler.importer.writer import SpecWriter
 from reconciler.media import media_format, pixel_size
 from reconciler.model import resolve_refs
@@ -107,7 +107,7 @@ async def account(api: BroadstreetApi) -> dict[str, str]:
 async def mapped_account(sb: Sandbox, p: BroadstreetProvider) -> tuple[dict[str, str], Mapped]:
     ids = await account(BroadstreetApi(sb.http))
     listed = {type_: await p.list_all(type_) for type_ in importer.TYPES}
-    mapped = await importer.map_objects(spec_target(), listed, {}, Names({}), p.download)
+    mapped = await importer.map_objects(Account(spec_target(), listed, {}, Names({}), p.download))
     return ids, mapped
 
 
@@ -214,7 +214,7 @@ def test_children_of_recorded_objects_are_skipped_and_references_use_recorded_na
             type_: [o for o in await p.list_all(type_) if (type_, o.id) not in recorded] for type_ in importer.TYPES
         }
         names = Names({"Advertiser": ["acme"]})
-        mapped = await importer.map_objects(spec_target(), listed, recorded, names, p.download)
+        mapped = await importer.map_objects(Account(spec_target(), listed, recorded, names, p.download))
         documents = {(u.document["kind"], u.document["name"]): u for u in mapped.units}
         assert set(documents) == {("Campaign", "fresh"), ("Creative", "new-ad"), ("Placement", "fresh.new-ad.top")}
         assert documents[("Campaign", "fresh")].document["advertiser"] == "acme"  # recorded name
@@ -242,7 +242,7 @@ def test_an_ad_placed_in_another_advertisers_campaign() -> None:
         own = await api.placement(northwind_campaign, shared, zone)
         stray_placement = await api.placement(acme_campaign, stray, zone)
         listed = {type_: await p.list_all(type_) for type_ in importer.TYPES}
-        mapped = await importer.map_objects(spec_target(), listed, {}, Names({}), p.download)
+        mapped = await importer.map_objects(Account(spec_target(), listed, {}, Names({}), p.download))
         campaigns = {u.document["name"]: u.document for u in mapped.units if u.document["kind"] == "Campaign"}
         assert campaigns["northwind-launch"]["creatives"] == ["shared"]
         assert campaigns["acme-spring"]["creatives"] == []
@@ -268,7 +268,7 @@ def test_a_download_that_fails_skips_the_ad_and_what_places_it() -> None:
         async def broken(url: str) -> bytes:
             return await p.download(url.replace("/creatives/", "/creatives/0"))  # a 404 from the CDN
 
-        mapped = await importer.map_objects(spec_target(), listed, {}, Names({}), broken)
+        mapped = await importer.map_objects(Account(spec_target(), listed, {}, Names({}), broken))
         skipped = {s.id: s.reason for s in mapped.skipped}
         assert set(skipped) == {ad, placement}
         assert "could not be downloaded" in skipped[ad] and "404" in skipped[ad]

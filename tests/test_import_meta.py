@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from reconciler.importer import meta as importer
-from reconciler.importer.model import ASSET_DIR, Mapped, Names
+from reconciler.importer.model import ASSET_DIR, Account, Mapped, Names
 from reconciler.model import resolve_refs
 from reconciler.providers.meta import MetaProvider
 from reconciler.spec.compile import compile_specs
@@ -80,7 +80,7 @@ def spec_target() -> MetaTarget:
 
 async def import_account(sb: Meta, p: MetaProvider, names: Names | None = None) -> Mapped:
     listed = {type_: await p.list_all(type_) for type_ in importer.TYPES}
-    return await importer.map_objects(spec_target(), listed, {}, names or Names({}), p.download)
+    return await importer.map_objects(Account(spec_target(), listed, {}, names or Names({}), p.download))
 
 
 def write_project(root: Path, mapped: Mapped) -> None:
@@ -365,7 +365,7 @@ def test_ads_added_by_hand_under_a_recorded_ad_set_are_skipped() -> None:
         listed = {type_: await p.list_all(type_) for type_ in importer.TYPES}
         recorded = {("campaign", campaign): "managed", ("adset", adset): "managed"}
         fresh = {t: [o for o in rows if (t, o.id) not in recorded] for t, rows in listed.items()}
-        mapped = await importer.map_objects(spec_target(), fresh, recorded, Names({}), p.download)
+        mapped = await importer.map_objects(Account(spec_target(), fresh, recorded, Names({}), p.download))
         assert mapped.units == []
         reasons = {(s.type, s.id): s.reason for s in mapped.skipped}
         assert reasons == {

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from reconciler.importer import snapchat as importer
-from reconciler.importer.model import Mapped, Names
+from reconciler.importer.model import Account, Mapped, Names
 from reconciler.importer.writer import SpecWriter
 from reconciler.model import resolve_refs
 from reconciler.providers.base import Listed
@@ -226,7 +226,7 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
         ids = await make_account(Api(sb.http))
         listed = await listing(p)
         mapped = await importer.map_objects(
-            load_target(tmp_path), listed, {}, Names({"Campaign": ["taken"]}), p.download
+            Account(load_target(tmp_path), listed, {}, Names({"Campaign": ["taken"]}), p.download)
         )
         compiled = write_and_compile(tmp_path, mapped)
         assert_compiles_to_live(compiled, mapped, listed, p)
@@ -317,7 +317,7 @@ def test_children_of_recorded_objects_and_missing_creatives_are_skipped_and_mixe
         listed["campaign"] = [c for c in listed["campaign"] if c.id != managed]  # recorded: not listed
         listed["creative"] = [c for c in listed["creative"] if c.id != lost]  # as if it had gone
         recorded = {("campaign", managed): "managed"}
-        mapped = await importer.map_objects(load_target(tmp_path), listed, recorded, Names({}), p.download)
+        mapped = await importer.map_objects(Account(load_target(tmp_path), listed, recorded, Names({}), p.download))
         compiled = write_and_compile(tmp_path, mapped)
         assert_compiles_to_live(compiled, mapped, listed, p)
 

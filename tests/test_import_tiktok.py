@@ -18,7 +18,7 @@ import yaml
 
 from reconciler.errors import SpecError
 from reconciler.importer import tiktok as importer
-from reconciler.importer.model import ASSET_DIR, Mapped, Names
+from reconciler.importer.model import ASSET_DIR, Account, Mapped, Names
 from reconciler.model import resolve_refs
 from reconciler.providers.base import Listed
 from reconciler.providers.tiktok import TikTokProvider
@@ -208,7 +208,7 @@ def test_import_maps_expressible_objects_and_skips_the_rest(tmp_path: Path) -> N
             listed = await listed_all(provider)
             assert gone not in {obj.id for obj in listed["campaign"]}
             target = TikTokTarget.model_validate(TARGET_DOC)
-            mapped = await importer.map_objects(target, listed, {}, Names({}), provider.download)
+            mapped = await importer.map_objects(Account(target, listed, {}, Names({}), provider.download))
             docs = {(u.document["kind"], u.document["name"]): u.document for u in mapped.units}
             skipped = {(s.type, s.id): s.reason for s in mapped.skipped}
 
@@ -297,7 +297,7 @@ def test_children_of_recorded_objects_are_skipped_and_recorded_uploads_named() -
                 listed[type_] = [o for o in listed[type_] if (type_, o.id) not in recorded]
             target = TikTokTarget.model_validate(TARGET_DOC)
             declared = Names({"Creative": ["banner"], "Campaign": ["managed"]})
-            mapped = await importer.map_objects(target, listed, recorded, declared, provider.download)
+            mapped = await importer.map_objects(Account(target, listed, recorded, declared, provider.download))
             skipped = {(s.type, s.id): s.reason for s in mapped.skipped}
             assert "managed already as managed" in skipped[("ad", new_ad)]
             assert ("ad", reuses) not in skipped
@@ -313,7 +313,7 @@ def test_children_of_recorded_objects_are_skipped_and_recorded_uploads_named() -
             assert not [u for u in mapped.units if u.document["kind"] == "Creative"]
 
             # A recorded upload whose creative the specs no longer declare cannot be named.
-            mapped = await importer.map_objects(target, listed, recorded, Names({}), provider.download)
+            mapped = await importer.map_objects(Account(target, listed, recorded, Names({}), provider.download))
             assert "which no Creative in the specs declares" in {s.id: s.reason for s in mapped.skipped}[reuses]
         finally:
             await provider.aclose()
@@ -333,7 +333,7 @@ def test_names_taken_by_the_project_get_suffixes_and_the_advertiser_is_reused(tm
             listed = await listed_all(provider)
             target = TikTokTarget.model_validate(TARGET_DOC)
             names = Names({"Campaign": ["spring"], "Advertiser": [f"sandbox-advertiser-{ADV}"]})
-            mapped = await importer.map_objects(target, listed, {}, names, provider.download)
+            mapped = await importer.map_objects(Account(target, listed, {}, names, provider.download))
             kinds = [u.document["kind"] for u in mapped.units]
             assert "Advertiser" not in kinds  # declared already: named, not written again
             campaign_doc = next(u.document for u in mapped.units if u.document["kind"] == "Campaign")

@@ -21,7 +21,7 @@ from typing import Any
 
 from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError, SpecError
-from reconciler.importer.model import Mapped, Names, PlatformImporter, Skipped, Unit
+from reconciler.importer.model import Account, Mapped, Names, PlatformImporter, Skipped, Unit
 from reconciler.importer.writer import SpecWriter
 from reconciler.model import Action, RecordedResource, Resource, TargetConfig, resolve_refs
 from reconciler.plan import build_plan, plan_targets
@@ -137,9 +137,8 @@ async def _import(
             result.listed[name] = sum(len(rows) for t, rows in listed[name].items() if t in resource_types)
             recorded = {(r.type, r.id): _name_of(r.address) for r in state.resources.values() if r.target == name}
             fresh = {type_: [o for o in rows if (type_, o.id) not in recorded] for type_, rows in listed[name].items()}
-            mapped: Mapped = await platform_importer(targets[name].platform).map_objects(
-                specs.targets[name], fresh, recorded, names, providers[name].download
-            )
+            account = Account(specs.targets[name], fresh, recorded, names, providers[name].download)
+            mapped: Mapped = await platform_importer(targets[name].platform).map_objects(account)
             result.skipped += mapped.skipped
             selected[name] = _select(mapped.units, request)
         for name, units in selected.items():

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, is_spec_name, slugify
+from reconciler.importer.model import ASSET_REF, Account, Mapped, Skipped, Unit, is_spec_name, slugify
 from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
@@ -55,32 +55,19 @@ class _Campaign:
     creatives: list[str] = field(default_factory=list)  # spec names, in ad id order
 
 
-async def map_objects(
-    target: BroadstreetTarget,
-    listed: Mapping[str, list[Listed]],
-    recorded: Mapping[tuple[str, str], str],
-    names: Names,
-    fetch: Fetch,
-) -> Mapped:
+async def map_objects(account: Account) -> Mapped:
     """Spec documents for a Broadstreet network's objects not yet recorded (see PlatformImporter)."""
-    return await _Mapper(target, listed, recorded, names, fetch).run()
+    return await _Mapper(account).run()
 
 
 class _Mapper:
-    def __init__(
-        self,
-        target: BroadstreetTarget,
-        listed: Mapping[str, list[Listed]],
-        recorded: Mapping[tuple[str, str], str],
-        names: Names,
-        fetch: Fetch,
-    ) -> None:
-        self.target = target
-        self.recorded = recorded
-        self.names = names
-        self.fetch = fetch
+    def __init__(self, account: Account) -> None:
+        self.target: BroadstreetTarget = account.target
+        self.recorded = account.recorded
+        self.names = account.names
+        self.fetch = account.fetch
         # Oldest first, so that a second import of the same account claims the same names.
-        self.rows = {type_: sorted(listed.get(type_, []), key=lambda o: _id_order(o.id)) for type_ in TYPES}
+        self.rows = {type_: sorted(account.listed.get(type_, []), key=lambda o: _id_order(o.id)) for type_ in TYPES}
         self.out = Mapped()
         self.new: dict[tuple[str, str], str] = {}  # (type, id) -> spec name of a document written now
         self.new_creatives: set[tuple[str, str]] = set()  # ("Creative", name) of the creatives written now

@@ -13,12 +13,11 @@ written; otherwise the object is skipped with the reason.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, is_spec_name, slugify
+from reconciler.importer.model import ASSET_REF, Account, Mapped, Names, Skipped, Unit, is_spec_name, slugify
 from reconciler.media import EXTENSIONS, image_size, media_format, video_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
@@ -62,20 +61,13 @@ class _Creative:
 
 
 class _Importer:
-    def __init__(
-        self,
-        target: Any,
-        listed: Mapping[str, list[Listed]],
-        recorded: Mapping[tuple[str, str], str],
-        names: Names,
-        fetch: Fetch,
-    ) -> None:
-        self.target = target
-        self.recorded = recorded
-        self.names = names
-        self.fetch = fetch
+    def __init__(self, given: Account) -> None:
+        self.target = target = given.target
+        self.recorded = given.recorded
+        self.names = given.names
+        self.fetch = given.fetch
         self.out = Mapped()
-        self.by_type = {type_: {obj.id: obj for obj in listed.get(type_, [])} for type_ in TYPES}
+        self.by_type = {type_: {obj.id: obj for obj in given.listed.get(type_, [])} for type_ in TYPES}
         self.account_id = str(target.ad_account_id).removeprefix("act_")
         account = next(iter(self.by_type["adaccount"].values()), None)
         self.account = account.row if account else {}
@@ -428,15 +420,9 @@ class _Importer:
                     self.skip(obj, "no imported ad shows it (creatives are imported with the ads that show them)")
 
 
-async def map_objects(
-    target: Any,
-    listed: Mapping[str, list[Listed]],
-    recorded: Mapping[tuple[str, str], str],
-    names: Names,
-    fetch: Fetch,
-) -> Mapped:
+async def map_objects(account: Account) -> Mapped:
     """Spec documents for Meta's listed objects (see reconciler/importer/model.py's PlatformImporter)."""
-    return await _Importer(target, listed, recorded, names, fetch).run()
+    return await _Importer(account).run()
 
 
 def _age(obj: Listed) -> tuple[int, str]:

@@ -108,25 +108,29 @@ def is_spec_name(text: str) -> bool:
     return bool(re.fullmatch(r"[a-z0-9][a-z0-9._-]*", text)) and len(text) <= 128
 
 
+@dataclass(frozen=True)
+class Account:
+    """What a platform importer maps: one target's live objects, and what the project holds already.
+
+    `target` is the spec's Target model (BroadstreetTarget, MetaTarget, ...). `listed` holds, per
+    type, the live objects not yet recorded in the state; `recorded` maps (type, platform id) of
+    objects the state already records to their resource name (the NAME of TARGET:TYPE/NAME), for
+    references to them. `names` claims spec names; `fetch` downloads an uploaded file.
+    """
+
+    target: Any
+    listed: Mapping[str, list[Listed]]
+    recorded: Mapping[tuple[str, str], str]
+    names: Names
+    fetch: Fetch
+
+
 class PlatformImporter(Protocol):
     """One platform's importer module (reconciler/importer/PLATFORM.py) offers these two names."""
 
     TYPES: tuple[str, ...]  # resource types listed with Provider.list_all, parents first
 
-    async def map_objects(
-        self,
-        target: Any,
-        listed: Mapping[str, list[Listed]],
-        recorded: Mapping[tuple[str, str], str],
-        names: Names,
-        fetch: Fetch,
-    ) -> Mapped:
-        """Spec documents for the listed objects.
-
-        `target` is the spec's Target model (BroadstreetTarget, MetaTarget, ...). `listed` holds,
-        per type, the live objects not yet recorded in the state; `recorded` maps (type, platform
-        id) of objects the state already records to their resource name (the NAME of
-        TARGET:TYPE/NAME), for references to them. Objects the spec format cannot express go to
-        `skipped` with the reason; so do children of recorded objects, whose documents exist already.
-        """
+    async def map_objects(self, account: Account) -> Mapped:
+        """Spec documents for the listed objects. Objects the spec format cannot express go to
+        `skipped` with the reason; so do children of recorded objects, whose documents exist already."""
         ...

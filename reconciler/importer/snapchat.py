@@ -17,12 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit
+from reconciler.importer.model import ASSET_REF, Account, Mapped, Skipped, Unit
 from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
@@ -77,32 +76,20 @@ class _Ad:
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)  # type -> what compile would set
 
 
-async def map_objects(
-    target: Any,
-    listed: Mapping[str, list[Listed]],
-    recorded: Mapping[tuple[str, str], str],
-    names: Names,
-    fetch: Fetch,
-) -> Mapped:
-    return await _Importer(target, listed, recorded, names, fetch).run()
+async def map_objects(account: Account) -> Mapped:
+    """Spec documents for Snapchat's listed objects (see reconciler/importer/model.py's PlatformImporter)."""
+    return await _Importer(account).run()
 
 
 class _Importer:
-    def __init__(
-        self,
-        target: Any,
-        listed: Mapping[str, list[Listed]],
-        recorded: Mapping[tuple[str, str], str],
-        names: Names,
-        fetch: Fetch,
-    ) -> None:
-        self.target = target
-        self.account = str(target.ad_account_id)
-        self.recorded = recorded
-        self.names = names
-        self.fetch = fetch
+    def __init__(self, given: Account) -> None:
+        self.target = given.target
+        self.account = str(given.target.ad_account_id)
+        self.recorded = given.recorded
+        self.names = given.names
+        self.fetch = given.fetch
         self.out = Mapped()
-        self.rows = {type_: {o.id: o for o in _oldest_first(listed.get(type_, []))} for type_ in TYPES}
+        self.rows = {type_: {o.id: o for o in _oldest_first(given.listed.get(type_, []))} for type_ in TYPES}
         self.squads: dict[str, list[Listed]] = defaultdict(list)
         for squad in self.rows["adsquad"].values():
             self.squads[str(squad.row.get("campaign_id"))].append(squad)

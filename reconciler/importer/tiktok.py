@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.importer.model import ASSET_REF, Fetch, Mapped, Names, Skipped, Unit, slugify
+from reconciler.importer.model import ASSET_REF, Account, Fetch, Mapped, Names, Skipped, Unit, slugify
 from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
@@ -86,15 +86,10 @@ class _Context:
         return make_address(self.target.name, type_, name)
 
 
-async def map_objects(
-    target: Any,
-    listed: Mapping[str, list[Listed]],
-    recorded: Mapping[tuple[str, str], str],
-    names: Names,
-    fetch: Fetch,
-) -> Mapped:
+async def map_objects(account: Account) -> Mapped:
     """Documents for the listed TikTok objects of one target (see PlatformImporter.map_objects)."""
-    ctx = _Context(target, listed, recorded, names, fetch)
+    listed = account.listed
+    ctx = _Context(account.target, listed, account.recorded, account.names, account.fetch)
     _advertiser(ctx)
     adgroups = _by_parent(listed.get("adgroup", []), "campaign_id")
     ads = _by_parent(listed.get("ad", []), "adgroup_id")
