@@ -61,3 +61,29 @@ def test_the_demo_account_imports_into_an_empty_project(
     code, out = cli("import", "--sandbox")
     assert code == 0 and "Nothing to import" in out, out
     assert {p: p.read_bytes() for p in (empty / "specs").rglob("*.yaml")} == specs_before
+
+
+def test_filters_import_what_they_match_and_what_it_needs(
+    applied_demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    (empty / "specs").mkdir(parents=True)
+    (empty / "state").mkdir()
+    shutil.copy(ROOT / "specs" / "targets.yaml", empty / "specs" / "targets.yaml")
+    for data in (applied_demo / "state").glob("default.emulator.json*"):
+        shutil.copy(data, empty / "state" / data.name)
+    cli = Cli(capsys, empty)
+
+    code, out = cli("import", "--sandbox", "bs-main", "--type", "campaign", "--name-contains", "HOLIDAY")
+    assert code == 0, out
+    state = json.loads((empty / "state" / "default.sandbox.json").read_text())["resources"]
+    # The holiday campaign with its advertiser, its creative, its placements and their zones; nothing else.
+    types = sorted({r["type"] for r in state.values()})
+    assert types == ["advertisement", "advertiser", "campaign", "placement", "zone"], types
+    campaigns = [a for a, r in state.items() if r["type"] == "campaign"]
+    assert campaigns == ["bs-main:campaign/acme-holiday"], campaigns
+    assert not (empty / "specs" / "imported" / "meta-us.yaml").exists()
+    cli.assert_no_changes()
+
+    code, out = cli("import", "--sandbox", "--type", "campain")
+    assert code == 1 and "--type campain: no such type" in out
