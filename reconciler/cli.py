@@ -562,14 +562,14 @@ def import_(
         click.echo(f"Wrote {path}")
     for line in result.differences:
         click.echo(f"Warning: {line}")
-    listed = sum(result.listed.values())
-    if not result.recorded:
-        click.echo(f"Nothing to import: {listed} live objects listed, none that the state does not record already.")
-        return
-    click.echo(
-        f"Imported {len(result.recorded)} resources ({listed} live objects listed, {len(result.skipped)} skipped). "
-        "Run `reconciler plan` to check."
+    counts = (
+        f"{sum(result.listed.values())} live objects listed, {result.already} already in the state, "
+        f"{len(result.skipped)} skipped"
     )
+    if not result.recorded:
+        click.echo(f"Nothing to import: {counts}.")
+        return
+    click.echo(f"Imported {len(result.recorded)} resources ({counts}). Run `reconciler plan` to check.")
 
 
 def _inside_specs(directory: Path, out: Path) -> Path:

@@ -60,6 +60,7 @@ def test_the_demo_account_imports_into_an_empty_project(
     specs_before = {p: p.read_bytes() for p in (empty / "specs").rglob("*.yaml")}
     code, out = cli("import", "--sandbox")
     assert code == 0 and "Nothing to import" in out, out
+    assert f"{len(recorded_ids(empty))} already in the state, 3 skipped" in out, out
     assert {p: p.read_bytes() for p in (empty / "specs").rglob("*.yaml")} == specs_before
 
 

@@ -47,6 +47,7 @@ class ImportRequest:
 @dataclass
 class ImportResult:
     listed: dict[str, int] = field(default_factory=dict)  # target -> live objects listed
+    already: int = 0  # of those, objects the state records already (left alone)
     files: list[Path] = field(default_factory=list)  # spec and asset files written
     recorded: list[str] = field(default_factory=list)  # addresses now in the state
     skipped: list[Skipped] = field(default_factory=list)
@@ -137,6 +138,9 @@ async def _import(
             result.listed[name] = sum(len(rows) for t, rows in listed[name].items() if t in resource_types)
             recorded = {(r.type, r.id): _name_of(r.address) for r in state.resources.values() if r.target == name}
             fresh = {type_: [o for o in rows if (type_, o.id) not in recorded] for type_, rows in listed[name].items()}
+            result.already += sum(
+                1 for t, rows in listed[name].items() if t in resource_types for o in rows if (t, o.id) in recorded
+            )
             account = Account(specs.targets[name], fresh, recorded, names, providers[name].download)
             mapped: Mapped = await platform_importer(targets[name].platform).map_objects(account)
             result.skipped += mapped.skipped
