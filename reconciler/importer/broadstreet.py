@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from reconciler.importer.model import ASSET_REF, Account, Mapped, Skipped, Unit, is_spec_name, slugify
-from reconciler.media import media_format, pixel_size
+from reconciler.media import EXTENSIONS, media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
-from reconciler.providers.broadstreet import PLACEMENT_KEYS, _ad_type
+from reconciler.providers.broadstreet import PLACEMENT_KEYS, ad_type
+from reconciler.spec.compile import SHOWABLE_FORMATS
 from reconciler.spec.models import BroadstreetTarget, Placement
 
 TYPES = ("advertiser", "zone", "campaign", "advertisement", "placement")
@@ -32,7 +33,8 @@ TYPES = ("advertiser", "zone", "campaign", "advertisement", "placement")
 _URL = re.compile(r"^https?://[^\s]+$")  # the spec's HttpUrl
 _ALIAS = re.compile(r"^[A-Za-z0-9._-]+$")  # the spec's Zone.alias
 _RESTRICTIONS = frozenset(get_args(get_args(Placement.model_fields["restrictions"].annotation)[0]))
-_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
+# The formats a Broadstreet static ad can be (compile's SHOWABLE_FORMATS less html and text).
+_EXTENSIONS = {f: EXTENSIONS[f] for f in SHOWABLE_FORMATS["broadstreet"] if f in EXTENSIONS}
 # A text ad has no size on Broadstreet, and the Creative model needs one; it is never sent there.
 GUESSED_SIZE = "300x250"
 # Why an html ad cannot be imported. Research platform-apis.md 1.4 (BS-JOM's v1 docs): an ad's
@@ -226,7 +228,7 @@ class _Mapper:
                 problem = f"its advertiser {advertiser_id} is not imported"
             content: dict[str, Any] = {}
             assets: dict[str, bytes] = {}
-            comment = f"Broadstreet {_ad_type(row.get('type'))} advertisement {obj.id}"
+            comment = f"Broadstreet {ad_type(row.get('type'))} advertisement {obj.id}"
             if not problem:
                 problem, content, assets, note = await self.content(obj, row["name"])
                 comment += note
@@ -249,7 +251,7 @@ class _Mapper:
 
     def ad_problem(self, obj: Listed) -> str:
         row = obj.row
-        kind = _ad_type(row.get("type"))
+        kind = ad_type(row.get("type"))
         if kind == "html":
             return HTML_REASON
         if kind not in ("static", "text"):
@@ -314,7 +316,7 @@ class _Mapper:
                 {},
                 "",
             )
-        if _ad_type(row.get("type")) == "text":
+        if ad_type(row.get("type")) == "text":
             text = row.get("default_text")
             if not isinstance(text, str) or not text.strip() or text != text.strip():
                 return f"its text {text!r} cannot be written as a Creative's text", {}, {}, ""

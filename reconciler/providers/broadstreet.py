@@ -164,7 +164,7 @@ class BroadstreetProvider:
             if row.get(field) == attrs[field]
             # Never trust the filter alone: a row naming another parent is not ours.
             and str(row.get(kind.parent, parent)) == parent
-            and (op.type != "advertisement" or _ad_type(row.get("type", attrs["type"])) == attrs["type"])
+            and (op.type != "advertisement" or ad_type(row.get("type", attrs["type"])) == attrs["type"])
         ]
         if not matches:
             return None
@@ -280,7 +280,7 @@ class BroadstreetProvider:
         BS-JOM's v1 docs show list rows with only id, name, type, advertiser and `active.url`; the
         object read carries destination and text. The sandbox's rows are whole, so this sends nothing.
         """
-        needed = {"destination", "default_text" if _ad_type(row.get("type", "")) == "text" else "active_url"}
+        needed = {"destination", "default_text" if ad_type(row.get("type", "")) == "text" else "active_url"}
         if needed <= row.keys() or "id" not in row:
             return row
         try:
@@ -367,7 +367,7 @@ def _normalise(key: str, value: Any, expected: Any) -> Any:
         items = value.split(",") if isinstance(value, str) else value
         return sorted(str(item).strip() for item in items if str(item).strip())
     if key == "type":
-        return _ad_type(value)
+        return ad_type(value)
     if key in ("start_date", "end_date") and isinstance(value, str) and _DATE_RE.match(value):
         return value[:10]  # some replies carry a time of day; we manage dates
     if isinstance(expected, bool) or key == "paused":
@@ -383,7 +383,7 @@ def _normalise(key: str, value: Any, expected: Any) -> Any:
     return value
 
 
-def _ad_type(value: Any) -> str:
+def ad_type(value: Any) -> str:
     """The type we send ("static") from the server's class name ("StaticAdvertisement")."""
     text = str(value)
     return text.removesuffix("Advertisement").lower() if text.endswith("Advertisement") else text
