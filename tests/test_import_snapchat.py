@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from reconciler.importer import snapchat as importer
-from reconciler.importer.model import Account, Mapped, Names
+from reconciler.importer.model import CONVERSIONS_NOT_IMPORTED, Account, Mapped, Names
 from reconciler.importer.writer import SpecWriter
 from reconciler.model import resolve_refs
 from reconciler.providers.base import Listed
@@ -148,14 +148,17 @@ async def make_account(api: Api) -> dict[str, str]:
     ids["spring.ad1"] = await api.ad(ids["spring.squad"], ids["banner.creative"], "Spring ad")
     ids["spring.ad2"] = await api.ad(ids["spring.squad"], ids["story.creative"], "Spring ad")
     ids["spring.ad3"] = await api.ad(ids["spring.squad"], ids["odd.creative"], "Another name")  # names differ
-    # Conversions (WEB_CONVERSION + PIXEL_PURCHASE), paused, lifetime budget, another brand name.
+    # Awareness (BRAND_AWARENESS + IMPRESSIONS), paused, lifetime budget, another brand name.
     ids["q3"] = await api.campaign(
-        "Q3 conversions", "WEB_CONVERSION", status="PAUSED", end_time="2026-09-30T23:59:59.000Z"
+        "Q3 awareness", "BRAND_AWARENESS", status="PAUSED", end_time="2026-09-30T23:59:59.000Z"
     )
     ids["q3.squad"] = await api.squad(
-        ids["q3"], "Q3 conversions", "PIXEL_PURCHASE", status="PAUSED", lifetime_budget_micro=1_000_000_000,
+        ids["q3"], "Q3 awareness", "IMPRESSIONS", status="PAUSED", lifetime_budget_micro=1_000_000_000,
         end_time="2026-09-30T23:59:59.000Z",
     )  # fmt: skip
+    # Conversions (WEB_CONVERSION + PIXEL_PURCHASE): listed, not written, until pixels and events import.
+    ids["checkout"] = await api.campaign("Checkout", "WEB_CONVERSION")
+    ids["checkout.squad"] = await api.squad(ids["checkout"], "Checkout", "PIXEL_PURCHASE", daily_budget_micro=9_000_000)
     ids["q3-photo"] = await api.media("q3-photo", jpeg_bytes(640, 480), "photo.jpg", "image/jpeg")
     ids["q3.creative"] = await api.creative(
         ids["q3-photo"], "Q3 creative", brand_name="Other Brand", call_to_action="BUY"
@@ -234,7 +237,7 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
         docs = {(u.document["kind"], u.document["name"]): u.document for u in mapped.units}
         assert set(docs) == {
             ("Advertiser", "acme-corp"), ("Creative", "spring-banner"), ("Creative", "spring-story"),
-            ("Creative", "q3-photo"), ("Campaign", "spring-sale"), ("Campaign", "q3-conversions"),
+            ("Creative", "q3-photo"), ("Campaign", "spring-sale"), ("Campaign", "q3-awareness"),
             ("Campaign", "spring-sale-2"), ("Campaign", "engage"), ("Creative", "bad-name"),
             ("Creative", "spring-odd"),
         }  # fmt: skip
@@ -254,8 +257,8 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
                 "creatives": {"spring-odd": {"ad": {"name": "Another name"}}},
             }
         }
-        q3 = docs["Campaign", "q3-conversions"]
-        assert q3["objective"] == "conversions" and q3["paused"] is True
+        q3 = docs["Campaign", "q3-awareness"]
+        assert q3["objective"] == "awareness" and q3["paused"] is True
         assert q3["budget"] == {"lifetime": 1000, "currency": "USD"}
         assert q3["overrides"]["snapchat"]["creative"] == {"name": "Q3 creative", "brand_name": "Other Brand"}
         again = docs["Campaign", "spring-sale-2"]
@@ -274,8 +277,9 @@ def test_objects_made_through_the_api_map_to_documents_that_compile_back(tmp_pat
         skipped = {s.id: s for s in mapped.skipped}
         reasons = {name: skipped.pop(ids[name]).reason for name in (
             "two", "two.a", "two.b", "places", "places.squad", "eng.lens-ad", "eng.snap-ad",
-            "lens", "lens.creative", "snap.creative",
+            "lens", "lens.creative", "snap.creative", "checkout", "checkout.squad",
         )}  # fmt: skip
+        assert reasons["checkout"] == CONVERSIONS_NOT_IMPORTED
         assert skipped == {}  # nothing else, and the deleted campaign is not even listed
         # An ad named unlike the campaign's others keeps its name through a per-creative override (above).
         assert "has 2 ad squads" in reasons["two"] and reasons["two.a"] == "its campaign is not imported"

@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.importer.model import ASSET_REF, Account, Mapped, Names, Skipped, Unit, is_spec_name, slugify
+from reconciler.importer.model import (
+    ASSET_REF,
+    CONVERSIONS_NOT_IMPORTED,
+    Account,
+    Mapped,
+    Names,
+    Skipped,
+    Unit,
+    is_spec_name,
+    slugify,
+)
 from reconciler.media import EXTENSIONS, image_size, media_format, video_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
@@ -188,6 +198,8 @@ class _Importer:
         if objective not in _OBJECTIVES:
             known = ", ".join(f"{o} ({n})" for o, (n, _) in _OBJECTIVES.items())
             return f"objective {objective or 'none'} is not one reconciler maps (it maps {known})"
+        if _OBJECTIVES[objective][0] == "conversions":
+            return CONVERSIONS_NOT_IMPORTED
         if row.get("status") not in ("ACTIVE", "PAUSED"):
             return f"it is {str(row.get('status')).lower()}"
         if row.get("daily_budget") or row.get("lifetime_budget"):

@@ -61,6 +61,12 @@ class Mapped:
     skipped: list[Skipped] = field(default_factory=list)
 
 
+# Until each platform maps its pixel and event back to a spec: a conversions campaign is listed, not written.
+CONVERSIONS_NOT_IMPORTED = (
+    "a conversions campaign is not imported yet: its pixel and conversion event must be declared "
+    "(declare it and adopt it with `reconciler state import`)"
+)
+
 # Where imported uploads are written, relative to the project, and how a spec under specs/imported/ names them.
 ASSET_DIR = "assets/imported"
 ASSET_REF = "../../assets/imported/"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from reconciler.importer.model import ASSET_REF, Account, Mapped, Skipped, Unit
+from reconciler.importer.model import ASSET_REF, CONVERSIONS_NOT_IMPORTED, Account, Mapped, Skipped, Unit
 from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
@@ -254,6 +254,8 @@ class _Importer:
                 f"objective {pair[0]} with optimization goal {pair[1]} is none of the spec's objectives "
                 f"({', '.join(f'{k}: {v[0]}/{v[1]}' for k, v in SNAPCHAT_OBJECTIVES.items())})"
             )
+        if objective == "conversions":
+            raise _Inexpressible(CONVERSIONS_NOT_IMPORTED)
         budget, budget_field = _budget(squad)
         start = _day(campaign.get("start_time"))
         if start is None:

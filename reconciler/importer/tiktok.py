@@ -17,7 +17,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.importer.model import ASSET_REF, Account, Fetch, Mapped, Names, Skipped, Unit, slugify
+from reconciler.importer.model import (
+    ASSET_REF,
+    CONVERSIONS_NOT_IMPORTED,
+    Account,
+    Fetch,
+    Mapped,
+    Names,
+    Skipped,
+    Unit,
+    slugify,
+)
 from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
@@ -232,6 +242,8 @@ def _campaign_document(
             f"its objective {objective_type} has no spec objective (known: {', '.join(sorted(_OBJECTIVES))})"
         )
     objective, goal, billing = _OBJECTIVES[str(objective_type)]
+    if objective == "conversions":
+        raise _Inexpressible(CONVERSIONS_NOT_IMPORTED)
     status = row.get("operation_status")
     if status not in ("ENABLE", "DISABLE"):
         raise _Inexpressible(f"its status {status} is neither ENABLE nor DISABLE")

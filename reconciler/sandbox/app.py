@@ -41,7 +41,8 @@ def create_app(
     except ValueError as exc:
         raise ReconcilerError(f"invalid sandbox setting: {exc}") from None
     sandbox = Sandbox(data_file, settings, seed)
-    mounts = [Mount(control.PREFIX, routes=control.routes(sandbox, [p.name for p in PLATFORMS]))]
+    provisioners = {p.name: p.provision_account for p in PLATFORMS if p.provision_account is not None}
+    mounts = [Mount(control.PREFIX, routes=control.routes(sandbox, [p.name for p in PLATFORMS], provisioners))]
     for platform in PLATFORMS:
         router = Router(platform.routes(sandbox))
         mounts.append(

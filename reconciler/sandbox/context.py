@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -29,10 +30,22 @@ class Platform:
     # Where `routes` are mounted, when the platform serves more than its API root
     # (Snapchat's OAuth endpoint sits beside /v1): a prefix of `prefix`. Default: `prefix`.
     mount: str | None = None
+    # Makes (or changes) the ad account `id` with a time zone and currency, for
+    # POST /__sandbox__/accounts; returns the account as its API shows it. None: no such accounts.
+    provision_account: Callable[[Store, AccountSettings], dict[str, Any]] | None = None
 
     @property
     def mount_path(self) -> str:
         return self.mount or self.prefix
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """An emulated ad account, as POST /__sandbox__/accounts provisions it."""
+
+    id: str
+    timezone: str  # an IANA name, as the platforms report it
+    currency: str  # ISO 4217
 
 
 class Auth:

@@ -1,4 +1,4 @@
-"""The /__sandbox__ control API (DESIGN.md section 6): inspect objects, set auth, faults, reviews.
+"""The /__sandbox__ control API (DESIGN.md section 6): inspect objects, set auth, faults, reviews, accounts.
 
 Control requests are never counted, delayed, rate-limited or failed.
 """
@@ -6,7 +6,9 @@ Control requests are never counted, delayed, rate-limited or failed.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import re
+import zoneinfo
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -14,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from reconciler.sandbox.context import REVIEW_STATUSES, ReviewRule, Sandbox
+from reconciler.sandbox.context import REVIEW_STATUSES, AccountSettings, ReviewRule, Sandbox
 from reconciler.sandbox.faults import SETTING_NAMES, SettingError, parse_rejects
+from reconciler.sandbox.store import Store
 
 PREFIX = "/__sandbox__"
 TRUE_VALUES = ("1", "true", "yes")
@@ -46,8 +49,21 @@ async def _body(request: Request, *keys: str) -> dict[str, Any]:
     return body
 
 
-def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
-    """The control routes, for a sandbox serving `platforms`."""
+def _is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def routes(
+    sandbox: Sandbox,
+    platforms: list[str],
+    provisioners: Mapping[str, Callable[[Store, AccountSettings], dict[str, Any]]] | None = None,
+) -> list[BaseRoute]:
+    """The control routes, for a sandbox serving `platforms` (`provisioners`: who has ad accounts)."""
+    provisioners = provisioners or {}
 
     def platform_of(body: dict[str, Any], *, required: bool) -> str | None:
         platform = body.get("platform")
@@ -114,6 +130,25 @@ def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
     async def list_reviews(request: Request) -> Response:
         return JSONResponse([asdict(rule) for rule in sandbox.reviews.rules()])
 
+    async def accounts(request: Request) -> Response:
+        body = await _body(request, "platform", "id", "timezone", "currency")
+        platform = platform_of(body, required=True)
+        provision = provisioners.get(str(platform))
+        if provision is None:
+            raise BadRequest(f"{platform} has no ad accounts with a time zone and currency", "platform")
+        account_id, timezone, currency = body.get("id"), body.get("timezone", "UTC"), body.get("currency", "USD")
+        if not isinstance(account_id, str) or not account_id.strip() or len(account_id) > 64:
+            raise BadRequest("id must be the account's id as its API writes it (a string)", "id")
+        if not isinstance(timezone, str) or not _is_time_zone(timezone):
+            raise BadRequest("timezone must be an IANA time zone name, e.g. America/Los_Angeles", "timezone")
+        if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+            raise BadRequest("currency must be an ISO 4217 code, e.g. USD", "currency")
+        try:
+            shown = provision(sandbox.store, AccountSettings(account_id, timezone, currency))
+        except ValueError as exc:  # an id the platform would never give an account
+            raise BadRequest(str(exc), "id") from None
+        return JSONResponse(shown)
+
     async def reset(request: Request) -> Response:
         sandbox.reset()
         return JSONResponse({"ok": True})
@@ -134,5 +169,6 @@ def routes(sandbox: Sandbox, platforms: list[str]) -> list[BaseRoute]:
         route("/faults", faults, "POST"),
         route("/review", add_review, "POST"),
         route("/review", list_reviews, "GET"),
+        route("/accounts", accounts, "POST"),
         route("/reset", reset, "POST"),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,7 @@ from reconciler.model import Asset, Rename, Resource, TargetConfig, make_address
 from reconciler.resource_types import types_of
 from reconciler.spec import SpecSet
 from reconciler.spec.models import (
+    AdPlatformTarget,
     Audience,
     BroadstreetTarget,
     Campaign,
@@ -117,6 +119,11 @@ def target_config(target: TargetBase) -> TargetConfig:
         settings = {"ad_account_id": target.ad_account_id}
     else:  # pragma: no cover - the models allow no other platform
         raise TypeError(type(target))
+    if isinstance(target, AdPlatformTarget):
+        # The provider checks it against the ad account's own before the first write, as the currency.
+        settings["timezone"] = target.timezone
+        if target.pixel_id:
+            settings["pixel_id"] = target.pixel_id
     return TargetConfig(
         name=target.name,
         platform=target.platform,  # type: ignore[attr-defined]
@@ -271,7 +278,29 @@ class _Compiler:
                 field_,
                 f"{platform} needs a {field_} for a campaign (target {target.name}); add e.g. {field_}: {example}",
             )
-        return not missing
+        return self.conversions_complete(campaign, target) and not missing
+
+    def conversions_complete(self, campaign: Campaign, target: TargetBase) -> bool:
+        """A conversions campaign optimises for an event its target's pixel reports: both must be named."""
+        if campaign.objective != "conversions":
+            if campaign.conversion_event is not None:
+                self.issue("Campaign", campaign.name, "conversion_event",
+                           f"only a campaign with objective: conversions has a conversion_event (this one is "
+                           f"{campaign.objective}); remove it or set objective: conversions")  # fmt: skip
+                return False
+            return True
+        complete = True
+        if campaign.conversion_event is None:
+            self.issue("Campaign", campaign.name, "conversion_event",
+                       f"objective: conversions needs the event to optimise for (target {target.name}); "
+                       "add e.g. conversion_event: PURCHASE")  # fmt: skip
+            complete = False
+        if isinstance(target, AdPlatformTarget) and not target.pixel_id:
+            self.issue("Campaign", campaign.name, "targets",
+                       f"objective: conversions on target {target.name} needs its pixel: add pixel_id to "
+                       f"Target {target.name}")  # fmt: skip
+            complete = False
+        return complete
 
     def check_creative_overrides(self, campaign: Campaign, platform: str) -> None:
         """`overrides: {PLATFORM: {creatives: {...}}}` may name only creatives of the campaign, each by type."""
@@ -361,9 +390,9 @@ class _Compiler:
             "status": status,
             "billing_event": "IMPRESSIONS",
             "optimization_goal": optimization_goal,
-            "start_time": f"{campaign.start_date.isoformat()}T00:00:00+0000",
+            "start_time": _meta_time(_local_start(campaign.start_date, target)),
             # 0: ongoing, Graph's way to create or update an ad set with no end (daily budgets only)
-            "end_time": f"{campaign.end_date.isoformat()}T23:59:59+0000" if campaign.end_date else 0,
+            "end_time": _meta_time(_local_end(campaign.end_date, target)) if campaign.end_date else 0,
         }
         if campaign.budget:
             unit = 1 if campaign.budget.currency in ZERO_DECIMAL_CURRENCIES else 100
@@ -457,12 +486,12 @@ class _Compiler:
             "billing_event": billing_event,
             "optimization_goal": optimization_goal,
             "pacing": "PACING_MODE_SMOOTH",
-            "schedule_start_time": f"{campaign.start_date.isoformat()} 00:00:00",
+            "schedule_start_time": _tiktok_time(_local_start(campaign.start_date, target)),
             "operation_status": status,
         }
         if campaign.end_date:
             adgroup["schedule_type"] = "SCHEDULE_START_END"
-            adgroup["schedule_end_time"] = f"{campaign.end_date.isoformat()} 23:59:59"
+            adgroup["schedule_end_time"] = _tiktok_time(_local_end(campaign.end_date, target))
         else:  # "run continuously after the scheduled start time"; no schedule_end_time (optional in the SDK)
             adgroup["schedule_type"] = "SCHEDULE_FROM_NOW"
         if campaign.budget:
@@ -541,10 +570,10 @@ class _Compiler:
         of_campaign: Origin = (("Campaign", campaign.name),)
         objective, optimization_goal = SNAPCHAT_OBJECTIVES[campaign.objective]
         status = "PAUSED" if campaign.paused else "ACTIVE"
-        start_time = _snapchat_time(campaign.start_date, "00:00:00")
+        start_time = _snapchat_time(_local_start(campaign.start_date, target))
         # No end: the field is left out. PUT replaces the whole object, so an update leaves it out
         # too, which clears it (UNCONFIRMED that Snapchat's PUT clears an omitted end_time).
-        end_time = {"end_time": _snapchat_time(campaign.end_date, "23:59:59")} if campaign.end_date else {}
+        end_time = {"end_time": _snapchat_time(_local_end(campaign.end_date, target))} if campaign.end_date else {}
         campaign_address = self.add(
             of_campaign,
             target,
@@ -698,5 +727,28 @@ def _snapchat_targeting(audience: Audience) -> dict[str, Any]:
     return {"geos": [{"country_code": c.lower()} for c in audience.countries], "demographics": [demographics]}
 
 
-def _snapchat_time(day: dt.date, clock: str) -> str:
-    return f"{day.isoformat()}T{clock}.000Z"
+# Flights are days in the ad account's time zone (the Target's `timezone`): from 00:00:00 on the
+# first day to 23:59:59 on the last, there, written in each API's own form.
+
+
+def _local_start(day: dt.date, target: AdPlatformTarget) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0, 0), tzinfo=zoneinfo.ZoneInfo(target.timezone))
+
+
+def _local_end(day: dt.date, target: AdPlatformTarget) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zoneinfo.ZoneInfo(target.timezone))
+
+
+def _meta_time(moment: dt.datetime) -> str:
+    """Graph takes ISO 8601 with the offset: 2026-06-01T00:00:00-0700."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _tiktok_time(moment: dt.datetime) -> str:
+    """TikTok schedule times are UTC+0 strings: 2026-06-01 07:00:00 (research fidelity-audit row 5)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _snapchat_time(moment: dt.datetime) -> str:
+    """Snapchat takes UTC with milliseconds: 2026-06-01T07:00:00.000Z."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")

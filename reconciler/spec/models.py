@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=128)]
@@ -28,6 +29,10 @@ FORMATS = (
 )
 Format = Literal["image/png", "image/jpeg", "image/gif", "video/mp4", "video/quicktime", "text/html", "text/plain"]
 Objective = Literal["awareness", "traffic", "engagement", "conversions"]
+# What a conversions campaign optimises for; each platform maps it to its own event (compile.py).
+ConversionEvent = Literal[
+    "PURCHASE", "LEAD", "ADD_TO_CART", "COMPLETE_REGISTRATION", "INITIATE_CHECKOUT", "VIEW_CONTENT"
+]
 Platform = Literal["broadstreet", "meta", "tiktok", "snapchat"]
 
 
@@ -68,7 +73,36 @@ class BroadstreetTarget(TargetBase):
     credentials: TokenCredentials
 
 
-class MetaTarget(TargetBase):
+def _iana_time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"`{value}` is not an IANA time zone name (e.g. UTC, America/Los_Angeles, Europe/Berlin)"
+        ) from None
+    return value
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_iana_time_zone)]
+PixelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class AdPlatformTarget(TargetBase):
+    """A Meta, TikTok or Snapchat ad account: flights run in its time zone; conversions need its pixel."""
+
+    timezone: Annotated[
+        TimeZone,
+        Field(description="The ad account's IANA time zone; checked against the account before the first write."),
+    ] = "UTC"
+    pixel_id: PixelId | None = None
+
+    @field_validator("pixel_id", mode="before")
+    @classmethod
+    def _pixel_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class MetaTarget(AdPlatformTarget):
     platform: Literal["meta"]
     ad_account_id: Annotated[str, Field(pattern=r"^act_[0-9]+$")]
     page_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
@@ -80,7 +114,7 @@ class MetaTarget(TargetBase):
         return str(value) if isinstance(value, int) else value
 
 
-class TikTokTarget(TargetBase):
+class TikTokTarget(AdPlatformTarget):
     platform: Literal["tiktok"]
     advertiser_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
     identity_id: Annotated[str, Field(min_length=1)]
@@ -92,7 +126,7 @@ class TikTokTarget(TargetBase):
         return str(value) if isinstance(value, int) else value
 
 
-class SnapchatTarget(TargetBase):
+class SnapchatTarget(AdPlatformTarget):
     platform: Literal["snapchat"]
     ad_account_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     credentials: SnapchatCredentials
@@ -163,6 +197,8 @@ class Audience(SpecModel):
     countries: Annotated[list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]], Field(min_length=1)]
     age_min: Annotated[int, Field(ge=13, le=65)] = 18
     age_max: Annotated[int, Field(ge=13, le=65)] | None = None
+    # Meta only: let Advantage+ audience widen the audience beyond these limits (Graph v23+ needs a choice).
+    advantage_audience: bool = False
 
     @model_validator(mode="after")
     def _ages(self) -> Audience:
@@ -183,6 +219,7 @@ class Campaign(Document):
     creatives: list[Name] = []
     budget: Budget | None = None
     objective: Objective = "traffic"
+    conversion_event: ConversionEvent | None = None  # with objective: conversions (needs the target's pixel_id)
     audience: Audience | None = None
     paused: bool = False
     overrides: dict[Platform, dict[str, Any]] = {}
