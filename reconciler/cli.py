@@ -646,6 +646,12 @@ def sandbox() -> None:
     type=click.FloatRange(0, 1),
     help="Share of writes carried out whose response is then lost.",
 )
+@click.option(
+    "--video-processing-ms",
+    default=0.0,
+    type=click.FloatRange(0, 600_000),
+    help="How long a new Meta video stays in processing.",
+)
 @click.option("--seed", type=int, help="Seed for reproducible faults.")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="Keep the objects in FILE across runs.")
 def sandbox_serve(
@@ -655,6 +661,7 @@ def sandbox_serve(
     rate_limit: float | None,
     fault_rate: float,
     drop_response_rate: float,
+    video_processing_ms: float,
     seed: int | None,
     data: Path | None,
 ) -> None:
@@ -676,6 +683,7 @@ def sandbox_serve(
         rate_limit=rate_limit,
         fault_rate=fault_rate,
         drop_response_rate=drop_response_rate,
+        video_processing_ms=video_processing_ms,
         seed=seed,
         data_file=data,
     )

@@ -52,6 +52,7 @@ class Meta(Graph):
             "video_id": video_id,
             "message": "Watch",
             "call_to_action": {"type": "WATCH_MORE", "value": {"link": link}},
+            "image_url": "https://cdn.example/thumbnail.jpg",  # Graph needs a thumbnail (or image_hash)
         }
         body = {"name": name, "object_story_spec": {"page_id": PAGE, "video_data": story}}
         return (await self.ok("POST", f"/{ACCOUNT}/adcreatives", json=body))["id"]
@@ -123,7 +124,8 @@ def test_campaigns_ads_and_creatives_import_and_compile_back_to_the_live_objects
         spring = await sb.campaign("Spring Sale", status="PAUSED")
         spring_set = await sb.adset(
             spring, "Spring Sale - US", status="PAUSED", daily_budget=5050,
-            targeting={"geo_locations": {"countries": ["US", "CA"]}, "age_min": 21, "age_max": 45},
+            targeting={"geo_locations": {"countries": ["US", "CA"]}, "age_min": 21, "age_max": 45,
+                       "targeting_automation": {"advantage_audience": 1}},
             start_time="2026-03-01T10:00:00+0000", end_time="2026-03-31T23:59:59+0000",
         )  # fmt: skip
         banner = await sb.image_named(1, "banner.png")
@@ -138,7 +140,8 @@ def test_campaigns_ads_and_creatives_import_and_compile_back_to_the_live_objects
         always = await sb.campaign("evergreen", objective="OUTCOME_AWARENESS")
         always_set = await sb.adset(
             always, "evergreen", optimization_goal="REACH", daily_budget=2000, end_time=0,
-            targeting={"geo_locations": {"countries": ["GB"]}, "age_min": 18},
+            targeting={"geo_locations": {"countries": ["GB"]}, "age_min": 18,
+                       "targeting_automation": {"advantage_audience": 0}},
         )  # fmt: skip
         video = await sb.video("clip")
         await sb.ad(always_set, await sb.video_creative(video, "evergreen.clip"), "My video ad")
@@ -156,7 +159,12 @@ def test_campaigns_ads_and_creatives_import_and_compile_back_to_the_live_objects
         }
         campaign = docs[("Campaign", "spring-sale")]
         assert campaign["budget"] == {"daily": 50.5, "currency": "USD"} and campaign["paused"] is True
-        assert campaign["audience"] == {"countries": ["US", "CA"], "age_min": 21, "age_max": 45}
+        assert campaign["audience"] == {
+            "countries": ["US", "CA"],
+            "age_min": 21,
+            "age_max": 45,
+            "advantage_audience": True,
+        }
         assert (campaign["start_date"], campaign["end_date"]) == (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
         assert campaign["creatives"] == ["banner", "square"]
         assert campaign["overrides"] == {
@@ -199,7 +207,8 @@ def test_inexpressible_objects_are_skipped_with_id_and_reason_and_the_rest_impor
         await sb.adset(wrong_goal, "wrong goal", optimization_goal="REACH")
         regions = await sb.campaign("regions")
         await sb.adset(regions, "regions", targeting={"geo_locations": {"countries": ["US"]}, "age_min": 18,
-                                                       "interests": [{"id": "6003"}]})  # fmt: skip
+                                                       "interests": [{"id": "6003"}],
+                                                       "targeting_automation": {"advantage_audience": 0}})  # fmt: skip
         good = await sb.campaign("good")
         good_set = await sb.adset(good, "good")
         image = await sb.image(seed=4)
@@ -268,12 +277,18 @@ def test_import_command_then_plans_are_empty_and_edits_update_in_place(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("META_ACCESS_TOKEN", E2E_TOKEN)
-    campaign = {"name": "Spring Sale", "objective": "OUTCOME_TRAFFIC", "special_ad_categories": []}
+    campaign = {
+        "name": "Spring Sale",
+        "objective": "OUTCOME_TRAFFIC",
+        "special_ad_categories": [],
+        "is_adset_budget_sharing_enabled": False,
+    }
     spring = graph(sandbox, "POST", f"/{ACCOUNT}/campaigns", json=campaign)["id"]
     adset = {
         "name": "Spring Sale", "campaign_id": spring, "billing_event": "IMPRESSIONS",
         "optimization_goal": "LINK_CLICKS", "daily_budget": 5050,
-        "targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 18},
+        "targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 18,
+                      "targeting_automation": {"advantage_audience": 0}},
         "start_time": "2026-06-01T00:00:00+0000", "end_time": 0,
     }  # fmt: skip
     spring_set = graph(sandbox, "POST", f"/{ACCOUNT}/adsets", json=adset)["id"]

@@ -54,6 +54,7 @@ def campaign_attrs(name: str = "summer", **extra: Any) -> dict[str, Any]:
         "status": "ACTIVE",
         "buying_type": "AUCTION",
         "special_ad_categories": [],
+        "is_adset_budget_sharing_enabled": False,
         **extra,
     }
 
@@ -69,7 +70,11 @@ def adset_attrs(campaign_id: str, name: str = "summer", **extra: Any) -> dict[st
         "end_time": "2026-08-31T23:59:59+0000",
         "daily_budget": 5000,
         "currency": "USD",
-        "targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 18},
+        "targeting": {
+            "geo_locations": {"countries": ["US"]},
+            "age_min": 18,
+            "targeting_automation": {"advantage_audience": 0},
+        },
         "campaign_id": campaign_id,
         **extra,
     }
@@ -155,7 +160,11 @@ def test_adset_reads_back_in_our_vocabulary_and_drift_shows() -> None:
 
         await sb.graph("POST", f"/{adset.id}", daily_budget="9000")  # edited by hand
         assert await p.read("adset", adset.id, attrs) == {**attrs, "daily_budget": 9000}
-        changed = {**attrs, "daily_budget": 6000, "targeting": {"geo_locations": {"countries": ["CA"]}}}
+        changed = {
+            **attrs,
+            "daily_budget": 6000,
+            "targeting": {"geo_locations": {"countries": ["CA"]}, "targeting_automation": {"advantage_audience": 0}},
+        }
         update = op("adset", changed, action=Action.UPDATE, id_=adset.id, changed=("daily_budget", "targeting"))
         assert await p.update(update) == changed
         assert await p.read("adset", adset.id, attrs) == changed
@@ -335,7 +344,8 @@ def test_rate_limit_codes_wait_as_the_usage_header_says(monkeypatch: pytest.Monk
 
     async def scenario(sb: Sandbox, p: MetaProvider) -> None:
         await sb.control("POST", "/faults", {"platform": "meta", "rate_limit": 1})
-        await p.find(op("campaign", campaign_attrs()))  # takes the one token
+        # Another client takes the one token: this provider saw no usage header to slow down for.
+        await sb.http.get(f"/meta/v26.0/act_{ACCOUNT}/campaigns", params={"access_token": TOKEN})
         with pytest.raises(ProviderError) as info:
             await p.create(op("campaign", campaign_attrs()))
         exc = info.value

@@ -30,6 +30,7 @@ OUT_OF_RANGE = {
     "rate_limit": ["0", "-1", "0.001", "100001", "1" + "0" * 400],
     "fault_rate": ["-0.1", "1.01", "2"],
     "drop_response_rate": ["-0.1", "1.01", "2"],
+    "video_processing_ms": ["-1", "600000.5", "1" + "0" * 400],
 }
 BAD_SETTINGS = [
     (name, value)
@@ -137,6 +138,7 @@ def test_every_other_control_field_is_checked(path: str, body: dict[str, Any], f
 
 SERVE_OPTIONS = {"latency_ms": "--latency-ms", "rate_limit": "--rate-limit", "fault_rate": "--fault-rate"}
 SERVE_OPTIONS["drop_response_rate"] = "--drop-response-rate"
+SERVE_OPTIONS["video_processing_ms"] = "--video-processing-ms"
 
 
 def test_serve_options_declare_the_control_api_ranges() -> None:

@@ -13,7 +13,7 @@ import httpx
 from tests import provider_kit as kit
 from tests.conftest import png_bytes
 
-API = "/meta/v25.0"
+API = "/meta/v26.0"
 TOKEN = "meta-tok-123"
 ACCOUNT = "act_1234567890"
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(48)
@@ -46,7 +46,13 @@ class Graph(kit.AsyncSandbox):
     # --- a valid object of each type ---
 
     async def campaign(self, name: str = "summer", **extra: Any) -> str:
-        body = {"name": name, "objective": "OUTCOME_TRAFFIC", "special_ad_categories": [], **extra}
+        body = {
+            "name": name,
+            "objective": "OUTCOME_TRAFFIC",
+            "special_ad_categories": [],
+            "is_adset_budget_sharing_enabled": False,
+            **extra,
+        }
         return (await self.ok("POST", f"/{ACCOUNT}/campaigns", json=body))["id"]
 
     async def adset(self, campaign_id: str, name: str = "summer", **extra: Any) -> str:
@@ -56,7 +62,11 @@ class Graph(kit.AsyncSandbox):
             "billing_event": "IMPRESSIONS",
             "optimization_goal": "LINK_CLICKS",
             "daily_budget": 5000,
-            "targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 18},
+            "targeting": {
+                "geo_locations": {"countries": ["US"]},
+                "age_min": 18,
+                "targeting_automation": {"advantage_audience": 0},
+            },
             "start_time": "2026-06-01T00:00:00+0000",
             "end_time": "2026-08-31T23:59:59+0000",
             **extra,
@@ -111,7 +121,13 @@ def test_ad_accounts_are_provisioned_on_first_use_in_usd() -> None:
 
 def test_campaign_create_from_a_form_body_read_update_delete() -> None:
     async def scenario(g: Graph) -> None:
-        form = {"name": "summer", "objective": "OUTCOME_TRAFFIC", "special_ad_categories": "[]", "status": "PAUSED"}
+        form = {
+            "name": "summer",
+            "objective": "OUTCOME_TRAFFIC",
+            "special_ad_categories": "[]",
+            "status": "PAUSED",
+            "is_adset_budget_sharing_enabled": "false",
+        }
         created = await g.ok("POST", f"/{ACCOUNT}/campaigns", data=form)  # nested values JSON-encoded, as the SDK
         assert list(created) == ["id"] and created["id"].isdigit()
         id_ = created["id"]
@@ -168,6 +184,7 @@ def test_campaign_validation_errors_name_the_field() -> None:
             "name": "x",
             "objective": "OUTCOME_SALES",
             "special_ad_categories": [],
+            "is_adset_budget_sharing_enabled": False,
             "execution_options": ["validate_only"],
         }
         assert await g.ok("POST", path, json=dry) == {"success": True}
@@ -194,7 +211,11 @@ def test_adset_budgets_read_back_as_strings_and_parents_are_checked() -> None:
         assert read == {
             "id": adset,
             "daily_budget": "5000",  # quirk: money comes back as a numeric string
-            "targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 18},
+            "targeting": {
+                "geo_locations": {"countries": ["US"], "location_types": ["home", "recent"]},  # added by Graph
+                "age_min": 18,
+                "targeting_automation": {"advantage_audience": 0},
+            },
             "start_time": "2026-06-01T00:00:00+0000",  # the same instant, in the account's time zone
             "campaign_id": campaign,
             "effective_status": "ACTIVE",
@@ -206,14 +227,28 @@ def test_adset_budgets_read_back_as_strings_and_parents_are_checked() -> None:
             await g.ok(
                 "POST",
                 "/act_99/campaigns",
-                json={"name": "o", "objective": "OUTCOME_SALES", "special_ad_categories": []},
+                json={
+                    "name": "o",
+                    "objective": "OUTCOME_SALES",
+                    "special_ad_categories": [],
+                    "is_adset_budget_sharing_enabled": False,
+                },
             )
         )["id"]
         cases = {
             "lifetime_budget": ({"daily_budget": None, "lifetime_budget": 1000, "end_time": None}, "needs end_time"),
             "both budgets": ({"lifetime_budget": 1000}, "not both"),
             "no location": ({"targeting": {"age_min": 18}}, "needs at least one location"),
-            "age": ({"targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 70}}, "targeting.age_min"),
+            "age": (
+                {
+                    "targeting": {
+                        "geo_locations": {"countries": ["US"]},
+                        "age_min": 70,
+                        "targeting_automation": {"advantage_audience": 0},
+                    }
+                },
+                "targeting.age_min",
+            ),
             "bid cap": ({"bid_strategy": "COST_CAP"}, "needs a bid_amount"),
             "other account": ({"campaign_id": other_account}, "is not a live Campaign of ad account act_1234567890"),
             "no campaign": ({"campaign_id": "120201999999999999"}, "campaign_id 120201999999999999 is not a live"),
@@ -230,10 +265,18 @@ def test_adset_budgets_read_back_as_strings_and_parents_are_checked() -> None:
         assert await g.ok(
             "POST",
             f"/{adset}",
-            data={"daily_budget": "7000", "targeting": json.dumps({"geo_locations": {"countries": ["CA"]}})},
+            data={
+                "daily_budget": "7000",
+                "targeting": json.dumps(
+                    {"geo_locations": {"countries": ["CA"]}, "targeting_automation": {"advantage_audience": 0}}
+                ),
+            },
         )
         read = await g.ok("GET", f"/{adset}", {"fields": "daily_budget,targeting"})
-        assert read["daily_budget"] == "7000" and read["targeting"] == {"geo_locations": {"countries": ["CA"]}}
+        assert read["daily_budget"] == "7000" and read["targeting"] == {
+            "geo_locations": {"countries": ["CA"], "location_types": ["home", "recent"]},
+            "targeting_automation": {"advantage_audience": 0},
+        }
 
     run(scenario)
 
@@ -244,7 +287,7 @@ def _adset_body(campaign: str, **extra: Any) -> dict[str, Any]:
         "campaign_id": campaign,
         "billing_event": "IMPRESSIONS",
         "daily_budget": 5000,
-        "targeting": {"geo_locations": {"countries": ["US"]}},
+        "targeting": {"geo_locations": {"countries": ["US"]}, "targeting_automation": {"advantage_audience": 0}},
         "start_time": "2026-06-01T00:00:00+0000",
         "end_time": "2026-08-31T23:59:59+0000",
         **extra,

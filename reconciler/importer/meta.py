@@ -13,6 +13,7 @@ written; otherwise the object is skipped with the reason.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,13 @@ from reconciler.importer.model import (
 from reconciler.media import EXTENSIONS, image_size, media_format, video_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
-from reconciler.spec.compile import CREATIVE_OVERRIDES, META_OBJECTIVES, SHOWABLE_FORMATS, ZERO_DECIMAL_CURRENCIES
+from reconciler.spec.compile import (
+    CREATIVE_OVERRIDES,
+    META_CUSTOM_EVENTS,
+    META_OBJECTIVES,
+    SHOWABLE_FORMATS,
+    ZERO_DECIMAL_CURRENCIES,
+)
 
 # Parents first. "adaccount" is not a resource: its one row gives the currency budgets are in
 # and the name of the target's Advertiser document.
@@ -39,8 +46,13 @@ TYPES: tuple[str, ...] = ("adaccount", "campaign", "adset", "adimage", "advideo"
 
 _OBJECTIVES = {objective: (name, goal) for name, (objective, goal) in META_OBJECTIVES.items()}
 _LINK_KEYS = frozenset({"link", "message", "name", "call_to_action", "image_hash"})
-_VIDEO_KEYS = frozenset({"message", "name", "call_to_action", "video_id"})
-_TARGETING_KEYS = frozenset({"geo_locations", "age_min", "age_max"})
+# A video's headline is its title; its thumbnail (image_url or image_hash) is Graph's or the provider's, not
+# the spec's: refresh compares the keys compile sends only, so it is left to the platform.
+_VIDEO_KEYS = frozenset({"message", "title", "call_to_action", "video_id", "image_url", "image_hash"})
+_TARGETING_KEYS = frozenset({"geo_locations", "age_min", "age_max", "targeting_automation"})
+# What Graph adds to geo_locations on read when none was sent (its default): not the spec's.
+_DEFAULT_LOCATION_TYPES = (["home", "recent"], ["home"])
+_EVENTS = {custom: event for event, custom in META_CUSTOM_EVENTS.items()}
 # A video's size when its file does not say (no track header found): a guess, written as such.
 _GUESSED_VIDEO_SIZE = "1920x1080"
 
@@ -153,12 +165,16 @@ class _Importer:
         override("campaign", "buying_type", row.get("buying_type") or "AUCTION", "AUCTION")
         override("campaign", "special_ad_categories", list(row.get("special_ad_categories") or []), [])
         override("adset", "billing_event", adset.row.get("billing_event"), "IMPRESSIONS")
+        if row.get("is_adset_budget_sharing_enabled") is True:  # compile sends false (each ad set its own budget)
+            overrides.setdefault("campaign", {})["is_adset_budget_sharing_enabled"] = True
         start, end = _schedule(adset.row)
         assert start is not None  # campaign_problem checked it
-        # Whole days in +0000 unless overridden; the provider compares instants, not spellings.
-        if start != dt.datetime.combine(start.date(), dt.time(0, 0, 0), dt.UTC):
+        # Whole days in the target's time zone unless overridden; the provider compares instants, not spellings.
+        zone = zoneinfo.ZoneInfo(str(getattr(self.target, "timezone", None) or "UTC"))
+        start, end = start.astimezone(zone), end.astimezone(zone) if end is not None else None
+        if start != dt.datetime.combine(start.date(), dt.time(0, 0, 0), zone):
             overrides.setdefault("adset", {})["start_time"] = adset.row["start_time"]
-        if end is not None and end != dt.datetime.combine(end.date(), dt.time(23, 59, 59), dt.UTC):
+        if end is not None and end != dt.datetime.combine(end.date(), dt.time(23, 59, 59), zone):
             overrides.setdefault("adset", {})["end_time"] = adset.row["end_time"]
         document: dict[str, Any] = {
             "kind": "Campaign",
@@ -168,6 +184,9 @@ class _Importer:
             "objective": objective,
             "start_date": start.date(),
         }
+        if objective == "conversions":  # campaign_problem checked the pixel and the event
+            event = _EVENTS[str(adset.row["promoted_object"]["custom_event_type"])]
+            document["conversion_event"] = event
         if end is not None:
             document["end_date"] = end.date()
         document["budget"] = self.budget(adset.row)
@@ -199,7 +218,9 @@ class _Importer:
             known = ", ".join(f"{o} ({n})" for o, (n, _) in _OBJECTIVES.items())
             return f"objective {objective or 'none'} is not one reconciler maps (it maps {known})"
         if _OBJECTIVES[objective][0] == "conversions":
-            return CONVERSIONS_NOT_IMPORTED
+            problem = self.conversion_problem(adsets)
+            if problem:
+                return problem
         if row.get("status") not in ("ACTIVE", "PAUSED"):
             return f"it is {str(row.get('status')).lower()}"
         if row.get("daily_budget") or row.get("lifetime_budget"):
@@ -236,6 +257,23 @@ class _Importer:
             return "its ad set has a lifetime budget but no end_time"
         if not self.account.get("currency"):
             return "the ad account's currency is unknown (the account was not listed)"
+        return ""
+
+    def conversion_problem(self, adsets: list[Listed]) -> str:
+        """A conversions campaign imports when the target names the pixel its one ad set optimises with."""
+        pixel = getattr(self.target, "pixel_id", None)
+        if not pixel:
+            return CONVERSIONS_NOT_IMPORTED
+        if len(adsets) != 1:
+            return ""  # said by the ad set count check
+        promoted = adsets[0].row.get("promoted_object")
+        if not isinstance(promoted, dict) or set(promoted) != {"pixel_id", "custom_event_type"}:
+            return "its ad set's promoted_object is not a pixel and an event, which a Campaign cannot express"
+        if str(promoted["pixel_id"]) != str(pixel):
+            return f"its ad set optimises with pixel {promoted['pixel_id']}, not the target's pixel_id {pixel}"
+        if promoted["custom_event_type"] not in _EVENTS:
+            known = ", ".join(sorted(_EVENTS))
+            return f"its ad set optimises for {promoted['custom_event_type']}, which is not one of {known}"
         return ""
 
     def budget(self, adset: dict[str, Any]) -> dict[str, Any]:
@@ -470,8 +508,15 @@ def _targeting_problem(targeting: Any) -> str:
     if extra:
         return f"uses {', '.join(sorted(extra))}, which an audience cannot express (countries and ages only)"
     geo = targeting.get("geo_locations")
+    if isinstance(geo, dict) and geo.get("location_types") in _DEFAULT_LOCATION_TYPES:
+        geo = {k: v for k, v in geo.items() if k != "location_types"}  # Graph's default, added on read
     if not isinstance(geo, dict) or set(geo) != {"countries"}:
         return "locates by more than countries, which an audience cannot express"
+    automation = targeting.get("targeting_automation", {"advantage_audience": 0})
+    if not isinstance(automation, dict) or set(automation) != {"advantage_audience"}:
+        return "uses targeting automation beyond the Advantage+ audience flag, which an audience cannot express"
+    if automation["advantage_audience"] not in (0, 1) or isinstance(automation["advantage_audience"], bool):
+        return "has an Advantage+ audience flag that is not 0 or 1"
     countries = geo["countries"]
     if not (isinstance(countries, list) and countries and all(isinstance(c, str) for c in countries)):
         return "has no countries"
@@ -492,6 +537,8 @@ def _audience(targeting: dict[str, Any]) -> dict[str, Any]:
     audience["age_min"] = targeting["age_min"]
     if "age_max" in targeting:
         audience["age_max"] = targeting["age_max"]
+    if (targeting.get("targeting_automation") or {}).get("advantage_audience") == 1:
+        audience["advantage_audience"] = True
     return audience
 
 
@@ -507,7 +554,7 @@ def _content(story: dict[str, Any], is_video: bool) -> tuple[Any, ...] | str:
         link = action["value"]["link"] if is_video else link
     if not isinstance(link, str) or not link.startswith(("http://", "https://")) or any(c.isspace() for c in link):
         return "it has no http(s) link, which a Creative needs as click_url"
-    headline, body = story.get("name"), story.get("message")
+    headline, body = story.get("title" if is_video else "name"), story.get("message")
     if headline is not None and (not isinstance(headline, str) or not headline.strip() or len(headline) > 255):
         return "its headline is not text of at most 255 characters"
     if body is not None and (not isinstance(body, str) or not body.strip() or len(body) > 2000):

@@ -177,6 +177,9 @@ class ErrorDetail:
 
 
 ErrorParser = Callable[[httpx.Response], ErrorDetail]
+# Seconds to hold the target's requests back after a response, from what it says of the quota in use (Meta's
+# usage headers), so that the client slows down before it is throttled; None: no need.
+Pacer = Callable[[httpx.Response], float | None]
 # Reads the decoded body of a 2xx response: an ErrorDetail when the platform
 # reports a failure inside a successful HTTP answer (TikTok's `code` != 0).
 BodyCheck = Callable[[Any], ErrorDetail | None]
@@ -248,8 +251,10 @@ class HttpClient:
         max_connections: int | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        pace: Pacer | None = None,
     ) -> None:
         self.redact = Redactor(secrets)
+        self._pace = pace
         self._retry = retry or DEFAULT_RETRY
         self.set_auth(params=auth_params, headers=auth_headers)
         self._error_parser = error_parser
@@ -348,6 +353,9 @@ class HttpClient:
             ) from None
         if logger.isEnabledFor(logging.DEBUG):  # describing costs a redaction: only when it is shown
             logger.debug("%s -> %s", self._describe_request(request), response.status_code)
+        if self._pace is not None and (hold := self._pace(response)):
+            logger.debug("pacing: holding requests back %.2fs for the quota in use", hold)
+            self._limiter.pause(hold)
         if not response.is_success:
             raise self._error(response, write)
         body = self._decode(response, write)

@@ -1,4 +1,4 @@
-"""Meta Marketing API through the Graph API v25.0 (research/platform-apis.md section 2).
+"""Meta Marketing API through the Graph API v26.0 (research/platform-apis.md section 2).
 
 Objects are created on the ad account's edges (`POST /act_{id}/campaigns`),
 then read, changed and deleted by id (`GET`/`POST`/`DELETE /{id}`). Images are
@@ -26,7 +26,10 @@ from reconciler.providers.batch import read_each, review_each
 from reconciler.providers.http import ErrorDetail, HttpClient, NotFound, default_error_parser
 from reconciler.providers.vocabulary import as_recorded
 
-DEFAULT_BASE_URL = "https://graph.facebook.com/v25.0"
+# v26.0: the version of FB-SDK 26.0.3, whose fields and enums the compiler and the emulator are checked against
+# (tests/test_meta_fidelity.py). v25.0 is still live, but each Graph version lives about two years from its
+# release, so the newer one leaves the longer runway; nothing here uses a field that differs between the two.
+DEFAULT_BASE_URL = "https://graph.facebook.com/v26.0"
 # Meta publishes no per-second cap: Business Use Case quotas are counted per hour by
 # access tier, plus real-time limits on bursts of mutations (research 2.7). 20 requests
 # a second keeps an apply of a few hundred objects under a minute without bursting;
@@ -72,6 +75,7 @@ _BASE_KEYS = {
 _LIST_FIELDS = {
     "campaign": (
         "id", "account_id", "name", "objective", "status", "effective_status", "buying_type",
+        "is_adset_budget_sharing_enabled",
         "special_ad_categories", "daily_budget", "lifetime_budget", "spend_cap", "bid_strategy", "start_time",
         "stop_time", "created_time",
     ),
@@ -89,7 +93,31 @@ _LIST_FIELDS = {
     "advideo": ("id", "title", "source", "picture", "created_time"),
 }  # fmt: skip
 _ACCOUNT_FIELDS = ("id", "account_id", "name", "currency", "timezone_name")
-_REVIEW_FIELDS = "effective_status,ad_review_feedback"
+_REVIEW_FIELDS = "effective_status,ad_review_feedback,issues_info"
+# Ad.EffectiveStatus (FB-SDK 26.0.3, 12 values), each mapped on purpose. Approved: the review passed, whatever
+# the delivery state (paused here or above, archived, deleted: no review is outstanding); PREAPPROVED is
+# Meta's "passed pre-review, may deliver". Pending: still in review (PENDING_REVIEW, IN_PROCESS), or held
+# before it (PENDING_BILLING_INFO: reviewed once the account has a payment method). Rejected: DISAPPROVED
+# (the reasons in ad_review_feedback), and WITH_ISSUES, an ad that cannot deliver until fixed (its
+# issues_info says why). Any other status is pending, naming it.
+_APPROVED_STATUSES = frozenset(
+    {"ACTIVE", "PAUSED", "ADSET_PAUSED", "CAMPAIGN_PAUSED", "ARCHIVED", "DELETED", "PREAPPROVED"}
+)
+_PENDING_STATUSES = frozenset({"PENDING_REVIEW", "IN_PROCESS", "PENDING_BILLING_INFO"})
+_REJECTED_STATUSES = frozenset({"DISAPPROVED", "WITH_ISSUES"})
+# A video is usable once its status.video_status is "ready" (research fidelity audit row 16): polled with
+# backoff from VIDEO_POLL_FIRST seconds, doubling to VIDEO_POLL_MAX, for VIDEO_READY_TIMEOUT in all.
+VIDEO_POLL_FIRST = 0.25
+VIDEO_POLL_MAX = 15.0
+VIDEO_READY_TIMEOUT = 900.0
+# Usage pacing (X-Business-Use-Case-Usage, X-Ad-Account-Usage): from PACE_FROM of a quota in use, every
+# request waits ((usage - PACE_FROM) / (1 - PACE_FROM))^2 of the time the usage takes to reset, at most
+# PACE_MAX seconds; at 100%, or when Meta gives estimated_time_to_regain_access, the whole wait.
+PACE_FROM = 0.75
+PACE_MAX = 300.0
+PACE_DEFAULT_RESET = 60.0  # seconds, when the headers do not say when usage resets (UNCONFIRMED window)
+# Time zones that are all UTC, whatever Meta or the spec calls them.
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
 # Money: sent as integers in the currency's minor unit, read back as numeric strings.
 _INTEGER_FIELDS = frozenset({"daily_budget", "lifetime_budget", "spend_cap", "bid_amount"})
 _TIME_FIELDS = frozenset({"start_time", "end_time", "stop_time"})
@@ -117,9 +145,10 @@ class MetaProvider:
             auth_params={"access_token": token},
             error_parser=_error_detail,
             transport=transport,
+            pace=lambda response: usage_pause(response, self._account_id),
         )
-        self._currencies: dict[str, str] = {}  # account -> its currency, fetched once
-        self._currency_lock = asyncio.Lock()  # concurrent first ad sets wait for that one request
+        self._accounts: dict[str, dict[str, Any]] = {}  # account -> its currency and time zone, fetched once
+        self._currency_lock = asyncio.Lock()  # concurrent first writes wait for that one request
 
     def __repr__(self) -> str:
         return f"MetaProvider(target={self.target.name!r})"
@@ -130,6 +159,9 @@ class MetaProvider:
         _edge(op.type)
         await self._check_currency(account, attrs)
         what = f"create {op.type} {attrs.get('name')!r}"
+        body = _body(attrs)
+        if op.type == "adcreative":
+            body = await self._with_ready_video(body)
         if op.type in ("adimage", "advideo"):
             name = str(attrs.get("name") or op.name)
             upload = (name, await read_asset(op), op.asset.media_type if op.asset else "application/octet-stream")
@@ -140,7 +172,7 @@ class MetaProvider:
             data = {"name": name}
             reply = await self._http.request("POST", f"/act_{account}/advideos", data=data, files={"source": upload})
             return Applied(_new_id(reply, what), dict(attrs))
-        reply = await self._http.request("POST", f"/act_{account}/{_EDGES[op.type]}", json=_body(attrs))
+        reply = await self._http.request("POST", f"/act_{account}/{_EDGES[op.type]}", json=body)
         return Applied(_new_id(reply, what), dict(attrs))
 
     async def update(self, op: Operation) -> dict[str, Any]:
@@ -158,6 +190,7 @@ class MetaProvider:
         return dict(attrs)
 
     async def delete(self, op: Operation) -> None:
+        await self._check_currency(self._account(op.attributes), {})  # the time zone: every write is checked
         try:
             if op.type == "adimage":
                 account = self._account(op.attributes)
@@ -305,27 +338,70 @@ class MetaProvider:
         return account
 
     async def _check_currency(self, account: str, attrs: dict[str, Any]) -> None:
-        """A budget's currency must be the ad account's: Meta bills in the account currency only."""
-        wanted = attrs.get("currency")
-        if wanted is None:
-            return
+        """Before every write: the target's time zone must be the ad account's (flights are local days, written
+        with the target's offset), and a budget's currency the account's (Meta bills in it only)."""
         async with self._currency_lock:
-            if account not in self._currencies:
-                self._currencies[account] = await self._fetch_currency(account)
-        actual = self._currencies[account]
-        if actual != wanted:
+            if account not in self._accounts:
+                self._accounts[account] = await self._fetch_account(account)
+        settings = self._accounts[account]
+        zone = str(self.target.settings.get("timezone") or "UTC")
+        if not _same_zone(zone, settings["timezone_name"]):
+            raise ProviderError(
+                ErrorClass.VALIDATION,
+                f"target {self.target.name} is in time zone {zone} but ad account act_{account} is in "
+                f"{settings['timezone_name']}: set the target's timezone to {settings['timezone_name']} (flights "
+                "are days in the account's time zone)",
+            )
+        wanted, actual = attrs.get("currency"), settings["currency"]
+        if wanted is not None and actual != wanted:
             raise ProviderError(
                 ErrorClass.VALIDATION,
                 f"the budget is in {wanted} but ad account act_{account} bills in {actual}: "
                 f"set the campaign's budget currency to {actual}, or target an ad account that bills in {wanted}",
             )
 
-    async def _fetch_currency(self, account: str) -> str:
-        reply = await self._http.request("GET", f"/act_{account}", params={"fields": "currency"})
-        currency = reply.get("currency") if isinstance(reply, dict) else None
-        if not isinstance(currency, str):
-            raise ProviderError(ErrorClass.NETWORK, f"ad account act_{account} answered without its currency")
-        return currency
+    async def _fetch_account(self, account: str) -> dict[str, Any]:
+        reply = await self._http.request("GET", f"/act_{account}", params={"fields": "currency,timezone_name"})
+        row = reply if isinstance(reply, dict) else {}
+        if not isinstance(row.get("currency"), str) or not isinstance(row.get("timezone_name"), str):
+            raise ProviderError(
+                ErrorClass.NETWORK, f"ad account act_{account} answered without its currency and time zone"
+            )
+        return row
+
+    async def _with_ready_video(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A video creative's body once its video is ready, with the video's picture as the thumbnail when
+        none is named (Graph refuses video_data without image_hash or image_url: subcode 1443226). The
+        thumbnail is not recorded: refresh compares the keys we manage only."""
+        spec = body.get("object_story_spec")
+        video = spec.get("video_data") if isinstance(spec, dict) else None
+        if not isinstance(video, dict) or not video.get("video_id"):
+            return body
+        picture = await self._ready_video(str(video["video_id"]))
+        if video.get("image_hash") or video.get("image_url") or not picture:
+            return body
+        return {**body, "object_story_spec": {**spec, "video_data": {**video, "image_url": picture}}}
+
+    async def _ready_video(self, video_id: str) -> str | None:
+        """Wait, with backoff, until the video's status.video_status is ready; its picture (thumbnail URL)."""
+        loop = asyncio.get_running_loop()
+        deadline, wait = loop.time() + VIDEO_READY_TIMEOUT, VIDEO_POLL_FIRST
+        while True:
+            row = await self._http.request("GET", f"/{video_id}", params={"fields": "status,picture"})
+            status = (row.get("status") or {}) if isinstance(row, dict) else {}
+            state = status.get("video_status") if isinstance(status, dict) else None
+            if state == "ready":
+                picture = row.get("picture")
+                return str(picture) if picture else None
+            if state == "error":
+                raise ProviderError(ErrorClass.VALIDATION, f"Meta could not process video {video_id}")
+            if loop.time() + wait > deadline:
+                raise ProviderError(
+                    ErrorClass.NETWORK,
+                    f"video {video_id} is still {state or 'processing'} after {VIDEO_READY_TIMEOUT:g}s",
+                )
+            await asyncio.sleep(wait)
+            wait = min(VIDEO_POLL_MAX, wait * 2)
 
     async def _list(self, account: str, edge: str, params: dict[str, str]) -> list[dict[str, Any]]:
         """Every row of an account edge, following the `after` cursor while Graph says more follow."""
@@ -365,12 +441,20 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 
 def _review_of(obj: Any) -> Review:
     status = obj.get("effective_status") if isinstance(obj, dict) else None
+    if status in _APPROVED_STATUSES:
+        return Review("approved")
     if status == "DISAPPROVED":
         feedback = (obj.get("ad_review_feedback") or {}).get("global") or {}
         return Review("rejected", "; ".join(str(v) for v in feedback.values()))
-    if status in ("PENDING_REVIEW", "IN_PROCESS"):
+    if status == "WITH_ISSUES":
+        issues = [i for i in obj.get("issues_info") or [] if isinstance(i, dict)]
+        text = "; ".join(str(i.get("error_message") or i.get("error_summary") or "") for i in issues)
+        return Review("rejected", text or "the ad has issues (WITH_ISSUES)")
+    if status == "PENDING_BILLING_INFO":
+        return Review("pending", "the ad account needs a payment method before the ad is reviewed")
+    if status in _PENDING_STATUSES:
         return Review("pending")
-    return Review("approved")
+    return Review("pending", f"unknown effective_status {status!r}")
 
 
 def _edge(type_: str) -> str:
@@ -433,7 +517,17 @@ def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> di
     return out
 
 
+def _managed(value: Any, expected: Any) -> Any:
+    """A nested value cut down to the keys we set (fidelity audit row 4): Graph adds its own on read
+    (targeting.geo_locations.location_types, video_data.image_url, ...), which are not drift."""
+    if isinstance(value, dict) and isinstance(expected, dict):
+        return {k: _managed(value[k], expected[k]) for k in expected if k in value}
+    return value
+
+
 def _normalise(key: str, value: Any, expected: Any) -> Any:
+    if isinstance(value, dict) and isinstance(expected, dict) and key != "creative":
+        return _managed(value, expected)
     if key == "creative" and isinstance(value, dict) and "id" in value:
         return {"creative_id": str(value["id"])}  # sent as {"creative_id": X}, read back as {"id": X}
     if key in _INTEGER_FIELDS or (isinstance(expected, int) and not isinstance(expected, bool)):
@@ -446,6 +540,55 @@ def _normalise(key: str, value: Any, expected: Any) -> Any:
     if key == "account_id" or key.endswith("_id"):
         return str(value)
     return value
+
+
+def _same_zone(a: str, b: str) -> bool:
+    return a == b or (a in _UTC_NAMES and b in _UTC_NAMES)
+
+
+def usage_pause(response: httpx.Response, account: str) -> float | None:
+    """Seconds to hold the target's requests back, from Meta's usage headers (research 2.7), before it throttles.
+
+    X-Business-Use-Case-Usage is keyed by the business object: this account's entries count (all of them when
+    it is not named). X-Ad-Account-Usage is the account of the call: `acc_id_util_pct` and
+    `reset_time_duration` (seconds). estimated_time_to_regain_access (minutes) is waited out whole."""
+    used, reset, regain = 0.0, None, 0.0
+    buc = _json_header(response, "X-Business-Use-Case-Usage")
+    if isinstance(buc, dict):
+        entries = buc.get(account) if account in buc else [e for v in buc.values() if isinstance(v, list) for e in v]
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            counts = [entry.get(k) for k in ("call_count", "total_cputime", "total_time")]
+            used = max([used, *(float(c) / 100 for c in counts if isinstance(c, int | float))])
+            minutes = entry.get("estimated_time_to_regain_access")
+            if isinstance(minutes, int | float):
+                regain = max(regain, float(minutes) * 60)
+    ad_account = _json_header(response, "X-Ad-Account-Usage")
+    if isinstance(ad_account, dict):
+        if isinstance(ad_account.get("acc_id_util_pct"), int | float):
+            used = max(used, float(ad_account["acc_id_util_pct"]) / 100)
+        if isinstance(ad_account.get("reset_time_duration"), int | float):
+            reset = float(ad_account["reset_time_duration"])
+    if regain > 0:
+        return regain
+    if used < PACE_FROM:
+        return None
+    window = PACE_DEFAULT_RESET if reset is None else reset
+    if used >= 1:
+        return window or None
+    share = ((used - PACE_FROM) / (1 - PACE_FROM)) ** 2
+    return min(PACE_MAX, window * share) or None
+
+
+def _json_header(response: httpx.Response, name: str) -> Any:
+    raw = response.headers.get(name)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def _same_instant(a: Any, b: str) -> bool:

@@ -30,6 +30,7 @@ def create_app(
     rate_limit: float | None = None,
     fault_rate: float = 0.0,
     drop_response_rate: float = 0.0,
+    video_processing_ms: float = 0.0,
     seed: int | None = None,
 ) -> Starlette:
     """Build a sandbox app; its shared state is `app.state.sandbox` (a context.Sandbox).
@@ -37,7 +38,9 @@ def create_app(
     With `data_file`, objects are loaded from it at start and saved after every write.
     """
     try:
-        settings = FaultSettings(float(latency_ms), rate_limit, float(fault_rate), float(drop_response_rate))
+        settings = FaultSettings(
+            float(latency_ms), rate_limit, float(fault_rate), float(drop_response_rate), float(video_processing_ms)
+        )
     except ValueError as exc:
         raise ReconcilerError(f"invalid sandbox setting: {exc}") from None
     sandbox = Sandbox(data_file, settings, seed)

@@ -105,6 +105,8 @@ class ReviewRule:
     name_contains: str
     status: str  # one of REVIEW_STATUSES
     reason: str | None = None
+    # The platform's own status to show instead (Meta: an Ad.EffectiveStatus such as PREAPPROVED, WITH_ISSUES).
+    platform_status: str | None = None
 
 
 class Reviews:

@@ -116,15 +116,18 @@ def routes(
         return JSONResponse(sandbox.faults.describe())
 
     async def add_review(request: Request) -> Response:
-        body = await _body(request, "name_contains", "status", "reason")
+        body = await _body(request, "name_contains", "status", "reason", "platform_status")
         name_contains, status, reason = body.get("name_contains"), body.get("status"), body.get("reason")
+        platform_status = body.get("platform_status")
+        if platform_status is not None and not (isinstance(platform_status, str) and platform_status.isupper()):
+            raise BadRequest("platform_status must be a platform's own status, e.g. PREAPPROVED", "platform_status")
         if not isinstance(name_contains, str):
             raise BadRequest("name_contains must be a string", "name_contains")
         if status not in REVIEW_STATUSES:
             raise BadRequest(f"status must be one of {', '.join(REVIEW_STATUSES)}", "status")
         if reason is not None and not isinstance(reason, str):
             raise BadRequest("reason must be a string", "reason")
-        sandbox.reviews.add(ReviewRule(name_contains, status, reason))
+        sandbox.reviews.add(ReviewRule(name_contains, status, reason, platform_status))
         return JSONResponse({"ok": True})
 
     async def list_reviews(request: Request) -> Response:

@@ -80,6 +80,7 @@ RANGES = {
     "rate_limit": Range(0.01, 100_000),  # or None: no limit
     "fault_rate": Range(0, 1),
     "drop_response_rate": Range(0, 1),
+    "video_processing_ms": Range(0, 600_000),  # Meta's videos (the others' uploads are ready at once)
 }
 
 
@@ -89,6 +90,8 @@ class FaultSettings:
     rate_limit: float | None = None  # requests/s per platform; also the burst size
     fault_rate: float = 0.0  # share of requests answered with a transient 5xx
     drop_response_rate: float = 0.0  # share of successful writes whose response is lost
+    # How long a new video stays in processing before it can be used (Meta's AdVideo status.video_status).
+    video_processing_ms: float = 0.0
 
     def __post_init__(self) -> None:
         for name, allowed in RANGES.items():
@@ -205,6 +208,19 @@ class Faults:
                 bucket = self._buckets[platform] = _Bucket(rate, rate, now)
             wait = bucket.take(now)
         return None if wait == 0 else max(1, math.ceil(wait))
+
+    def usage(self, platform: str) -> float | None:
+        """The share (0 to 1) of the platform's rate-limit bucket in use now; None when it has no limit."""
+        rate = self.settings(platform).rate_limit
+        if rate is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            bucket = self._buckets.get(platform)
+            if bucket is None or bucket.rate != rate:
+                return 0.0
+            tokens = min(rate, bucket.tokens + (now - bucket.updated) * rate)
+        return max(0.0, min(1.0, (rate - tokens) / rate))
 
     def roll(self, probability: float) -> bool:
         """True with the given probability, from the seeded random source."""

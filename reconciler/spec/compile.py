@@ -54,6 +54,15 @@ META_OBJECTIVES = {
     "engagement": ("OUTCOME_ENGAGEMENT", "POST_ENGAGEMENT"),
     "conversions": ("OUTCOME_SALES", "OFFSITE_CONVERSIONS"),
 }
+# Campaign.conversion_event -> Graph's AdPromotedObject.CustomEventType (FB-SDK 26.0.3): two are spelled otherwise.
+META_CUSTOM_EVENTS = {
+    "PURCHASE": "PURCHASE",
+    "LEAD": "LEAD",
+    "ADD_TO_CART": "ADD_TO_CART",
+    "COMPLETE_REGISTRATION": "COMPLETE_REGISTRATION",
+    "INITIATE_CHECKOUT": "INITIATED_CHECKOUT",
+    "VIEW_CONTENT": "CONTENT_VIEW",
+}
 # objective -> (objective_type, optimization_goal, billing_event)
 TIKTOK_OBJECTIVES = {
     "awareness": ("REACH", "REACH", "CPM"),
@@ -381,6 +390,7 @@ class _Compiler:
                 "status": status,
                 "buying_type": "AUCTION",
                 "special_ad_categories": [],
+                **_meta_budget_sharing(overrides.get("campaign", {})),
                 **overrides.get("campaign", {}),
             },
         )
@@ -401,6 +411,12 @@ class _Compiler:
             adset["currency"] = campaign.budget.currency
         if campaign.audience:
             adset["targeting"] = _meta_targeting(campaign.audience)
+        if campaign.conversion_event is not None and target.pixel_id:
+            # An OUTCOME_SALES ad set optimises for one pixel event (fidelity audit row 9).
+            adset["promoted_object"] = {
+                "pixel_id": target.pixel_id,
+                "custom_event_type": META_CUSTOM_EVENTS[campaign.conversion_event],
+            }
         adset |= overrides.get("adset", {})
         adset_address = self.add(
             of_campaign, target, "adset", campaign.name, adset, refs={"campaign_id": campaign_address}
@@ -410,6 +426,8 @@ class _Compiler:
             of_both = of_campaign + of_creative
             asset = self.asset(creative)
             is_video = creative.format.startswith("video/")
+            # A video creative also needs a thumbnail (video_data.image_url or image_hash): the provider adds
+            # the video's own picture once the video is ready, unless an override names one.
             upload_type = "advideo" if is_video else "adimage"
             upload = self.add(
                 of_creative,
@@ -423,7 +441,9 @@ class _Compiler:
             if creative.body:
                 link_data["message"] = creative.body
             if creative.headline:
-                link_data["name"] = creative.headline
+                # A link ad's headline is link_data.name; a video ad's is video_data.title (AdCreativeVideoData
+                # has no `name`, and Graph refuses unknown keys: fidelity audit row 3).
+                link_data["title" if is_video else "name"] = creative.headline
             if creative.call_to_action:
                 link_data["call_to_action"] = {"type": creative.call_to_action, "value": {"link": creative.click_url}}
             story_key = "video_data" if is_video else "link_data"
@@ -717,7 +737,18 @@ def _meta_targeting(audience: Audience) -> dict[str, Any]:
     targeting: dict[str, Any] = {"geo_locations": {"countries": list(audience.countries)}, "age_min": audience.age_min}
     if audience.age_max is not None:
         targeting["age_max"] = audience.age_max
+    # Since Graph v23 an ad set create needs the Advantage+ audience flag, 0 or 1 ("Advantage Audience Flag
+    # Required", fidelity audit row 2); 0 keeps the age range and countries as hard limits.
+    targeting["targeting_automation"] = {"advantage_audience": 1 if audience.advantage_audience else 0}
     return targeting
+
+
+def _meta_budget_sharing(campaign_overrides: dict[str, Any]) -> dict[str, Any]:
+    """A campaign whose budget is on its ad sets must say whether they share it (fidelity audit row 1):
+    false, so each ad set spends its own budget. A campaign budget (an override) needs no flag."""
+    if any(key in campaign_overrides for key in ("daily_budget", "lifetime_budget")):
+        return {}
+    return {"is_adset_budget_sharing_enabled": False}
 
 
 def _snapchat_targeting(audience: Audience) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Emulation of Meta's Graph / Marketing API v25.0 (mounted at /meta/v25.0; uploads served at /meta/cdn).
+"""Emulation of Meta's Graph / Marketing API v26.0 (mounted at /meta/v26.0, v25.0 alike; uploads at /meta/cdn).
 
 Built to shared/research/platform-apis.md section 2. Quirks kept on purpose:
 every error is HTTP 400 with an `{"error": {...}}` body (OAuth, validation,
@@ -14,8 +14,15 @@ from __future__ import annotations
 
 from reconciler.sandbox.context import Platform
 from reconciler.sandbox.meta.errors import MetaErrors
-from reconciler.sandbox.meta.routes import MOUNT, NAME, PREFIX, MetaApi
+from reconciler.sandbox.meta.routes import MOUNT, NAME, PREFIX, MetaApi, provision_account
 
 __all__ = ["NAME", "PREFIX", "PLATFORM", "MetaApi"]
 
-PLATFORM = Platform(NAME, PREFIX, lambda sandbox: MetaApi(sandbox).routes(), MetaErrors(), mount=MOUNT)
+PLATFORM = Platform(
+    NAME,
+    PREFIX,
+    lambda sandbox: MetaApi(sandbox).routes(),
+    MetaErrors(),
+    mount=MOUNT,
+    provision_account=provision_account,
+)

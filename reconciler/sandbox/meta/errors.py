@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 # Meta's subcodes per validation check are not in the research (UNCONFIRMED): every
 # check below answers this one, and only the well-known "does not exist" has its own.
@@ -81,26 +81,29 @@ class MetaErrors:
         return GraphError(f"(#100) Unsupported request: {message}", 100).response
 
     def rate_limited(self, retry_after: int) -> Response:
-        # Meta reports the wait in whole minutes in the BUC usage header; 0 means "under a minute".
-        # The header is keyed by the business object (the ad account); the sandbox limits per
-        # platform, so the key is a placeholder.
-        usage = {
-            "sandbox": [
-                {
-                    "type": "ads_management",
-                    "call_count": 100,
-                    "total_cputime": 100,
-                    "total_time": 100,
-                    "estimated_time_to_regain_access": retry_after // 60,
-                }
-            ]
-        }
-        return GraphError(
-            "(#17) User request limit reached",
-            17,
-            subcode=2446079,
-            headers={"X-Business-Use-Case-Usage": json.dumps(usage, separators=(",", ":"))},
-        ).response
+        # Meta reports the wait in whole minutes in the BUC usage header, keyed by the ad account the call
+        # counted against (0 means "under a minute"); which account that is, the request's path says.
+        return _Throttled(retry_after)
 
     def transient_error(self) -> Response:
         return GraphError("Service temporarily unavailable", 2, status=500, transient=True).response
+
+
+class _Throttled(Response):
+    """Graph's #17 answer, with usage headers keyed by the account of the request it answers."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from reconciler.sandbox.meta.routes import account_of, usage_headers  # routes imports this module
+
+        app = scope.get("app")
+        sandbox = getattr(getattr(app, "state", None), "sandbox", None)
+        account = account_of(sandbox.store, scope["path"]) if sandbox is not None else None
+        headers = (
+            usage_headers(account, 1.0, self.retry_after // 60, reset=self.retry_after) if account is not None else {}
+        )
+        response = GraphError("(#17) User request limit reached", 17, subcode=2446079, headers=headers).response
+        await response(scope, receive, send)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import json
+import time
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,41 +18,54 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from reconciler.sandbox.context import ReviewRule, Sandbox
+from reconciler.sandbox.context import AccountSettings, ReviewRule, Sandbox
 from reconciler.sandbox.meta import media
 from reconciler.sandbox.meta.errors import GraphError, _invalid, _not_found, _param_error
 from reconciler.sandbox.meta.validation import (
     ACCOUNT_FIELDS,
+    AD_EFFECTIVE_STATUSES,
     BID_AMOUNT_STRATEGIES,
     CALL_TO_ACTION_TYPES,
     CHILDREN,
     CREATIVE_STATUSES,
     IMAGE_FIELDS,
     IMAGE_MAGIC,
+    LINK_DATA_KEYS,
     MONEY_FIELDS,
     STATUSES,
     STORY_KINDS,
+    STORY_SPEC_KEYS,
+    THUMBNAIL_SUBCODE,
+    TIME_FIELDS,
     TYPES,
     VIDEO_BOXES,
+    VIDEO_DATA_KEYS,
     VIDEO_FIELDS,
     WRITE_ONLY,
     Coerce,
     _Bad,
+    _check_keys,
+    _check_promoted_object,
     _check_targeting,
     _choice,
     _list,
     _now,
     _Type,
 )
-from reconciler.sandbox.store import StoredObject
+from reconciler.sandbox.store import Store, StoredObject
+
+NESTED_KEYS = {"link_data": LINK_DATA_KEYS, "video_data": VIDEO_DATA_KEYS}
 
 NAME = "meta"
 MOUNT = media.MOUNT  # the API and the uploads' CDN beside it
-API = "/v25.0"
-PREFIX = MOUNT + API  # replaces https://graph.facebook.com/v25.0
+# v26.0 is the version of FB-SDK 26.0.3, whose enums the emulator takes; v25.0 is still a live Graph version and
+# answers the same here, so a target whose api_base_url pins it keeps working.
+API = "/v26.0"
+VERSIONS = ("/v26.0", "/v25.0")
+PREFIX = MOUNT + API  # replaces https://graph.facebook.com/v26.0
 
 ACCOUNT_CURRENCY = "USD"
-ACCOUNT_TIMEZONE = "Etc/GMT"  # so times read back in +0000, as the compiler writes them
+ACCOUNT_TIMEZONE = "UTC"  # of an account made on first use; POST /__sandbox__/accounts chooses another
 DEFAULT_LIMIT = 25  # Graph's default page size (graph-api/results examples)
 # Graph caps `limit` per edge "for performance reasons" and still answers with correct paging
 # links (graph-api/results), rather than refusing: the sandbox does the same. The cap of the
@@ -133,12 +149,21 @@ class MetaApi:
         """Mounted at MOUNT: the API under its version, the uploads' CDN beside it (no token needed)."""
         methods = ["GET", "POST", "DELETE"]
         return [
-            Route(API + "/{node}", self._endpoint, methods=methods),
-            Route(API + "/{node}/{edge}", self._endpoint, methods=methods),
+            *(Route(version + "/{node}", self._endpoint, methods=methods) for version in VERSIONS),
+            *(Route(version + "/{node}/{edge}", self._endpoint, methods=methods) for version in VERSIONS),
             *media.routes(self.store),
         ]
 
     async def _endpoint(self, request: Request) -> Response:
+        response = await self._answer(request)
+        # Every answer carries the usage of the ad account the call counted against (BUC and ad account
+        # usage headers), so a client can slow down before it is throttled.
+        account = account_of(self.store, request.url.path)
+        if account is not None:
+            response.headers.update(usage_headers(account, self.sandbox.faults.usage(NAME)))
+        return response
+
+    async def _answer(self, request: Request) -> Response:
         try:
             call = await _read_call(request)
             token = _token(request, call.params)
@@ -167,17 +192,7 @@ class MetaApi:
         number = node.removeprefix("act_")
         if not number.isdigit():
             raise _not_found(node)
-        existing = self.store.get(NAME, "adaccount", number)
-        if existing is not None:
-            return existing
-        fields = {
-            "account_id": number,
-            "name": f"Sandbox ad account {number}",
-            "currency": ACCOUNT_CURRENCY,
-            "account_status": 1,  # ACTIVE
-            "timezone_name": ACCOUNT_TIMEZONE,
-        }
-        return self.store.put(NAME, "adaccount", number, fields)
+        return self.store.get(NAME, "adaccount", number) or provision(self.store, number)
 
     def _live_or_deleted(self, id_: str) -> tuple[StoredObject, _Type]:
         """An ads object by id, deleted ones included (they stay readable); videos only while they exist."""
@@ -237,12 +252,7 @@ class MetaApi:
     # --- rendering ---
 
     def _render_account(self, account: StoredObject, fields: list[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in fields:
-            if name not in ACCOUNT_FIELDS:
-                raise self._no_field(name, "AdAccount")
-            out[name] = f"act_{account.id}" if name == "id" else account.fields[name]
-        return out
+        return render_account(account, fields)
 
     def _render(self, obj: StoredObject, type_: _Type, fields: list[str]) -> dict[str, Any]:
         """The requested fields of an object; unset ones are left out, as Graph does."""
@@ -262,11 +272,16 @@ class MetaApi:
         values["id"] = obj.id
         for name in MONEY_FIELDS & values.keys():
             values[name] = str(values[name])
+        zone = self._zone(obj.fields.get("account_id"))
+        for name in TIME_FIELDS:
+            if isinstance(values.get(name), str):
+                values[name] = _local_time(values[name], zone)  # Graph answers in the account's time zone
         if type_.name == "advideo":
-            values["status"] = {"video_status": "ready", "processing_progress": 100}
+            values["status"] = _video_status(obj)
             values["source"] = media.url(self._origin, "advideo", obj.id)
             values["picture"] = media.url(self._origin, "picture", obj.id)
             return values
+        self._server_keys(type_, values)
         if obj.deleted:
             values["status"] = "DELETED"
         values["configured_status"] = values.get("status")
@@ -275,14 +290,48 @@ class MetaApi:
         if type_.name == "ad":
             # Quirk: sent as {"creative_id": X}, read back as {"id": X}.
             values["creative"] = {"id": obj.fields["creative"]["creative_id"]}
-            if review is not None and review.status == "rejected" and not obj.deleted:
-                values["ad_review_feedback"] = {"global": {"reason": review.reason or "Ad rejected by review"}}
+            if values["effective_status"] == "DISAPPROVED":
+                reason = (review.reason if review else None) or "Ad rejected by review"
+                values["ad_review_feedback"] = {"global": {"reason": reason}}
+            if values["effective_status"] == "WITH_ISSUES":
+                reason = (review.reason if review else None) or "The ad has an issue that stops its delivery"
+                values["issues_info"] = [
+                    {"level": "AD", "error_code": 1815869, "error_type": "HARD_ERROR",
+                     "error_summary": reason, "error_message": reason}
+                ]  # fmt: skip  # the error_code is an example (UNCONFIRMED)
+        if type_.name in ("campaign", "adset"):
+            budget = next((values[k] for k in ("daily_budget", "lifetime_budget") if k in values), "0")
+            values["budget_remaining"] = str(budget)  # nothing is spent in the sandbox
         return values
+
+    def _zone(self, account_id: Any) -> str:
+        account = self.store.get(NAME, "adaccount", str(account_id)) if account_id else None
+        return str(account.fields.get("timezone_name") or ACCOUNT_TIMEZONE) if account else ACCOUNT_TIMEZONE
+
+    def _server_keys(self, type_: _Type, values: dict[str, Any]) -> None:
+        """Keys real Graph adds to nested specs on read (fidelity audit row 4), so refresh meets them."""
+        targeting = values.get("targeting")
+        if type_.name == "adset" and isinstance(targeting, dict):
+            targeting = json.loads(json.dumps(targeting))
+            geo = targeting.setdefault("geo_locations", {})
+            geo.setdefault("location_types", ["home", "recent"])
+            targeting.setdefault("targeting_automation", {"advantage_audience": 0})
+            values["targeting"] = targeting
+        spec = values.get("object_story_spec")
+        if type_.name == "adcreative" and isinstance(spec, dict) and isinstance(spec.get("video_data"), dict):
+            spec = json.loads(json.dumps(spec))
+            video = spec["video_data"]
+            if video.get("image_hash") and not video.get("image_url"):
+                key = f"{values.get('account_id')}:{video['image_hash']}"
+                video["image_url"] = media.url(self._origin, "adimage", key)  # the thumbnail's URL, beside its hash
+            values["object_story_spec"] = spec
 
     def _effective_status(self, obj: StoredObject, status: str, review: ReviewRule | None) -> str:
         """Deleted and archived first, then review rejection, own pause, a parent's pause, pending review."""
         if status in ("DELETED", "ARCHIVED") or obj.type == "adcreative":
             return status
+        if review is not None and review.platform_status in AD_EFFECTIVE_STATUSES and obj.type == "ad":
+            return review.platform_status  # a rule naming Graph's own status (e.g. PREAPPROVED, WITH_ISSUES)
         if review is not None and review.status == "rejected":
             return "DISAPPROVED"
         if status == "PAUSED":
@@ -483,6 +532,14 @@ class MetaApi:
         account = fields["account_id"]
         if type_.name in ("campaign", "adset"):
             self._check_budget(type_, fields)
+        budgeted = any(k in fields for k in ("daily_budget", "lifetime_budget"))
+        if type_.name == "campaign" and not budgeted and "is_adset_budget_sharing_enabled" not in fields:
+            # Since v24 a campaign without a campaign budget must say whether its ad sets share their
+            # budgets (public clients quote it; the subcode is UNCONFIRMED).
+            raise _invalid(
+                "Budget sharing required",
+                "A campaign without a campaign budget needs is_adset_budget_sharing_enabled (true or false).",
+            )
         if type_.name == "adset":
             campaign = self._parent("campaign", fields["campaign_id"], account, "campaign_id")
             if any(k in campaign.fields for k in ("daily_budget", "lifetime_budget")):
@@ -499,6 +556,7 @@ class MetaApi:
             if strategy in BID_AMOUNT_STRATEGIES and "bid_amount" not in fields:
                 raise _invalid("Bid amount required", f"bid_strategy {strategy} needs a bid_amount.")
             _check_targeting(fields["targeting"])
+            _check_promoted_object(str(campaign.fields.get("objective")), fields)
         elif type_.name == "adcreative":
             self._check_creative(fields, account)
         elif type_.name == "ad":
@@ -525,6 +583,7 @@ class MetaApi:
             if not any(k in fields for k in ("asset_feed_spec", "object_story_id")):
                 raise _param_error("The parameter object_story_spec is required")
             return
+        _check_keys("object_story_spec", spec, STORY_SPEC_KEYS)
         if not spec.get("page_id"):
             raise _invalid("Page required", "object_story_spec.page_id is required.")
         kinds = [k for k in STORY_KINDS if k in spec]
@@ -536,6 +595,8 @@ class MetaApi:
         if not isinstance(data, dict):
             raise _invalid("Invalid object story spec", f"object_story_spec.{kinds[0]} must be an object.")
         where = f"object_story_spec.{kinds[0]}"
+        if kinds[0] in NESTED_KEYS:
+            _check_keys(f"object_story_spec[{kinds[0]}]", data, NESTED_KEYS[kinds[0]])
         if kinds[0] == "link_data" and not data.get("link"):
             raise _invalid("Link required", f"{where}.link is required.")
         if data.get("image_hash") is not None:
@@ -549,6 +610,17 @@ class MetaApi:
             if video is None or video.fields["account_id"] != account:
                 raise _invalid(
                     "Invalid video", f"{where}.video_id {data.get('video_id')} is not a video of act_{account}."
+                )
+            if _video_status(video)["video_status"] != "ready":
+                # A creative of a video still processing fails (fidelity audit row 16; the code is UNCONFIRMED).
+                raise _invalid("Video not ready", f"{where}.video_id {video.id} is still processing; try again later.")
+            if not data.get("image_hash") and not data.get("image_url"):
+                raise GraphError(
+                    "Invalid parameter",
+                    100,
+                    subcode=THUMBNAIL_SUBCODE,
+                    title="Missing thumbnail",
+                    user_msg="Please specify one of image_hash or image_url in the video_data field.",
                 )
         action = data.get("call_to_action")
         if action is not None and (not isinstance(action, dict) or action.get("type") not in CALL_TO_ACTION_TYPES):
@@ -649,8 +721,10 @@ class MetaApi:
         if data[4:8] not in VIDEO_BOXES:
             raise _invalid("Video format not supported", f"{filename} is not an MP4 or QuickTime video.")
         now = _now()
+        processing = self.sandbox.faults.settings(NAME).video_processing_ms / 1000
         fields = {
             "title": values.get("title") or values.get("name") or filename,
+            f"{SANDBOX_ONLY}ready_at": time.time() + processing,  # processing until then (POST /__sandbox__/faults)
             **({"description": values["description"]} if "description" in values else {}),
             "created_time": now,
             "updated_time": now,
@@ -662,3 +736,111 @@ class MetaApi:
         id_ = str(self.store.new_id(NAME, "advideo", TYPES["advideo"].first_id))
         self.store.put(NAME, "advideo", id_, fields)
         return JSONResponse({"id": id_})
+
+
+# --- accounts, times, usage ---
+
+
+def provision(
+    store: Store, number: str, timezone: str = ACCOUNT_TIMEZONE, currency: str = ACCOUNT_CURRENCY
+) -> StoredObject:
+    """Make (or change) ad account act_NUMBER: on first use, and for POST /__sandbox__/accounts."""
+    existing = store.get(NAME, "adaccount", number)
+    fields = {
+        "account_id": number,
+        "name": f"Sandbox ad account {number}",
+        "account_status": 1,  # ACTIVE
+        **(existing.fields if existing else {}),
+        "currency": currency,
+        "timezone_name": timezone,
+    }
+    return store.put(NAME, "adaccount", number, fields)
+
+
+def provision_account(store: Store, settings: AccountSettings) -> dict[str, Any]:
+    """The Platform hook: `id` is act_<digits> (or the digits alone), as Graph names accounts."""
+    number = settings.id.removeprefix("act_")
+    if not number.isdigit():
+        raise ValueError(f"a Meta ad account id is act_ and digits, not {settings.id!r}")
+    with store.transaction():
+        account = provision(store, number, settings.timezone, settings.currency)
+    return render_account(
+        account, ["id", "account_id", "name", "currency", "timezone_name", "timezone_offset_hours_utc"]
+    )
+
+
+def render_account(account: StoredObject, fields: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in fields:
+        if name not in ACCOUNT_FIELDS:
+            raise MetaApi._no_field(name, "AdAccount")
+        if name == "id":
+            out[name] = f"act_{account.id}"
+        elif name == "timezone_offset_hours_utc":
+            offset = dt.datetime.now(zoneinfo.ZoneInfo(account.fields["timezone_name"])).utcoffset()
+            out[name] = (offset or dt.timedelta()).total_seconds() / 3600
+        else:
+            out[name] = account.fields[name]
+    return out
+
+
+def _local_time(stored: str, zone: str) -> str:
+    """A time stored in UTC, as Graph shows it: in the account's zone, with its offset (2026-05-31T17:00:00-0700)."""
+    try:
+        when = dt.datetime.fromisoformat(stored)
+    except ValueError:
+        return stored
+    return when.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _video_status(video: StoredObject) -> dict[str, Any]:
+    """AdVideo.status: processing until the upload's ready time (the faults' video_processing_ms), then ready."""
+    ready_at = float(video.fields.get(f"{SANDBOX_ONLY}ready_at") or 0)
+    left = ready_at - time.time()
+    if left <= 0:
+        return {"video_status": "ready", "processing_progress": 100}
+    return {"video_status": "processing", "processing_progress": max(0, min(99, int(100 - left * 10)))}
+
+
+def account_of(store: Store, path: str) -> str | None:
+    """The ad account a Graph call counts against: act_ID in the path, or the account of the object it names."""
+    parts = path.split("/")
+    node = next((parts[i + 1] for i, part in enumerate(parts[:-1]) if part in {v.strip("/") for v in VERSIONS}), None)
+    if node is None:
+        return None
+    if node.startswith("act_"):
+        number = node.removeprefix("act_")
+        return number if number.isdigit() else None
+    for type_ in TYPES.values():
+        obj = store.get(NAME, type_.name, node, include_deleted=True)
+        if obj is not None:
+            return str(obj.fields.get("account_id") or "") or None
+    # An object of no known account (one that does not exist, say): keyed by the object the call named.
+    return node if node.isdigit() else None
+
+
+def usage_headers(
+    account: str, used: float | None, regain_minutes: int = 0, reset: float | None = None
+) -> dict[str, str]:
+    """X-Business-Use-Case-Usage keyed by the ad account id, and X-Ad-Account-Usage (which Graph sends
+    unkeyed: it is the account of the call). `used` is the share of the sandbox's rate limit in use (None: no
+    limit, 0%). The BUC entry's fields follow the rate-limiting page; `reset_time_duration` is seconds."""
+    percent = 0 if used is None else max(0, min(100, round(used * 100)))
+    buc = {
+        account: [
+            {
+                "type": "ads_management",
+                "call_count": percent,
+                "total_cputime": percent,
+                "total_time": percent,
+                "estimated_time_to_regain_access": regain_minutes,
+            }
+        ]
+    }
+    if reset is None:  # the bucket refills at its rate: from `used` of it in use, in `used` seconds
+        reset = 0 if used is None else max(0, round(used, 2))
+    ad_account = {"acc_id_util_pct": percent, "reset_time_duration": reset, "ads_api_access_tier": "standard_access"}
+    return {
+        "X-Business-Use-Case-Usage": json.dumps(buc, separators=(",", ":")),
+        "X-Ad-Account-Usage": json.dumps(ad_account, separators=(",", ":")),
+    }

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.sandbox.meta.errors import _invalid
+from reconciler.sandbox.meta.errors import GraphError, _invalid, _param_error
 
-# --- enums (research 2.4, FB-SDK v25.0) ---
+# --- enums (research 2.4; FB-SDK 26.0.3, API v26.0) ---
 
 OBJECTIVES = frozenset(
     {
@@ -36,29 +36,83 @@ BILLING_EVENTS = frozenset(
     {"APP_INSTALLS", "CLICKS", "IMPRESSIONS", "LINK_CLICKS", "LISTING_INTERACTION", "NONE", "OFFER_CLAIMS",
      "PAGE_LIKES", "POST_ENGAGEMENT", "PURCHASE", "THRUPLAY"}
 )  # fmt: skip
-# The research lists 33 goals without all of them; these are the ones named there and in the SDK's AdSet.
+# From FB-SDK 26.0.3 (AdSet.OptimizationGoal, AdSet.DestinationType, AdCreative.CallToActionType, and the
+# Field lists of AdCreativeObjectStorySpec, AdCreativeLinkData, AdCreativeVideoData); tests/test_meta_fidelity.py
+# checks them against the SDK when it is installed.
 OPTIMIZATION_GOALS = frozenset(
     {
-        "NONE", "AD_RECALL_LIFT", "APP_INSTALLS", "AUTOMATIC_OBJECTIVE", "CLICKS", "CONVERSATIONS",
-        "DERIVED_EVENTS", "ENGAGED_USERS", "EVENT_RESPONSES", "IMPRESSIONS", "LANDING_PAGE_VIEWS",
-        "LEAD_GENERATION", "LINK_CLICKS", "OFFSITE_CONVERSIONS", "PAGE_LIKES", "POST_ENGAGEMENT", "PROFILE_VISIT",
-        "QUALITY_LEAD", "REACH", "REPLIES", "THRUPLAY", "VALUE", "VISIT_INSTAGRAM_PROFILE",
+        "ADVERTISER_SILOED_VALUE", "AD_RECALL_LIFT", "APP_INSTALLS", "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
+        "AUTOMATIC_OBJECTIVE", "CONVERSATIONS", "DERIVED_EVENTS", "ENGAGED_PAGE_VIEWS", "ENGAGED_USERS",
+        "EVENT_RESPONSES", "IMPRESSIONS", "IN_APP_VALUE", "LANDING_PAGE_VIEWS", "LEAD_GENERATION",
+        "LINK_CLICKS", "MEANINGFUL_CALL_ATTEMPT", "MESSAGING_APPOINTMENT_CONVERSION",
+        "MESSAGING_DEEP_CONVERSATION_AND_FOLLOW", "MESSAGING_PURCHASE_CONVERSION", "NONE",
+        "OFFSITE_CONVERSIONS", "PAGE_LIKES", "POST_ENGAGEMENT", "PROFILE_AND_PAGE_ENGAGEMENT",
+        "PROFILE_VISIT", "QUALITY_CALL", "QUALITY_LEAD", "REACH", "REMINDERS_SET", "SUBSCRIBERS",
+        "THRUPLAY", "VALUE", "VISIT_INSTAGRAM_PROFILE"
     }
 )  # fmt: skip
+
 DESTINATION_TYPES = frozenset(
-    {"WEBSITE", "APP", "MESSENGER", "WHATSAPP", "INSTAGRAM_DIRECT", "ON_AD", "ON_POST", "ON_PAGE", "FACEBOOK",
-     "SHOP_AUTOMATIC", "UNDEFINED"}
+    {
+        "APP", "APPLINKS_AUTOMATIC", "FACEBOOK", "FACEBOOK_LIVE", "FACEBOOK_PAGE", "IMAGINE",
+        "INSTAGRAM_DIRECT", "INSTAGRAM_LIVE", "INSTAGRAM_PROFILE", "INSTAGRAM_PROFILE_AND_FACEBOOK_PAGE",
+        "MESSAGING_INSTAGRAM_DIRECT_MESSENGER", "MESSAGING_INSTAGRAM_DIRECT_MESSENGER_WHATSAPP",
+        "MESSAGING_INSTAGRAM_DIRECT_WHATSAPP", "MESSAGING_MESSENGER_WHATSAPP", "MESSENGER", "ON_AD",
+        "ON_EVENT", "ON_PAGE", "ON_POST", "ON_VIDEO", "SHOP_AUTOMATIC", "WEBSITE", "WHATSAPP"
+    }
 )  # fmt: skip
+
 CALL_TO_ACTION_TYPES = frozenset(
     {
-        "ADD_TO_CART", "APPLY_NOW", "ASK_ABOUT_SERVICES", "AUDIO_CALL", "BOOK_A_CONSULTATION", "BOOK_NOW",
-        "BOOK_TRAVEL", "BUY", "BUY_NOW", "BUY_TICKETS", "CALL", "CALL_ME", "CALL_NOW", "CHAT_WITH_US", "CONTACT",
-        "CONTACT_US", "DONATE", "DONATE_NOW", "DOWNLOAD", "EVENT_RSVP", "GET_A_QUOTE", "GET_DIRECTIONS",
-        "GET_IN_TOUCH", "GET_OFFER", "GET_PROMOTIONS", "GET_QUOTE", "GET_SHOWTIMES", "GET_STARTED", "INQUIRE_NOW",
-        "INSTALL_APP", "INSTALL_MOBILE_APP", "LEARN_MORE", "LIKE_PAGE", "LISTEN_MUSIC", "LISTEN_NOW",
-        "MAKE_AN_APPOINTMENT", "MESSAGE_PAGE", "MOBILE_DOWNLOAD", "NO_BUTTON", "OPEN_LINK", "ORDER_NOW",
-        "PLAY_GAME", "REQUEST_TIME", "SEE_MORE", "SELL_NOW", "SEND_UPDATES", "SHOP_NOW", "SIGN_UP", "START_ORDER",
-        "SUBSCRIBE", "USE_APP", "USE_MOBILE_APP", "VIEW_PRODUCT", "WATCH_MORE", "WATCH_VIDEO", "WHATSAPP_MESSAGE",
+        "ADD_TO_CART", "APPLY_NOW", "ASK_ABOUT_SERVICES", "ASK_A_QUESTION", "ASK_FOR_MORE_INFO", "ASK_US",
+        "AUDIO_CALL", "BOOK_A_CONSULTATION", "BOOK_NOW", "BOOK_TRAVEL", "BROWSE_SHOP", "BUY",
+        "BUY_ACTIVITY_TICKETS", "BUY_NOW", "BUY_TICKETS", "BUY_VIA_MESSAGE", "CALL", "CALL_ME", "CALL_NOW",
+        "CHAT_NOW", "CHAT_WITH_US", "CONFIRM", "CONTACT", "CONTACT_US", "DONATE", "DONATE_NOW", "DOWNLOAD",
+        "EVENT_RSVP", "FIND_A_GROUP", "FIND_OUT_MORE", "FIND_YOUR_GROUPS", "FOLLOW_NEWS_STORYLINE",
+        "FOLLOW_PAGE", "FOLLOW_USER", "GET_A_QUOTE", "GET_DETAILS", "GET_DIRECTIONS", "GET_IN_TOUCH",
+        "GET_OFFER", "GET_OFFER_VIEW", "GET_PROMOTIONS", "GET_QUOTE", "GET_SHOWTIMES", "GET_STARTED",
+        "INQUIRE_NOW", "INSTALL_APP", "INSTALL_MOBILE_APP", "JOIN_CHANNEL", "JOIN_LIVE_VIDEO", "LEARN_MORE",
+        "LIKE_PAGE", "LISTEN_MUSIC", "LISTEN_NOW", "MAKE_AN_APPOINTMENT", "MESSAGE_PAGE", "MOBILE_DOWNLOAD",
+        "NO_BUTTON", "OPEN_INSTANT_APP", "OPEN_LINK", "ORDER_NOW", "PAY_TO_ACCESS", "PLAY_GAME",
+        "PLAY_GAME_ON_FACEBOOK", "PURCHASE_GIFT_CARDS", "RAISE_MONEY", "RECORD_NOW", "REFER_FRIENDS",
+        "REQUEST_TIME", "SAY_THANKS", "SEE_MORE", "SEE_SHOP", "SELL_NOW", "SEND_A_GIFT", "SEND_GIFT_MONEY",
+        "SEND_UPDATES", "SHARE", "SHOP_NOW", "SHOP_WITH_AI", "SIGN_UP", "SOTTO_SUBSCRIBE", "START_A_CHAT",
+        "START_ORDER", "STREAM_NOW", "SUBSCRIBE", "SWIPE_UP_PRODUCT", "SWIPE_UP_SHOP", "TRY_DEMO",
+        "TRY_ON_WITH_AI", "UPDATE_APP", "USE_APP", "USE_MOBILE_APP", "VIDEO_ANNOTATION", "VIDEO_CALL",
+        "VIEW_CART", "VIEW_CHANNEL", "VIEW_IN_CART", "VIEW_PRODUCT", "VISIT_PAGES_FEED", "VISIT_WEBSITE",
+        "WATCH_LIVE_VIDEO", "WATCH_MORE", "WATCH_NOW", "WATCH_VIDEO", "WHATSAPP_MESSAGE",
+        "WOODHENGE_SUPPORT"
+    }
+)  # fmt: skip
+
+STORY_SPEC_KEYS = frozenset(
+    {
+        "instagram_user_id", "link_data", "page_id", "photo_data", "product_data", "template_data",
+        "text_data", "video_data", "whats_app_business_phone_number"
+    }
+)  # fmt: skip
+
+LINK_DATA_KEYS = frozenset(
+    {
+        "ad_context", "additional_image_index", "app_link_spec", "attachment_style",
+        "automated_product_tags", "boosted_product_set_id", "branded_content_shared_to_sponsor_status",
+        "branded_content_sponsor_page_id", "call_to_action", "caption", "child_attachments",
+        "collection_thumbnails", "customization_rules_spec", "description", "event_id", "force_single_link",
+        "format_option", "image_crops", "image_hash", "image_layer_specs", "image_overlay_spec",
+        "is_local_expansion", "link", "message", "multi_share_end_card", "multi_share_optimized", "name",
+        "offer_id", "page_welcome_message", "picture", "post_click_configuration", "preferred_image_tags",
+        "preferred_video_tags", "retailer_item_ids", "show_multiple_images", "smart_pse_enabled",
+        "static_fallback_spec", "use_flexible_image_aspect_ratio"
+    }
+)  # fmt: skip
+
+VIDEO_DATA_KEYS = frozenset(
+    {
+        "additional_image_index", "branded_content_shared_to_sponsor_status",
+        "branded_content_sponsor_page_id", "call_to_action", "collection_thumbnails",
+        "customization_rules_spec", "image_hash", "image_url", "link_description", "message", "offer_id",
+        "page_welcome_message", "post_click_configuration", "retailer_item_ids", "targeting", "title",
+        "video_id"
     }
 )  # fmt: skip
 STORY_KINDS = ("link_data", "video_data", "photo_data", "template_data")
@@ -274,7 +328,17 @@ TYPES: dict[str, _Type] = {
             ("name", "objective", "special_ad_categories"),
             frozenset(_CAMPAIGN_PARAMS) - {"buying_type"},
             120_201_000_000_000_000,
-            ("account_id", "status", "configured_status", "effective_status", "created_time", "updated_time"),
+            (
+                "account_id",
+                "status",
+                "configured_status",
+                "effective_status",
+                "created_time",
+                "updated_time",
+                "budget_remaining",
+                "issues_info",
+                "recommendations",
+            ),  # fmt: skip
         ),
         _Type(
             "adset",
@@ -284,7 +348,17 @@ TYPES: dict[str, _Type] = {
             ("name", "campaign_id", "billing_event", "targeting"),
             frozenset(_ADSET_PARAMS) - {"campaign_id"},
             120_202_000_000_000_000,
-            ("account_id", "status", "configured_status", "effective_status", "created_time", "updated_time"),
+            (
+                "account_id",
+                "status",
+                "configured_status",
+                "effective_status",
+                "created_time",
+                "updated_time",
+                "budget_remaining",
+                "issues_info",
+                "recommendations",
+            ),  # fmt: skip
         ),
         _Type(
             "adcreative",
@@ -311,6 +385,8 @@ TYPES: dict[str, _Type] = {
                 "configured_status",
                 "effective_status",
                 "ad_review_feedback",
+                "issues_info",
+                "recommendations",
                 "created_time",
                 "updated_time",
             ),
@@ -333,10 +409,75 @@ VIDEO_FIELDS = frozenset({"id", "title", "description", "status", "source", "pic
 IMAGE_FIELDS = frozenset(
     {"id", "account_id", "hash", "name", "status", "url", "width", "height", "created_time", "updated_time"}
 )
-ACCOUNT_FIELDS = frozenset({"id", "account_id", "name", "currency", "account_status", "timezone_name"})
+ACCOUNT_FIELDS = frozenset(
+    {"id", "account_id", "name", "currency", "account_status", "timezone_name", "timezone_offset_hours_utc"}
+)
+TIME_FIELDS = ("start_time", "end_time", "stop_time", "created_time", "updated_time")
 
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 VIDEO_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free")  # the first box of an MP4 / QuickTime file
+
+
+# AdPromotedObject.CustomEventType values a pixel-optimised (OUTCOME_SALES) ad set can name (FB-SDK 26.0.3, the
+# website events among its 40).
+CUSTOM_EVENT_TYPES = frozenset(
+    {
+        "ADD_PAYMENT_INFO", "ADD_TO_CART", "ADD_TO_WISHLIST", "COMPLETE_REGISTRATION", "CONTACT", "CONTENT_VIEW",
+        "CUSTOMIZE_PRODUCT", "DONATE", "FIND_LOCATION", "INITIATED_CHECKOUT", "LEAD", "OTHER", "PURCHASE",
+        "SCHEDULE", "SEARCH", "START_TRIAL", "SUBMIT_APPLICATION", "SUBSCRIBE",
+    }
+)  # fmt: skip
+# Ad.EffectiveStatus (FB-SDK 26.0.3): what a review rule's platform_status may set on an ad.
+AD_EFFECTIVE_STATUSES = frozenset(
+    {
+        "ACTIVE", "ADSET_PAUSED", "ARCHIVED", "CAMPAIGN_PAUSED", "DELETED", "DISAPPROVED", "IN_PROCESS", "PAUSED",
+        "PENDING_BILLING_INFO", "PENDING_REVIEW", "PREAPPROVED", "WITH_ISSUES",
+    }
+)  # fmt: skip
+# Subcodes. "Please specify one of image_hash or image_url in the video_data field" is 1443226 (quoted from a v24
+# client, fidelity audit row 3). The Advantage Audience flag's subcode is 1870227 as public clients report it
+# (UNCONFIRMED by first-party text).
+THUMBNAIL_SUBCODE = 1443226
+ADVANTAGE_AUDIENCE_SUBCODE = 1870227
+
+
+def _check_keys(where: str, value: dict[str, Any], allowed: frozenset[str]) -> None:
+    """Graph refuses keys a nested spec does not have, naming them (code 100), instead of ignoring them."""
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise _param_error(f'Invalid keys "{", ".join(unknown)}" were found in param "{where}".')
+
+
+def _check_advantage_audience(targeting: dict[str, Any]) -> None:
+    automation = targeting.get("targeting_automation")
+    flag = automation.get("advantage_audience") if isinstance(automation, dict) else None
+    if isinstance(flag, bool) or flag not in (0, 1):
+        raise GraphError(
+            "Invalid parameter",
+            100,
+            subcode=ADVANTAGE_AUDIENCE_SUBCODE,
+            title="Advantage Audience Flag Required",
+            user_msg="To create your ad set, you need to enable or disable the Advantage audience feature: "
+            "set targeting.targeting_automation.advantage_audience to 1 or 0.",
+        )
+
+
+def _check_promoted_object(objective: str, fields: dict[str, Any]) -> None:
+    """An OUTCOME_SALES ad set optimising for offsite conversions names its pixel and event (audit row 9)."""
+    if objective != "OUTCOME_SALES" or fields.get("optimization_goal") not in ("OFFSITE_CONVERSIONS", "VALUE"):
+        return
+    promoted = fields.get("promoted_object") or {}
+    if not (isinstance(promoted, dict) and str(promoted.get("pixel_id") or "").isdigit()):
+        raise _invalid(
+            "Promoted object required",
+            "An ad set of an OUTCOME_SALES campaign optimising for conversions needs promoted_object "
+            "with pixel_id and custom_event_type.",
+        )
+    if promoted.get("custom_event_type") not in CUSTOM_EVENT_TYPES:
+        raise _invalid(
+            "Invalid conversion event",
+            f"promoted_object.custom_event_type {promoted.get('custom_event_type')!r} is not a pixel event.",
+        )
 
 
 def _check_targeting(targeting: dict[str, Any]) -> None:
@@ -359,3 +500,4 @@ def _check_targeting(targeting: dict[str, Any]) -> None:
             ages[key] = value
     if ages.get("age_min", 13) > ages.get("age_max", 65):
         raise _invalid("Invalid age", "targeting.age_min must not exceed targeting.age_max.")
+    _check_advantage_audience(targeting)
