@@ -337,6 +337,20 @@ def test_apply_into_an_account_of_another_zone_then_refresh_is_clean(
     planned = run_reconciler(project, "plan", "--refresh", "--detailed-exitcode")
     assert planned.returncode == 0, planned.stdout + planned.stderr
 
+    # What reconciler made imports back, conversions included (the target names the pixel), as whole local days.
+    again = tmp_path / "again"
+    (again / "specs").mkdir(parents=True)
+    target = (project / "specs" / "main.yaml").read_text().split("---")[0]
+    (again / "specs" / "targets.yaml").write_text(target)
+    done = run_reconciler(again, "import")
+    assert done.returncode == 0, done.stdout + done.stderr
+    imported = (again / "specs" / "imported" / "meta-la.yaml").read_text()
+    assert "conversion_event: INITIATE_CHECKOUT" in imported and "start_date: 2026-06-01" in imported
+    assert "start_time" not in imported and "advantage_audience: true" in imported
+    for refresh in ((), ("--refresh",)):
+        planned = run_reconciler(again, "plan", "--detailed-exitcode", *refresh)
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+
 
 def test_a_zone_mismatch_stops_the_target_before_any_write(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -419,3 +433,42 @@ def _adset(campaign: str, **extra: Any) -> dict[str, Any]:
         **extra,
     }
     return body
+
+
+def test_conversions_import_only_with_the_targets_pixel() -> None:
+    from reconciler.importer import meta as importer
+    from reconciler.importer.model import CONVERSIONS_NOT_IMPORTED, Account, Names
+    from tests.test_import_meta import spec_target
+
+    async def scenario(g: Meta) -> None:
+        p = g.provider()
+        sales = await g.campaign("sales", objective="OUTCOME_SALES")
+        promoted = {"pixel_id": "777", "custom_event_type": "CONTENT_VIEW"}
+        await g.ok(
+            "POST",
+            f"/{ACCOUNT}/adsets",
+            json=_adset(
+                sales,
+                optimization_goal="OFFSITE_CONVERSIONS",
+                promoted_object=promoted,
+                targeting={"geo_locations": {"countries": ["US"]}, "age_min": 18,
+                           "targeting_automation": {"advantage_audience": 0}},
+            ),
+        )  # fmt: skip
+        listed = {type_: await p.list_all(type_) for type_ in importer.TYPES}
+
+        async def reasons(pixel: str | None) -> dict[str, str]:
+            target = spec_target().model_copy(update={"pixel_id": pixel})
+            mapped = await importer.map_objects(Account(target, listed, {}, Names({}), p.download))
+            return {s.name: s.reason for s in mapped.skipped if s.type == "campaign"}
+
+        assert (await reasons(None))["sales"] == CONVERSIONS_NOT_IMPORTED
+        assert "pixel 777, not the target's pixel_id 888" in (await reasons("888"))["sales"]
+        assert "sales" not in await reasons("777")
+        target = spec_target().model_copy(update={"pixel_id": "777"})
+        mapped = await importer.map_objects(Account(target, listed, {}, Names({}), p.download))
+        document = next(u.document for u in mapped.units if u.document["kind"] == "Campaign")
+        assert (document["objective"], document["conversion_event"]) == ("conversions", "VIEW_CONTENT")
+        await p.aclose()
+
+    kit.in_sandbox(scenario, Meta)

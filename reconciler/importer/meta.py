@@ -4,7 +4,10 @@ A Campaign document compiles to one Graph campaign with one ad set, and one ad (
 creative) per listed Creative; a Creative compiles to one uploaded image or video. So a live
 campaign imports when it has exactly one ad set whose every managed field the compiler can give
 back: the objective's optimization goal, a budget in the account currency, targeting of countries
-and ages only, whole-day schedules (other times through overrides). Where the compiled value
+and ages only (with the Advantage+ audience flag; Graph's default location_types are its own), whole
+days in the target's time zone (other times through overrides), and for conversions the target's
+pixel with one of the events a Campaign names (without a pixel_id on the target, conversions
+campaigns are listed as skipped). Where the compiled value
 would differ from the live one and a per-campaign override reproduces it exactly (names, statuses,
 billing event, buying type, special ad categories, exact start or end time), the override is
 written; otherwise the object is skipped with the reason.
