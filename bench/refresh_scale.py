@@ -40,7 +40,7 @@ META_PER_CAMPAIGN = 2 + 3 * META_CREATIVES  # campaign, ad set; per creative an 
 ENV = {"BROADSTREET_API_TOKEN": TOKEN, "META_ACCESS_TOKEN": TOKEN}
 META_TARGET = (
     "kind: Target\nname: meta-main\nplatform: meta\nad_account_id: act_1234567890\npage_id: '998877'\n"
-    "api_base_url: {url}/meta/v25.0\n{limit}concurrency: 16\ncredentials: {{token_env: META_ACCESS_TOKEN}}\n"
+    "api_base_url: {url}/meta/v26.0\n{limit}concurrency: 16\ncredentials: {{token_env: META_ACCESS_TOKEN}}\n"
 )
 
 

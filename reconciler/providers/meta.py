@@ -111,8 +111,9 @@ VIDEO_POLL_FIRST = 0.25
 VIDEO_POLL_MAX = 15.0
 VIDEO_READY_TIMEOUT = 900.0
 # Usage pacing (X-Business-Use-Case-Usage, X-Ad-Account-Usage): from PACE_FROM of a quota in use, every
-# request waits ((usage - PACE_FROM) / (1 - PACE_FROM))^2 of the time the usage takes to reset, at most
-# PACE_MAX seconds; at 100%, or when Meta gives estimated_time_to_regain_access, the whole wait.
+# request waits (usage - PACE_FROM) / (1 - PACE_FROM) of the time the usage takes to reset, at most
+# PACE_MAX seconds; at 100%, or when Meta gives estimated_time_to_regain_access, the whole wait. Linear, so
+# that even a small quota regains a call's worth before the next one (tests/test_meta_fidelity.py).
 PACE_FROM = 0.75
 PACE_MAX = 300.0
 PACE_DEFAULT_RESET = 60.0  # seconds, when the headers do not say when usage resets (UNCONFIRMED window)
@@ -577,7 +578,7 @@ def usage_pause(response: httpx.Response, account: str) -> float | None:
     window = PACE_DEFAULT_RESET if reset is None else reset
     if used >= 1:
         return window or None
-    share = ((used - PACE_FROM) / (1 - PACE_FROM)) ** 2
+    share = (used - PACE_FROM) / (1 - PACE_FROM)
     return min(PACE_MAX, window * share) or None
 
 
