@@ -202,7 +202,13 @@ def test_the_emulator_checks_objective_v2_type_and_adds_the_bid_flags_on_read() 
         reason = api.item_error(await sb.create(f"adaccounts/{api.ACCOUNT}", "campaigns", wrong), "campaigns")
         assert "objective_v2_properties.objective_v2_type must be one of" in reason
 
-        squad = await sb.adsquad(made["id"], bid_strategy="TARGET_COST", bid_micro=800_000)
+        targeting = {"geos": [{"country_code": "us"}], "demographics": [{"min_age": 18}]}
+        squad = await sb.adsquad(made["id"], bid_strategy="TARGET_COST", bid_micro=800_000, targeting=targeting)
+        assert squad["targeting"] == {  # Snapchat's own defaults, written in: never drift (refresh test below)
+            "regulated_content": False,
+            "geos": [{"country_code": "us", "operation": "INCLUDE"}],
+            "demographics": [{"min_age": 18}],
+        }
         assert (squad["auto_bid"], squad["target_bid"], squad["delivery_constraint"]) == (
             False,
             True,
@@ -326,7 +332,7 @@ def test_apply_into_a_zoned_account_runs_its_local_days_and_refreshes_clean(
     for type_ in ("campaign", "adsquad"):
         assert (objects[type_]["start_time"], objects[type_]["end_time"]) == (start, end), type_
     assert objects["adsquad"]["bid_strategy"] == "AUTO_BID" and "bid_micro" not in objects["adsquad"]
-    # Read back with the keys Snapchat adds (auto_bid, target_bid, delivery_constraint): no drift.
+    # Read back with the keys Snapchat adds (auto_bid, targeting.regulated_content, geos' operation...): no drift.
     refreshed = run_reconciler(project, "plan", "--refresh", "--detailed-exitcode")
     assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
 

@@ -526,17 +526,39 @@ def _agrees(type_: str, row: dict[str, Any], name: str, value: Any) -> bool:
     if isinstance(row[name], dict | list):
         # Exactly: reading back compares only the keys we set, but an update sends the whole object,
         # and what the spec leaves out (interests in a targeting) would be lost.
-        return bool(row[name] == value)
+        return bool(_as_sent(type_, name, row[name]) == value)
     return _attributes(type_, row, {name: value}).get(name, MISSING) == value
 
 
 def _overrides_for(type_: str, row: dict[str, Any], compiled: dict[str, Any]) -> dict[str, Any]:
     """Every writable live field that compile would not make as it is."""
     return {
-        name: row[name]
+        name: _as_sent(type_, name, row[name])
         for name in WRITABLE[type_]
         if name in row and row[name] is not None and not _agrees(type_, row, name, compiled.get(name, MISSING))
     }
+
+
+def _as_sent(type_: str, name: str, value: Any) -> Any:
+    """A live value without the defaults Snapchat writes into it, which an update need not send.
+
+    An ad squad's targeting reads back with `regulated_content: false` and `operation: INCLUDE` on each
+    geo (Snap's breaking-changes log example); left out, the server puts them back.
+    """
+    if type_ != "adsquad" or name != "targeting" or not isinstance(value, dict):
+        return value
+    targeting = _without(value, "regulated_content", False)
+    if isinstance(targeting.get("geos"), list):
+        targeting["geos"] = [_without(geo, "operation", "INCLUDE") for geo in targeting["geos"]]
+    return targeting
+
+
+def _without(value: Any, key: str, default: Any) -> Any:
+    """A dict without `key` where it holds `default` (of the same type: False is not 0); anything else as it is."""
+    if not isinstance(value, dict) or key not in value:
+        return value
+    held = value[key]
+    return value if type(held) is not type(default) or held != default else {k: v for k, v in value.items() if k != key}
 
 
 def _budget(squad: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -310,7 +310,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
 IMMUTABLE = {"campaign": ("objective", "buy_model"), "creative": ("type", "top_snap_media_id")}
 READ_ONLY = ("id", "created_at", "updated_at", "deleted", "media_status", "file_name", "download_link",
              "review_status", "review_status_reasons", "delivery_status", "auto_bid", "target_bid",
-             "delivery_constraint")  # fmt: skip
+             "delivery_constraint", "targeting_reach_status")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -490,6 +490,9 @@ class SnapchatApi:
             view["auto_bid"] = strategy == "AUTO_BID"
             view["target_bid"] = strategy == "TARGET_COST"
             view["delivery_constraint"] = "DAILY_BUDGET" if "daily_budget_micro" in obj.fields else "LIFETIME_BUDGET"
+            view["targeting_reach_status"] = "VALID"
+            if isinstance(view.get("targeting"), dict):
+                view["targeting"] = _targeting_as_read(view["targeting"])
         elif obj.type == "media" and f"{SANDBOX_ONLY}sha256" in obj.fields:
             view["download_link"] = f"{self._origin}{MOUNT}{MEDIA_FILES}/{obj.id}/{obj.fields[SANDBOX_ONLY + 'sha256']}"
         if obj.deleted:
@@ -787,6 +790,16 @@ def _check_budget(fields: dict[str, Any]) -> None:
         raise ItemError("give exactly one of daily_budget_micro or lifetime_budget_micro")
     if "lifetime_budget_micro" in fields and not fields.get("end_time"):
         raise ItemError("end_time is required for an ad squad with a lifetime_budget_micro")
+
+
+def _targeting_as_read(targeting: dict[str, Any]) -> dict[str, Any]:
+    """A squad's targeting with the defaults Snapchat writes into it (its breaking-changes log example):
+    `regulated_content: false`, and `operation: INCLUDE` on each geo."""
+    geos = targeting.get("geos")
+    if isinstance(geos, list):
+        geos = [{**geo, "operation": geo.get("operation", "INCLUDE")} if isinstance(geo, dict) else geo for geo in geos]
+        targeting = {**targeting, "geos": geos}
+    return {"regulated_content": False, **targeting}
 
 
 def _check_bid(fields: dict[str, Any]) -> None:
