@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 from reconciler.errors import SpecError
+from reconciler.importer import snapchat as importer
+from reconciler.importer.model import Account, Names
+from reconciler.importer.writer import SpecWriter
 from reconciler.model import Action
 from reconciler.providers.base import ErrorClass, ProviderError
 from reconciler.providers.snapchat import OAuthCredentials, SnapchatProvider
@@ -25,13 +28,16 @@ from tests import test_sandbox_snapchat as api
 from tests.conftest import png_bytes
 from tests.e2e import Sandbox as Server
 from tests.e2e import run_reconciler
+from tests.test_import_snapchat import TARGET, Api, assert_compiles_to_live, listing
 from tests.test_provider_snapchat import (
     ACCOUNT,
     CLIENT_SECRET,
     REFRESH_TOKEN,
     SPEC,
+    Sandbox,
     campaign_attrs,
     op,
+    run,
     squad_attrs,
 )
 
@@ -349,3 +355,34 @@ def test_a_time_zone_mismatch_stops_the_target_before_any_write(
     assert "America/Los_Angeles" in output and "Asia/Tokyo" in output and "Traceback" not in output
     assert sandbox.writes("snapchat") - before == 1  # the token request alone: not one object written
     assert [o for o in sandbox.objects("snapchat") if o["type"] != "adaccount"] == []
+
+
+# --- import: an account's days are its own ---
+
+
+def test_an_import_from_a_los_angeles_account_reads_its_local_days(tmp_path: Path) -> None:
+    zoned = TARGET.format(account=ACCOUNT) + "timezone: America/Los_Angeles\n"
+
+    async def scenario(sb: Sandbox, p: SnapchatProvider) -> None:
+        await sb.control(
+            "POST", "/accounts", {"platform": "snapchat", "id": ACCOUNT, "timezone": "America/Los_Angeles"}
+        )
+        tool = Api(sb.http)
+        await tool.login()
+        times = {"start_time": "2026-06-01T07:00:00.000Z", "end_time": "2026-09-01T06:59:59.000Z"}  # local days
+        campaign = await tool.campaign("la-summer", "WEB_CONVERSION", **times)
+        await tool.squad(campaign, "la-summer", "SWIPES", daily_budget_micro=10_000_000, **times)
+        (tmp_path / "specs").mkdir()
+        (tmp_path / "specs" / "targets.yaml").write_text(zoned)
+        target = load_specs(tmp_path, {}).targets["snap-us"]
+        listed = await listing(p)
+        mapped = await importer.map_objects(Account(target, listed, {}, Names({}), p.download))
+        [document] = [u.document for u in mapped.units if u.document["kind"] == "Campaign"]
+        assert (str(document["start_date"]), str(document["end_date"])) == ("2026-06-01", "2026-08-31")
+        assert "overrides" not in document  # the times are what compile makes of those days there
+        writer = SpecWriter(tmp_path)
+        writer.add("snap-us", mapped.units)
+        writer.write()
+        assert_compiles_to_live(compile_specs(load_specs(tmp_path, {})), mapped, listed, p)
+
+    run(scenario)

@@ -7,6 +7,10 @@ list (`{"campaigns": [{...}]}`), and every item of the answer carries its own
 is made empty, then its file is uploaded; media and creatives cannot be
 deleted, so they stay in the ad account's library.
 
+The ad account is read once per run, for its currency (checked against a budget's) and its
+`timezone`: flights were compiled as days in the Target's time zone, so every write to a target
+whose ad account keeps another one is refused before anything is sent.
+
 Many reads go through the ad account's lists (`/adaccounts/{id}/campaigns|adsquads|ads|
 creatives|media`, `limit` 1000, `paging.next_link`): Snapchat's lists take no id filter,
 so a refresh reads every object of the type in the account, one request per 1000.
