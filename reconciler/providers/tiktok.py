@@ -430,7 +430,9 @@ class TikTokProvider:
         if wanted_zone is None and wanted_currency is None:
             return
         if advertiser not in self._accounts:
-            params = {"advertiser_ids": json.dumps([advertiser])}
+            # `fields` names what we read (UNCONFIRMED whether advertiser/info/ answers `timezone` without it).
+            fields = ["advertiser_id", "name", "currency", "timezone"]
+            params = {"advertiser_ids": json.dumps([advertiser]), "fields": json.dumps(fields)}
             rows = _rows(await self._call("GET", "/advertiser/info/", params=params), "advertiser/info/")
             row = next((r for r in rows if str(r.get("advertiser_id")) == advertiser), None)
             if row is None or not row.get("currency"):
