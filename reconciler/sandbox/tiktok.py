@@ -6,6 +6,10 @@ envelope, errors included (code 0 is success); the token is the `Access-Token`
 header; GET parameters holding lists or objects are JSON strings; status
 changes go through */status/update/ only, where DELETE is a soft, irreversible
 status; campaign and ad group creates are idempotent on `request_id`.
+Enums are the official SDK's (yml x-open-enum packages), codes its return-code
+table; an ad group's goal must suit its campaign's objective and be billed as
+TikTok bills that goal; a library file name is taken once (40911); review
+verdicts are `secondary_status` values, their reasons come from /ad/review_info/.
 """
 
 from __future__ import annotations
