@@ -324,9 +324,7 @@ class BroadstreetApi:
             "/networks/{id:int}/zones": {"POST": self._nested(self.create_zone, "network_id")},
             "/advertisers/{id:int}/campaigns": {"POST": self._nested(self.create_campaign, "advertiser_id")},
             # UNCONFIRMED: the gem has no advertisement methods; nested as its campaigns are.
-            "/advertisers/{id:int}/advertisements": {
-                "POST": self._nested(self.create_advertisement, "advertiser_id")
-            },
+            "/advertisers/{id:int}/advertisements": {"POST": self._nested(self.create_advertisement, "advertiser_id")},
             # The flat creates below come from third-party docs of /api/1 (BS-JOM); kept, see above.
             "/advertisers": {"GET": self.list_advertisers, "POST": self.create_advertiser},
             "/zones": {"GET": self.list_zones, "POST": self.create_zone},
