@@ -252,8 +252,8 @@ class Placement(SpecModel):
     def _one_restriction(cls, restrictions: list[str]) -> list[str]:
         # Broadstreet's placement `restrictions` is one string (phone, non_phone, tablet, desktop,
         # mobile) or none; no multi-value form is documented (research fidelity-audit.md row 13,
-        # BS-JOM entities/placements.md). Sending two would be rejected or half-applied, so a
-        # combination is refused here, at the field's line, rather than at apply.
+        # BS-JOM entities/placements.md), so two cannot be sent: a combination is refused here, at
+        # the field's line, rather than by the API at apply.
         if len(set(restrictions)) > 1:
             raise ValueError(
                 f"restrictions [{', '.join(restrictions)}] combine devices, which Broadstreet cannot express: "
