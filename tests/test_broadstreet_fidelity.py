@@ -304,6 +304,9 @@ def test_apply_through_the_command_places_one_restriction_and_converges(
                   if o.type == "placement"}  # fmt: skip
     zones = {o.fields["alias"]: int(o.id) for o in kit.saved_objects(tmp_path, "broadstreet") if o.type == "zone"}
     assert placements == {zones["home-lb"]: "non_phone", zones[None]: None}
+    # No account time zone: the flight stays plain dates (an always-on campaign has no end).
+    (campaign,) = [o for o in kit.saved_objects(tmp_path, "broadstreet") if o.type == "campaign"]
+    assert (campaign.fields["start_date"], campaign.fields["end_date"]) == ("2026-06-01", None)
     reconciler.assert_no_changes()
     reconciler.assert_no_drift()
 
