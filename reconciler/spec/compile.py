@@ -28,6 +28,7 @@ from reconciler.spec.models import (
     Campaign,
     Creative,
     MetaTarget,
+    Placement,
     SnapchatTarget,
     TargetBase,
     TikTokTarget,
@@ -300,7 +301,7 @@ class _Compiler:
                 target,
                 "placement",
                 placement.full_name,
-                {"restrictions": sorted(placement.restrictions)},
+                {"restrictions": _broadstreet_restriction(placement)},
                 refs={
                     "campaign_id": make_address(target.name, "campaign", placement.campaign),
                     "advertisement_id": make_address(target.name, "advertisement", placement.creative),
@@ -890,3 +891,11 @@ def _tiktok_time(moment: dt.datetime) -> str:
 def _snapchat_time(moment: dt.datetime) -> str:
     """Snapchat takes UTC with milliseconds: 2026-06-01T07:00:00.000Z."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _broadstreet_restriction(placement: Placement) -> str | None:
+    """A placement's `restrictions` as Broadstreet takes it: one string, or None (none sent).
+
+    The spec allows at most one (models.Placement._one_restriction); research fidelity-audit.md row 13.
+    """
+    return placement.restrictions[0] if placement.restrictions else None
