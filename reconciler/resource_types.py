@@ -87,6 +87,8 @@ RESOURCE_TYPES: dict[tuple[str, str], ResourceType] = {
                     "placement_type",
                     "placements",
                     "promotion_type",
+                    "pixel_id",  # neither is in the SDK's AdgroupUpdateBody
+                    "optimization_event",
                 },
             ),
             ("image", _ALL),

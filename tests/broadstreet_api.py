@@ -16,7 +16,8 @@ NETWORK = 85
 
 
 class BroadstreetApi:
-    """Calls to the emulated Broadstreet API with the token in the query string, as the real one wants."""
+    """Calls to the emulated Broadstreet API as the official Ruby gem makes them: creates under the
+    parent, form-encoded bodies (the token stays in the query string, which the API also takes)."""
 
     def __init__(self, http: httpx.AsyncClient, network_id: int = NETWORK) -> None:
         self.http = http
@@ -31,16 +32,16 @@ class BroadstreetApi:
         return response.json() if response.content else None
 
     async def advertiser(self, name: str, **fields: Any) -> str:
-        data = await self.ok("POST", "/advertisers", {"network_id": self.network_id}, json={"name": name, **fields})
+        data = await self.ok("POST", f"/networks/{self.network_id}/advertisers", data={"name": name, **fields})
         return str(data["advertiser"]["id"])
 
     async def zone(self, name: str, **fields: Any) -> str:
-        data = await self.ok("POST", "/zones", json={"network_id": self.network_id, "name": name, **fields})
+        data = await self.ok("POST", f"/networks/{self.network_id}/zones", data={"name": name, **fields})
         return str(data["zone"]["id"])
 
     async def campaign(self, advertiser_id: str, name: str, **fields: Any) -> str:
         body = {"name": name, "start_date": "2026-06-01", "end_date": "2026-08-31", **fields}
-        data = await self.ok("POST", "/campaigns", {"advertiser_id": advertiser_id}, json=body)
+        data = await self.ok("POST", f"/advertisers/{advertiser_id}/campaigns", data=body)
         return str(data["campaign"]["id"])
 
     async def static_ad(self, advertiser_id: str, name: str, image: bytes, destination: str) -> str:
@@ -60,14 +61,14 @@ class BroadstreetApi:
         return await self._ad(advertiser_id, {"name": name, "type": "html", "html": html})
 
     async def _ad(self, advertiser_id: str, body: dict[str, Any]) -> str:
-        data = await self.ok("POST", "/advertisements", {"advertiser_id": advertiser_id}, json=body)
+        data = await self.ok("POST", f"/advertisers/{advertiser_id}/advertisements", data=body)
         return str(data["advertisement"]["id"])
 
     async def placement(self, campaign_id: str, ad_id: str, zone_id: str, restrictions: str | None = None) -> str:
         body: dict[str, Any] = {"campaign_id": campaign_id, "advertisement_id": ad_id, "zone_id": zone_id}
         if restrictions is not None:
             body["restrictions"] = restrictions
-        await self.ok("POST", "/placements", json=body)
+        await self.ok("POST", "/placements", data=body)
         return f"{campaign_id}/{ad_id}/{zone_id}"
 
     async def delete_placement(self, id_: str) -> None:

@@ -20,7 +20,7 @@ def apply_in_a_terminal(project: Path, answer: str) -> tuple[int, str]:
     if pid == 0:  # the child: the real command, its stdin and stdout a terminal
         os.execv(sys.executable, [sys.executable, "-m", "reconciler", "-C", str(project), "apply", "--sandbox"])
     screen = b""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # generous: a loaded CI machine starts Python slowly; a hang still fails
     answered = False
     while time.monotonic() < deadline:
         if not select.select([fd], [], [], 0.1)[0]:

@@ -80,7 +80,7 @@ def ad(name: str, parent: Resource, html: str = "<b>hi</b>") -> Resource:
 
 def placement(c: Resource, a: Resource, z: Resource) -> Resource:
     refs = {"campaign_id": c, "advertisement_id": a, "zone_id": z}
-    return res("placement", f"{c.name}.{a.name}.{z.name}", refs, restrictions=[])
+    return res("placement", f"{c.name}.{a.name}.{z.name}", refs, restrictions=None)  # none (audit row 13)
 
 
 def family(n: int) -> list[Resource]:

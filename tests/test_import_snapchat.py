@@ -90,7 +90,7 @@ class Api:
 
     async def squad(self, campaign: str, name: str, goal: str, **fields: Any) -> str:
         defaults = {
-            "type": "SNAP_ADS", "status": "ACTIVE", "billing_event": "IMPRESSION", "bid_micro": 1_000_000,
+            "type": "SNAP_ADS", "status": "ACTIVE", "billing_event": "IMPRESSION", "bid_strategy": "AUTO_BID",
             "placement_v2": {"config": "AUTOMATIC"}, "start_time": "2026-06-01T00:00:00.000Z",
             "targeting": {"geos": [{"country_code": "us"}], "demographics": [{"min_age": 18}]},
         }  # fmt: skip
@@ -134,7 +134,8 @@ async def make_account(api: Api) -> dict[str, str]:
     # Traffic (WEB_CONVERSION + SWIPES), with a bid and names reconciler would not choose.
     ids["spring"] = await api.campaign("Spring Sale", "WEB_CONVERSION", end_time="2026-06-30T23:59:59.000Z")
     ids["spring.squad"] = await api.squad(
-        ids["spring"], "Spring squad", "SWIPES", daily_budget_micro=25_500_000, bid_micro=2_000_000,
+        ids["spring"], "Spring squad", "SWIPES", daily_budget_micro=25_500_000,
+        bid_strategy="LOWEST_COST_WITH_MAX_BID", bid_micro=2_000_000,
         end_time="2026-06-30T23:59:59.000Z",
         targeting={"geos": [{"country_code": "us"}, {"country_code": "gb"}],
                    "demographics": [{"min_age": 21, "max_age": 45}]},
@@ -158,10 +159,12 @@ async def make_account(api: Api) -> dict[str, str]:
     )  # fmt: skip
     # Conversions (WEB_CONVERSION + PIXEL_PURCHASE): listed, not written, until pixels and events import.
     ids["checkout"] = await api.campaign("Checkout", "WEB_CONVERSION")
-    ids["checkout.squad"] = await api.squad(ids["checkout"], "Checkout", "PIXEL_PURCHASE", daily_budget_micro=9_000_000)
+    ids["checkout.squad"] = await api.squad(
+        ids["checkout"], "Checkout", "PIXEL_PURCHASE", daily_budget_micro=9_000_000, pixel_id="snap-pixel-1"
+    )
     ids["q3-photo"] = await api.media("q3-photo", jpeg_bytes(640, 480), "photo.jpg", "image/jpeg")
     ids["q3.creative"] = await api.creative(
-        ids["q3-photo"], "Q3 creative", brand_name="Other Brand", call_to_action="BUY"
+        ids["q3-photo"], "Q3 creative", brand_name="Other Brand", call_to_action="BOOK_NOW"
     )
     ids["q3.ad"] = await api.ad(ids["q3.squad"], ids["q3.creative"], "Q3 ad", status="PAUSED")
     # Awareness, no ads, the same name as the first: a numbered spec name.

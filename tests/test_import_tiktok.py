@@ -197,7 +197,7 @@ def test_import_maps_expressible_objects_and_skips_the_rest(tmp_path: Path) -> N
         two = await api.campaign("two groups")
         two_groups = [await api.adgroup(two, "g1"), await api.adgroup(two, "g2")]
         app = await api.campaign("app", objective="APP_PROMOTION")
-        app_group = await api.adgroup(app, "app")
+        app_group = await api.adgroup(app, "app", optimization_goal="INSTALL", billing_event="OCPM")
         app_ad = await api.ad(app_group, "app ad", ("image", unused))
         gone = await api.campaign("gone")
         await api.adgroup(gone, "gone")

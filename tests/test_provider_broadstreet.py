@@ -236,11 +236,12 @@ def test_placement_lifecycle() -> None:
             "campaign_id": campaign_id,
             "advertisement_id": ad_id,
             "zone_id": zone_id,
-            "restrictions": ["tablet", "mobile"],
+            "restrictions": "mobile",  # one string, as the API documents (fidelity-audit.md row 13)
         }
         placement = await p.create(op("placement", attrs))
-        assert placement == Applied(f"{campaign_id}/{ad_id}/{zone_id}", {**attrs, "restrictions": ["mobile", "tablet"]})
+        assert placement == Applied(f"{campaign_id}/{ad_id}/{zone_id}", attrs)
         assert list(await sb.objects("placement")) == [placement.id]
+        assert (await sb.objects("placement"))[placement.id]["restrictions"] == "mobile"
         assert await p.read("placement", placement.id, placement.attributes) == placement.attributes
         assert await p.find(op("placement", attrs)) == placement.id
         other_zone = await make_zone(p, "Sidebar", "side")
@@ -263,7 +264,7 @@ def test_read_of_a_placement_whose_campaign_is_gone_is_none() -> None:
             "campaign_id": campaign_id,
             "advertisement_id": ad_id,
             "zone_id": await make_zone(p),
-            "restrictions": [],
+            "restrictions": None,  # none: not sent
         }
         placement = await p.create(op("placement", attrs))
         await p.delete(op("campaign", {}, action=Action.DELETE, id_=campaign_id))
@@ -329,7 +330,7 @@ def test_validation_error_names_the_field() -> None:
         exc = info.value
         assert (exc.error_class, exc.status, exc.outcome_unknown) == (ErrorClass.VALIDATION, 422, False)
         assert "end_date: must be on or after start_date" in str(exc)
-        assert str(exc).startswith(f"VALIDATION: POST /campaigns?advertiser_id={advertiser_id}&access_token=***")
+        assert str(exc).startswith(f"VALIDATION: POST /advertisers/{advertiser_id}/campaigns?access_token=***")
         assert_no_token(str(exc), repr(exc))
 
     run(scenario)

@@ -68,7 +68,7 @@ def squad_attrs(campaign_id: str, **extra: Any) -> dict[str, Any]:
         "status": "ACTIVE",
         "billing_event": "IMPRESSION",
         "optimization_goal": "SWIPES",
-        "bid_micro": 1_000_000,
+        "bid_strategy": "AUTO_BID",
         "placement_v2": {"config": "AUTOMATIC"},
         "start_time": START,
         "end_time": END,

@@ -83,13 +83,13 @@ async def build(api: BroadstreetApi) -> Recorded:
             if (n + c_index) % 3:
                 continue
             for zone_id in zones:
-                restrictions = "phone,tablet" if n % 4 == 0 else None
+                restrictions = "phone" if n % 4 == 0 else None  # one string or none (audit row 13)
                 id_ = await api.placement(campaign_id, ad_id, zone_id, restrictions)
                 recorded["placement"][id_] = {
                     "campaign_id": campaign_id,
                     "advertisement_id": ad_id,
                     "zone_id": zone_id,
-                    "restrictions": [],
+                    "restrictions": restrictions,
                 }
     return recorded
 

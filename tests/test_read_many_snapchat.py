@@ -137,7 +137,8 @@ def test_read_many_of_every_type_over_pages(tmp_path: Path, monkeypatch: pytest.
         await put(sb, f"adsquads/{squads[1]}", "ads", ads[1], {"name": "changed by hand"})
         await direct(sb, "DELETE", f"/ads/{ads[2]}")
         await direct(sb, "DELETE", f"/adsquads/{squads[2]}")
-        await put(sb, f"campaigns/{campaign}", "adsquads", squads[1], {"bid_micro": 2_000_000})
+        capped = {"bid_strategy": "LOWEST_COST_WITH_MAX_BID", "bid_micro": 2_000_000}
+        await put(sb, f"campaigns/{campaign}", "adsquads", squads[1], capped)
 
         for type_, recorded in made.items():
             before = await gets(sb)
@@ -151,7 +152,7 @@ def test_read_many_of_every_type_over_pages(tmp_path: Path, monkeypatch: pytest.
         assert live_ads[ads[2]] is None
         # The ads of a deleted ad squad are still listed (the sandbox keeps children, as Snapchat's docs say nothing
         # of cascades): read() and read_many agree on them either way.
-        assert (await p.read_many("adsquad", made["adsquad"]))[squads[1]]["bid_micro"] == 2_000_000
+        assert (await p.read_many("adsquad", made["adsquad"]))[squads[1]]["bid_strategy"] == "LOWEST_COST_WITH_MAX_BID"
         assert await p.read_many("campaign", {}) == {}
 
     run(scenario)

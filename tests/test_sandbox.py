@@ -320,11 +320,14 @@ def test_placement_quirks() -> None:
         far_zone = (await sb.bs("POST", "/zones", json={"network_id": 99, "name": "far"})).json()["zone"]["id"]
         triple = {"campaign_id": campaign, "advertisement_id": ad, "zone_id": zone}
 
+        # One string or none (fidelity-audit.md row 13): a comma string or a list is not a restriction.
         r = await sb.bs("POST", "/placements", data={**triple, "restrictions": "phone, tablet"})
+        assert (r.status_code, r.json()) == (422, {"errors": {"restrictions": ["is not included in the list"]}})
+        r = await sb.bs("POST", "/placements", data={**triple, "restrictions": "phone"})
         assert r.status_code == 201 and r.content == b""  # quirk: 201 with an empty body
 
         r = await sb.bs("GET", "/placements", {"campaign_id": campaign})
-        assert r.json() == [{**triple, "restrictions": ["phone", "tablet"]}]  # a bare array
+        assert r.json() == [{**triple, "restrictions": "phone"}]  # a bare array
 
         r = await sb.bs("POST", "/placements", json=triple)
         assert r.status_code == 422 and r.json() == {"errors": {"advertisement_id": ["has already been taken"]}}
@@ -344,8 +347,10 @@ def test_placement_quirks() -> None:
         assert [o["deleted"] for o in deleted] == [True]
 
         r = await sb.bs("POST", "/placements", data={**triple, "restrictions[]": ["mobile"]})
+        assert r.status_code == 422 and list(r.json()["errors"]) == ["restrictions"]  # a form list
+        r = await sb.bs("POST", "/placements", data=triple)
         assert r.status_code == 201  # the same triple can be placed again after a delete
-        assert (await sb.bs("GET", "/placements", {"campaign_id": campaign})).json()[0]["restrictions"] == ["mobile"]
+        assert (await sb.bs("GET", "/placements", {"campaign_id": campaign})).json()[0]["restrictions"] is None
 
     run(scenario)
 

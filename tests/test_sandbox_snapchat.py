@@ -81,7 +81,7 @@ def squad(campaign_id: str, **extra: Any) -> dict[str, Any]:
         "type": "SNAP_ADS",
         "billing_event": "IMPRESSION",
         "optimization_goal": "SWIPES",
-        "bid_micro": 1_000_000,
+        "bid_strategy": "AUTO_BID",
         "daily_budget_micro": 50_000_000,
         "placement_v2": {"config": "AUTOMATIC"},
         **extra,
@@ -329,7 +329,25 @@ def test_adsquad_lifecycle_and_validation() -> None:
             "billing_event must be one of IMPRESSION": squad(campaign_id, billing_event="CPC"),
             "optimization_goal must be one of": squad(campaign_id, optimization_goal="CLICKS"),
             "placement_v2 is required": {k: v for k, v in squad(campaign_id).items() if k != "placement_v2"},
-            "bid_micro is required": {k: v for k, v in squad(campaign_id).items() if k != "bid_micro"},
+            # The old request, a bare bid_micro, and a capped strategy without its cap (fidelity-audit row 10).
+            "bid_strategy is required with a bid_micro": {
+                **{k: v for k, v in squad(campaign_id).items() if k != "bid_strategy"},
+                "bid_micro": 1_000_000,
+            },
+            "bid_strategy is required: one of AUTO_BID": {
+                k: v for k, v in squad(campaign_id).items() if k != "bid_strategy"
+            },
+            "bid_micro is required for bid_strategy LOWEST_COST_WITH_MAX_BID": squad(
+                campaign_id, bid_strategy="LOWEST_COST_WITH_MAX_BID"
+            ),
+            "bid_micro is required for bid_strategy TARGET_COST": squad(campaign_id, bid_strategy="TARGET_COST"),
+            "bid_strategy must be one of AUTO_BID, LOWEST_COST_WITH_MAX_BID, TARGET_COST": squad(
+                campaign_id, bid_strategy="MAX_BID"
+            ),
+            # A pixel goal without the pixel (conversions).
+            "pixel_id is required for optimization_goal PIXEL_PURCHASE": squad(
+                campaign_id, optimization_goal="PIXEL_PURCHASE"
+            ),
         }
         for reason, item in cases.items():
             assert reason in item_error(await sb.create(path, "adsquads", item), "adsquads")

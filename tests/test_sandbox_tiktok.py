@@ -252,7 +252,8 @@ def test_adgroup_validation() -> None:
             "budget: must be greater than 0": {"budget": 0},
             "schedule_end_time: must be later than schedule_start_time": {"schedule_end_time": "2026-05-01 00:00:00"},
             "schedule_start_time: must be a time as YYYY-MM-DD HH:MM:SS": {"schedule_start_time": "2026-06-01"},
-            "billing_event: must be one of CPC, CPM, CPV, OCPM, OCPC": {"billing_event": "CPA"},
+            "billing_event: must be one of CPA, CPC, CPM, CPV, GD, OCPM": {"billing_event": "OCPC"},
+            "billing_event: optimization_goal CLICK is billed as CPC, not CPM": {"billing_event": "CPM"},
             "campaign_id: campaign 42 does not exist": {"campaign_id": "42"},
             "currency: Unknown field.": {"currency": "USD"},
         }
@@ -286,12 +287,20 @@ def test_ads_create_update_and_review_outcomes() -> None:
         adgroup_id = await sb.adgroup(await sb.campaign())
         image_id = await sb.image()
         ad = await sb.ad(adgroup_id, image_id)
-        assert ad["secondary_status"] == "AD_STATUS_DELIVERY_OK" and ad["review_reason"] is None
+        # Only fields the real ad/get/ has: the verdict is the secondary status, the reasons are elsewhere.
+        assert ad["secondary_status"] == "AD_STATUS_DELIVERY_OK" and "review_reason" not in ad
         assert (ad["image_ids"], ad["adgroup_id"], ad["operation_status"]) == ([image_id], adgroup_id, "ENABLE")
 
         await sb.control("POST", "/review", {"name_contains": "summer", "status": "rejected", "reason": "Misleading"})
         [row] = (await sb.get("/ad/get/", filtering={"adgroup_ids": [adgroup_id]}))["list"]
-        assert (row["secondary_status"], row["review_reason"]) == ("AD_STATUS_AUDIT_DENY", "Misleading")
+        assert row["secondary_status"] == "AD_STATUS_AUDIT_DENY" and "review_reason" not in row
+        info = await sb.get("/ad/review_info/", ad_ids=[ad["ad_id"]])
+        assert info["ad_review_map"][ad["ad_id"]] == {
+            "ad_id": ad["ad_id"],
+            "is_approved": False,
+            "review_status": "UNAVAILABLE",
+            "reject_info": [{"reasons": ["Misleading"]}],
+        }
         pending = await sb.ad(adgroup_id, image_id, "winter.banner")
         await sb.control("POST", "/review", {"name_contains": "winter", "status": "pending"})
         [row] = (await sb.get("/ad/get/", filtering={"ad_ids": [pending["ad_id"]]}))["list"]
@@ -439,7 +448,8 @@ def test_advertisers_are_provisioned_in_usd() -> None:
 
 def test_auth_errors_come_in_the_envelope_with_http_200() -> None:
     async def scenario(sb: Sandbox) -> None:
-        assert (await sb.error("GET", "/campaign/get/", token=None, params={"advertiser_id": ADV}))[0] == 40105
+        # The official table's codes: 40104 EMPTY_ACCESS_TOKEN, 40105 INVALID_ACCESS_TOKEN.
+        assert (await sb.error("GET", "/campaign/get/", token=None, params={"advertiser_id": ADV}))[0] == 40104
         await sb.control("POST", "/auth", {"platform": "tiktok", "valid_tokens": ["another"]})
         code, message = await sb.error("GET", "/campaign/get/", params={"advertiser_id": ADV})
         assert (code, message) == (40105, "Access token is incorrect or has been revoked.")

@@ -24,7 +24,7 @@ from reconciler.importer.model import ASSET_REF, Account, Mapped, Skipped, Unit,
 from reconciler.media import EXTENSIONS, media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
-from reconciler.providers.broadstreet import PLACEMENT_KEYS, ad_type
+from reconciler.providers.broadstreet import PLACEMENT_KEYS, ad_type, restriction
 from reconciler.spec.compile import SHOWABLE_FORMATS
 from reconciler.spec.models import BroadstreetTarget, Placement
 
@@ -350,9 +350,8 @@ class _Mapper:
             campaign = written.get(campaign_id)
             creative = creatives.get(ad_id)
             zone = self.name_of("zone", zone_id)
-            restrictions = row.get("restrictions") or []
-            if isinstance(restrictions, str):
-                restrictions = [r.strip() for r in restrictions.split(",") if r.strip()]
+            # One string ("phone"), however the API echoes it (a list of one, capitalised): the provider's reading.
+            restrictions = restriction(row.get("restrictions"))
             if ("campaign", campaign_id) in self.recorded:
                 problem = (
                     f"its campaign is already in the specs ({self.recorded[('campaign', campaign_id)]}); "
@@ -374,8 +373,11 @@ class _Mapper:
                 )
             elif zone is None:
                 problem = f"its zone {zone_id} is not imported"
-            elif not isinstance(restrictions, list) or not set(map(str, restrictions)) <= _RESTRICTIONS:
-                problem = f"its restrictions {restrictions!r} are not among {', '.join(sorted(_RESTRICTIONS))}"
+            elif restrictions is not None and restrictions not in _RESTRICTIONS:
+                problem = (
+                    f"its restrictions {restrictions!r} are not one of {', '.join(sorted(_RESTRICTIONS))} "
+                    "(a spec placement has at most one)"
+                )
             else:
                 problem = ""
             if problem:
@@ -392,7 +394,7 @@ class _Mapper:
                 "zone": zone,
             }
             if restrictions:
-                document["restrictions"] = sorted(str(r) for r in restrictions)
+                document["restrictions"] = [restrictions]
             needs = [("Campaign", campaign.name), ("Creative", creative)]
             if ("zone", zone_id) in self.new:
                 needs.append(("Zone", zone))

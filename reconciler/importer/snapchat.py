@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,13 +27,25 @@ from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
 from reconciler.providers.snapchat import _attributes
-from reconciler.spec.compile import CREATIVE_OVERRIDES, SHOWABLE_FORMATS, SNAPCHAT_MIN_DAILY_BUDGET, SNAPCHAT_OBJECTIVES
+from reconciler.spec.compile import (
+    CREATIVE_OVERRIDES,
+    SHOWABLE_FORMATS,
+    SNAPCHAT_BID_NEEDED,
+    SNAPCHAT_CALLS_TO_ACTION,
+    SNAPCHAT_MIN_DAILY_BUDGET,
+    SNAPCHAT_OBJECTIVES,
+    SNAPCHAT_PIXEL_GOALS,
+    _local_end,
+    _local_start,
+    _snapchat_time,
+)
 
 TYPES: tuple[str, ...] = ("campaign", "adsquad", "media", "creative", "ad")
 
 # (campaign objective, ad squad optimization_goal) -> spec objective. Traffic and conversions
 # share WEB_CONVERSION and differ by the goal.
 OBJECTIVES = {pair: objective for objective, pair in SNAPCHAT_OBJECTIVES.items()}
+OBJECTIVES |= {("WEB_CONVERSION", goal): "conversions" for goal in SNAPCHAT_PIXEL_GOALS.values()}
 
 # Fields one may write (research 4.4) beside the parent ids, which compile sets from references.
 # A live field in this list that compile does not produce goes to `overrides`, so an update
@@ -41,7 +54,8 @@ OBJECTIVES = {pair: objective for objective, pair in SNAPCHAT_OBJECTIVES.items()
 WRITABLE = {
     "campaign": ("name", "status", "start_time", "end_time", "objective", "buy_model", "daily_budget_micro",
                  "lifetime_spend_cap_micro", "objective_v2_properties", "regulations", "measurement_spec"),
-    "adsquad": ("name", "type", "status", "bid_micro", "billing_event", "optimization_goal", "daily_budget_micro",
+    "adsquad": ("name", "type", "status", "bid_strategy", "bid_micro", "billing_event", "optimization_goal",
+                "pixel_id", "daily_budget_micro",
                 "lifetime_budget_micro", "placement_v2", "targeting", "start_time", "end_time", "conversion_window",
                 "child_ad_type", "forced_view_setting"),
     "creative": ("name", "type", "brand_name", "headline", "call_to_action", "web_view_properties", "shareable"),
@@ -205,6 +219,8 @@ class _Importer:
         overrides: dict[str, dict[str, Any]] = {}
         for type_, row in (("campaign", campaign.row), ("adsquad", squad.row)):
             overrides[type_] = _overrides_for(type_, row, compiled[type_])
+            if type_ == "adsquad" and row.get("bid_strategy") not in SNAPCHAT_BID_NEEDED:
+                overrides[type_].pop("bid_micro", None)  # no cap (AUTO_BID): a bid read back means nothing
             compiled[type_] |= overrides[type_]
             if _attributes(type_, row, compiled[type_]) != compiled[type_]:  # a safety net: should not happen
                 self._skip_children(campaign, f"its {type_} cannot be reproduced exactly by a spec")
@@ -257,11 +273,12 @@ class _Importer:
         if objective == "conversions":
             raise _Inexpressible(CONVERSIONS_NOT_IMPORTED)
         budget, budget_field = _budget(squad)
-        start = _day(campaign.get("start_time"))
+        zone = self.target.timezone  # flights are days in the account's time zone, as compile makes them
+        start = _day(campaign.get("start_time"), zone)
         if start is None:
             raise _Inexpressible(f"its start_time {campaign.get('start_time')!r} is not an ISO 8601 time")
         end_time = campaign.get("end_time") or squad.get("end_time")
-        end = _day(end_time) if end_time else None
+        end = _day(end_time, zone) if end_time else None
         if end_time and end is None:
             raise _Inexpressible(f"its end_time {end_time!r} is not an ISO 8601 time")
         if end is not None and end < start:
@@ -287,16 +304,19 @@ class _Importer:
         # What compile.py's snapchat() makes of that document (refs resolved to the live ids).
         status = "PAUSED" if paused else "ACTIVE"
         goal = SNAPCHAT_OBJECTIVES[objective][1]
-        times = {"start_time": f"{start.isoformat()}T00:00:00.000Z"}
+        times = {"start_time": _snapchat_time(_local_start(start, self.target))}
         if end is not None:
-            times["end_time"] = f"{end.isoformat()}T23:59:59.000Z"
+            times["end_time"] = _snapchat_time(_local_end(end, self.target))
+        # compile's bidding: no cap, unless a bid_micro is overridden (then a max bid, its default strategy)
+        capped = squad.get("bid_strategy") in SNAPCHAT_BID_NEEDED and isinstance(squad.get("bid_micro"), int)
+        bidding = {"bid_strategy": "LOWEST_COST_WITH_MAX_BID" if capped else "AUTO_BID"}
         compiled_campaign = {
             "ad_account_id": self.account, "name": name, "status": status, "objective": pair[0],
             "buy_model": "AUCTION", **times,
         }  # fmt: skip
         compiled_squad = {
             "name": name, "type": "SNAP_ADS", "status": status, "billing_event": "IMPRESSION",
-            "optimization_goal": goal, "bid_micro": 1_000_000, "placement_v2": {"config": "AUTOMATIC"}, **times,
+            "optimization_goal": goal, **bidding, "placement_v2": {"config": "AUTOMATIC"}, **times,
             budget_field: squad[budget_field], "currency": budget["currency"],
             "targeting": _targeting(audience), "campaign_id": str(campaign["id"]),
         }  # fmt: skip
@@ -411,6 +431,11 @@ class _Importer:
             document["headline"] = headline.strip()
         call_to_action = creative.get("call_to_action")
         if isinstance(call_to_action, str) and re.fullmatch(r"[A-Z_]+", call_to_action):
+            if call_to_action not in SNAPCHAT_CALLS_TO_ACTION["WEB_VIEW"]:
+                raise _Inexpressible(
+                    f"its creative's call_to_action {call_to_action} is none reconciler knows for a WEB_VIEW "
+                    "creative (the list is UNCONFIRMED)"
+                )
             document["call_to_action"] = call_to_action
         return _Shown(name, media, document, {file_name: data}, comment)
 
@@ -501,17 +526,39 @@ def _agrees(type_: str, row: dict[str, Any], name: str, value: Any) -> bool:
     if isinstance(row[name], dict | list):
         # Exactly: reading back compares only the keys we set, but an update sends the whole object,
         # and what the spec leaves out (interests in a targeting) would be lost.
-        return bool(row[name] == value)
+        return bool(_as_sent(type_, name, row[name]) == value)
     return _attributes(type_, row, {name: value}).get(name, MISSING) == value
 
 
 def _overrides_for(type_: str, row: dict[str, Any], compiled: dict[str, Any]) -> dict[str, Any]:
     """Every writable live field that compile would not make as it is."""
     return {
-        name: row[name]
+        name: _as_sent(type_, name, row[name])
         for name in WRITABLE[type_]
         if name in row and row[name] is not None and not _agrees(type_, row, name, compiled.get(name, MISSING))
     }
+
+
+def _as_sent(type_: str, name: str, value: Any) -> Any:
+    """A live value without the defaults Snapchat writes into it, which an update need not send.
+
+    An ad squad's targeting reads back with `regulated_content: false` and `operation: INCLUDE` on each
+    geo (Snap's breaking-changes log example); left out, the server puts them back.
+    """
+    if type_ != "adsquad" or name != "targeting" or not isinstance(value, dict):
+        return value
+    targeting = _without(value, "regulated_content", False)
+    if isinstance(targeting.get("geos"), list):
+        targeting["geos"] = [_without(geo, "operation", "INCLUDE") for geo in targeting["geos"]]
+    return targeting
+
+
+def _without(value: Any, key: str, default: Any) -> Any:
+    """A dict without `key` where it holds `default` (of the same type: False is not 0); anything else as it is."""
+    if not isinstance(value, dict) or key not in value:
+        return value
+    held = value[key]
+    return value if type(held) is not type(default) or held != default else {k: v for k, v in value.items() if k != key}
 
 
 def _budget(squad: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -532,17 +579,17 @@ def _budget(squad: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return {key.removesuffix("_budget_micro"): number, "currency": currency}, key
 
 
-def _day(value: Any) -> dt.date | None:
-    """The UTC day of an ISO 8601 time."""
+def _day(value: Any, zone: str) -> dt.date | None:
+    """The day of an ISO 8601 time in the ad account's time zone (a time without zone is UTC)."""
     if not isinstance(value, str):
         return None
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC)
-    return moment.date()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zoneinfo.ZoneInfo(zone)).date()
 
 
 def _audience(targeting: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from reconciler.importer.model import (
 from reconciler.media import media_format, pixel_size
 from reconciler.model import make_address
 from reconciler.providers.base import Listed, ProviderError
+from reconciler.providers.tiktok import declared_name
 from reconciler.spec.compile import CREATIVE_OVERRIDES, TIKTOK_AGE_GROUPS, TIKTOK_LOCATION_IDS, TIKTOK_OBJECTIVES
 from reconciler.spec.models import Campaign, Creative
 
@@ -434,7 +435,8 @@ async def _load_media(ctx: _Context, type_: str, media_id: str) -> _Media | str:
     if signature and hashlib.md5(content).hexdigest() != str(signature).lower():
         return f"the {type_} TikTok serves is not the uploaded file (its MD5 differs from the signature)"
     size, guessed = _size(type_, row, content)
-    return _Media(obj, file_name, media_format, content, size, guessed)
+    # The name compile gives the upload: the provider adds a content suffix (unique library names).
+    return _Media(obj, declared_name(file_name, content), media_format, content, size, guessed)
 
 
 def _take_media(ctx: _Context, media: _Media, ad: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,13 @@
 """Broadstreet ad server, API /api/1 (research/platform-apis.md section 1).
 
-Flat routes with the parent id as a filter (`/campaigns?advertiser_id=`), the
-token in the `access_token` query parameter, `{"advertiser": {...}}` envelopes.
+Creates go where Broadstreet's official Ruby client (broadstreet-ruby,
+lib/broadstreet/*_methods.rb) sends them: under the parent, `POST
+/networks/{n}/advertisers`, `/networks/{n}/zones`, `/advertisers/{a}/campaigns`
+(research fidelity-audit.md row 14). Reads, updates and deletes use the flat
+routes the gem also uses (`GET/PUT/DELETE /campaigns/{c}`), lists take the
+parent id as a filter (`/campaigns?advertiser_id=`). The token goes in the
+`access_token` query parameter, bodies are form-encoded as both official
+clients send them (row 15), replies come in `{"advertiser": {...}}` envelopes.
 Placements have no id of their own: ours is the "CAMPAIGN/AD/ZONE" triple.
 
 Many reads go through the list endpoints, one call per parent: advertisers
@@ -46,14 +52,22 @@ class _Kind:
     path: str  # collection path, also the list envelope key
     key: str  # single-object envelope key
     parent: str  # the attribute holding the parent's id
-    parent_in_query: bool  # create sends the parent id as a query parameter, not in the body
+    parent_path: str  # the parent's collection: creates go to /{parent_path}/{parent id}/{path}
+
+    def create_path(self, parent_id: Any) -> str:
+        return f"/{self.parent_path}/{parent_id}/{self.path}"
 
 
 _KINDS = {
-    "advertiser": _Kind("advertisers", "advertiser", "network_id", parent_in_query=True),
-    "zone": _Kind("zones", "zone", "network_id", parent_in_query=False),
-    "campaign": _Kind("campaigns", "campaign", "advertiser_id", parent_in_query=True),
-    "advertisement": _Kind("advertisements", "advertisement", "advertiser_id", parent_in_query=True),
+    # The gem: create_advertiser / create_zone POST api/1/networks/#{network_id}/..., create_campaign
+    # POST api/1/advertisers/#{advertiser_id}/campaigns.
+    "advertiser": _Kind("advertisers", "advertiser", "network_id", "networks"),
+    "zone": _Kind("zones", "zone", "network_id", "networks"),
+    "campaign": _Kind("campaigns", "campaign", "advertiser_id", "advertisers"),
+    # UNCONFIRMED: the gem has no advertisement methods at all. Nested under the advertiser as the
+    # gem nests campaigns, and as the official PHP client (/api/0) nests both; the only /api/1 source
+    # for an ad create, third-party docs (BS-JOM), shows POST /advertisements?advertiser_id= instead.
+    "advertisement": _Kind("advertisements", "advertisement", "advertiser_id", "advertisers"),
 }
 PLACEMENT_KEYS = ("campaign_id", "advertisement_id", "zone_id")
 
@@ -99,14 +113,16 @@ class BroadstreetProvider:
         attrs = op.attributes
         if op.type == "placement":
             key = _placement_key(attrs)
-            await self._http.request("POST", "/placements", json=_body(attrs, ()))  # 201, empty body
+            # The gem has no placement methods: POST /placements is the one /api/1 route seen (BS-JOM).
+            # No restriction is not sent at all (the API documents one string or none).
+            body = {k: v for k, v in _body(attrs, ()).items() if not (k == "restrictions" and v is None)}
+            await self._http.request("POST", "/placements", data=_form(body))  # 201, empty body
             return Applied("/".join(key), _attributes("placement", attrs, attrs))
         kind = _kind(op.type)
-        body = _body(attrs, (kind.parent,) if kind.parent_in_query else ())
-        params = {kind.parent: attrs[kind.parent]} if kind.parent_in_query else None
+        body = _body(attrs, (kind.parent,))  # the parent is in the path
         if op.type == "advertisement" and attrs.get("type") == "static":
             body["active_base64"] = base64.b64encode(await read_asset(op)).decode("ascii")
-        data = await self._http.request("POST", f"/{kind.path}", params=params, json=body)
+        data = await self._http.request("POST", kind.create_path(attrs[kind.parent]), data=_form(body))
         obj = _unwrap(data, kind.key, f"create {op.type} {attrs.get('name')!r}")
         return Applied(str(obj["id"]), _attributes(op.type, obj, attrs))
 
@@ -120,7 +136,7 @@ class BroadstreetProvider:
         fields = op.changed_fields or tuple(op.attributes)
         # A field no longer in the spec is left as it is on the platform (no longer managed).
         changed = {f: op.attributes[f] for f in fields if f in op.attributes}
-        data = await self._http.request("PUT", f"/{kind.path}/{op.id}", json=_body(changed, (kind.parent,)))
+        data = await self._http.request("PUT", f"/{kind.path}/{op.id}", data=_form(_body(changed, (kind.parent,))))
         return _attributes(op.type, _unwrap(data, kind.key, f"update {op.type} {op.id}"), op.attributes)
 
     async def delete(self, op: Operation) -> None:
@@ -333,6 +349,36 @@ def _body(attrs: dict[str, Any], omit: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if k not in _NOT_SENT and k not in omit}
 
 
+def _form(fields: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """Fields form-encoded as Faraday (the Ruby gem) and Rails write them.
+
+    None is sent empty, which Rails reads as nil (so `end_date=` clears an end date), booleans as
+    "true"/"false", lists as repeated `key[]`, hashes as `key[sub]` (Faraday's NestedParamsEncoder).
+    """
+    out: dict[str, str | list[str]] = {}
+
+    def put(key: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for sub, item in value.items():
+                put(f"{key}[{sub}]", item)
+        elif isinstance(value, list | tuple):
+            out[f"{key}[]"] = [_form_value(item) for item in value]
+        else:
+            out[key] = _form_value(value)
+
+    for key, value in fields.items():
+        put(key, value)
+    return out
+
+
+def _form_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _placement_key(attrs: dict[str, Any]) -> tuple[str, str, str]:
     return tuple(str(attrs[k]) for k in PLACEMENT_KEYS)  # type: ignore[return-value]
 
@@ -364,8 +410,7 @@ def _normalise(key: str, value: Any, expected: Any) -> Any:
     if value is None:
         return None
     if key == "restrictions":
-        items = value.split(",") if isinstance(value, str) else value
-        return sorted(str(item).strip() for item in items if str(item).strip())
+        return restriction(value)
     if key == "type":
         return ad_type(value)
     if key in ("start_date", "end_date") and isinstance(value, str) and _DATE_RE.match(value):
@@ -381,6 +426,20 @@ def _normalise(key: str, value: Any, expected: Any) -> Any:
     if key in _ID_KEYS or isinstance(expected, str):
         return str(value) if isinstance(value, int | float) else value
     return value
+
+
+def restriction(value: Any) -> str | None:
+    """A placement's `restrictions` as we record it: one lower-case string, or None for none.
+
+    The API takes one string; replies may echo it capitalised ("Phone", BS-JOM's docs) or as an
+    array (research 1.4), and placements made before the one-string rule hold `[]` or a list. A
+    combination we could never have sent reads back joined ("desktop,tablet"), as drift.
+    """
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
+    names = sorted({str(item).strip().lower() for item in items if str(item).strip()})
+    return ",".join(names) or None
 
 
 def ad_type(value: Any) -> str:

@@ -7,6 +7,10 @@ list (`{"campaigns": [{...}]}`), and every item of the answer carries its own
 is made empty, then its file is uploaded; media and creatives cannot be
 deleted, so they stay in the ad account's library.
 
+The ad account is read once per run, for its currency (checked against a budget's) and its
+`timezone`: flights were compiled as days in the Target's time zone, so every write to a target
+whose ad account keeps another one is refused before anything is sent.
+
 Many reads go through the ad account's lists (`/adaccounts/{id}/campaigns|adsquads|ads|
 creatives|media`, `limit` 1000, `paging.next_link`): Snapchat's lists take no id filter,
 so a refresh reads every object of the type in the account, one request per 1000.
@@ -79,7 +83,9 @@ _KINDS = {
     "media": _Kind("media", "media", "adaccounts", "ad_account_id", updatable=False),
 }
 
-_ACCOUNT = _Kind("adaccounts", "adaccount", "", "")  # read only, for its currency
+_ACCOUNT = _Kind("adaccounts", "adaccount", "", "")  # read only, for its currency and time zone
+# Names of UTC: an account reported in one of them is in the Target's "UTC" (or any other of them).
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
 
 # Ours, never sent: the content hash the compiler tracks and the budget's currency,
 # which is checked against the ad account's instead.
@@ -136,7 +142,8 @@ class SnapchatProvider:
         if credentials.access_token:
             self._use_token(credentials.access_token, None)
         self._renewing = asyncio.Lock()
-        self._currency: str | None = None
+        self._account: dict[str, Any] | None = None  # the ad account, read once: currency and time zone
+        self._reading_account = asyncio.Lock()
         # next_link is followed only within the API: same scheme, host and port, under this path.
         self._api = httpx.URL(str(target.api_base_url or DEFAULT_BASE_URL))
 
@@ -149,6 +156,7 @@ class SnapchatProvider:
         if op.type == "media":
             obj = await self._create_media(op)
         else:
+            await self._check_time_zone()
             await self._check_currency(op)
             data = await self._call("POST", _collection(kind, attrs), json={kind.plural: [_body(attrs)]})
             obj = _one(data, kind, f"create {op.type} {op.name!r}", write=True)
@@ -160,6 +168,7 @@ class SnapchatProvider:
             raise ProviderError(
                 ErrorClass.VALIDATION, f"a Snapchat {op.type} cannot be changed in place; it must be replaced"
             )
+        await self._check_time_zone()
         await self._check_currency(op)
         # PUT replaces the whole object (UNCONFIRMED whether it is full or partial): send all of ours.
         body = {kind.plural: [{"id": op.id, **_body(op.attributes)}]}
@@ -171,6 +180,7 @@ class SnapchatProvider:
         if not resource_type("snapchat", op.type).deletable:
             # The executor never asks (it keeps or forgets the record itself); asked anyway, say so.
             raise ProviderError(ErrorClass.VALIDATION, f"Snapchat has no delete for {op.type}s")
+        await self._check_time_zone()
         with contextlib.suppress(NotFound):  # already gone: the goal is met
             await self._call("DELETE", f"/{kind.plural}/{op.id}")
 
@@ -277,6 +287,7 @@ class SnapchatProvider:
     async def _create_media(self, op: Operation) -> dict[str, Any]:
         """Make the media entity (or reuse one a failed attempt left empty), then upload its file."""
         content = await read_asset(op)  # before any request: a changed file sends nothing
+        await self._check_time_zone()
         assert op.asset is not None
         kind, attrs = _KINDS["media"], op.attributes
         media = await self._empty_media(attrs)
@@ -398,23 +409,47 @@ class SnapchatProvider:
             raise ProviderError(ErrorClass.NETWORK, f"refusing to follow a next_link outside the API: {shown}")
         return url.path[len(root) :], dict(parse_qsl(url.query.decode()))
 
+    async def _ad_account(self) -> dict[str, Any]:
+        """The target's ad account, read once (concurrent callers share the one read)."""
+        async with self._reading_account:
+            if self._account is None:
+                data = await self._call("GET", f"/adaccounts/{self._account_id}")
+                self._account = _one(data, _ACCOUNT, f"read ad account {self._account_id}", write=False)
+        return self._account
+
     async def _account_currency(self) -> str:
-        if self._currency is None:
-            data = await self._call("GET", f"/adaccounts/{self._account_id}")
-            account = _one(data, _ACCOUNT, f"read ad account {self._account_id}", write=False)
-            self._currency = str(account.get("currency"))
-        return self._currency
+        return str((await self._ad_account()).get("currency"))
+
+    async def _check_time_zone(self) -> None:
+        """Flights were compiled as days in the Target's time zone: refused unless it is the account's own.
+
+        Checked before every write to the target, so that a mismatch sends nothing at all. A target
+        recorded before time zones were declared (no setting) is not checked.
+        """
+        wanted = self.target.settings.get("timezone")
+        if wanted is None:
+            return
+        actual = str((await self._ad_account()).get("timezone"))
+        if actual == wanted or {actual, str(wanted)} <= _UTC_NAMES:
+            return
+        raise ProviderError(
+            ErrorClass.VALIDATION,
+            f"target {self.target.name} declares time zone {wanted}, but ad account {self._account_id} "
+            f"keeps time zone {actual}: set the Target's timezone to {actual}, so that flights start and end "
+            "on the account's own days",
+        )
 
     async def _check_currency(self, op: Operation) -> None:
         """A budget in another currency than the ad account's is refused before anything is sent."""
         wanted = op.attributes.get("currency")
         if wanted is None:
             return
-        if wanted != await self._account_currency():
+        currency = await self._account_currency()
+        if wanted != currency:
             raise ProviderError(
                 ErrorClass.VALIDATION,
                 f"{op.type} {op.name!r} has a budget in {wanted}, but ad account {self._account_id} "
-                f"is billed in {self._currency}: set the campaign's budget.currency to {self._currency}",
+                f"is billed in {currency}: set the campaign's budget.currency to {currency}",
             )
 
 

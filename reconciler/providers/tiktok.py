@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -32,11 +33,24 @@ DEFAULT_RATE_LIMIT = 10.0
 OBJECT_TYPES = ("campaign", "adgroup", "ad")
 MEDIA_TYPES = ("image", "video")
 STATUS = "operation_status"
-# What the error codes mean (research 3.4, mostly UNCONFIRMED): 40100 is the QPS limit,
-# these three are token or permission problems, 5xxxx are TikTok's own failures, any
-# other code is a refusal of the request as sent.
-RATE_LIMIT_CODE = 40100
-AUTH_CODES = frozenset({40001, 40104, 40105})
+# What the error codes mean, from the official return-code table (TT-SDK tiktok_business/tiktok_code.py):
+# 40100 REQUEST_TOO_FREQUENT and 40132 REQUEST_FREQUENCY_LIMITED are throttles; 40202 WRITE_CONFLICT is a
+# concurrent write that was not carried out, retried like a throttle (wait, send again: nothing was made);
+# 40001 PERMISSION_ERROR, 40102 ACCESS_TOKEN_EXPIRE, 40104 EMPTY_ACCESS_TOKEN and 40105
+# INVALID_ACCESS_TOKEN are token or permission problems; 5xxxx are TikTok's own failures; 20001 PARTIAL_OK
+# is an answer whose items are checked one by one; any other code refuses the request as sent.
+RATE_LIMIT_CODES = frozenset({40100, 40132})
+WRITE_CONFLICT_CODE = 40202
+AUTH_CODES = frozenset({40001, 40102, 40104, 40105})
+PARTIAL_OK_CODE = 20001
+# An upload's file_name in the library: the creative's name and a hash of the content. TikTok refuses a
+# second file of one name (40911 DUPLICATED_MATERIAL_NAME), and a replacement is uploaded while the old
+# file still exists (create before destroy): new content, so a new name.
+_UPLOAD_SUFFIX = re.compile(r"-[0-9a-f]{10}$")
+# Time zone names TikTok and IANA use for UTC (UNCONFIRMED which one advertiser/info answers).
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0", "Etc/Universal"})
+# Ids per GET /ad/review_info/ (UNCONFIRMED, as its path: modelled on smart_plus/ad/review_info/).
+_REVIEW_IDS_PER_REQUEST = 100
 
 # Our attributes that are never sent: the asset hash we track and the budget's
 # currency, which is checked against the advertiser's instead.
@@ -86,7 +100,7 @@ class TikTokProvider:
             body_check=_envelope_error,
             transport=transport,
         )
-        self._currencies: dict[str, str] = {}  # advertiser id -> its currency
+        self._accounts: dict[str, dict[str, Any]] = {}  # advertiser id -> its advertiser/info/ row
         # Idempotency keys by (address, body). Kept for this provider's life only: retries
         # within one apply reuse a key, while a later apply that must create the object
         # again (deleted out of band) is not answered with the deleted one.
@@ -98,14 +112,16 @@ class TikTokProvider:
     async def create(self, op: Operation) -> Applied:
         attrs = op.attributes
         _check_type(op.type)
+        await self._check_account(attrs)
         if op.type in MEDIA_TYPES:
             return await self._upload(op)
         if op.type == "ad":
             body = {**_pick(attrs, _AD_LOCATORS), "creatives": [_creative(attrs, status=True)]}
             data = await self._call("POST", "/ad/create/", json=body)
+            if not data.get("ad_ids"):
+                _raise_partial(data, "TikTok made no ad")
             ad_id = _first(data.get("ad_ids"), "ad/create/")
             return Applied(ad_id, _attributes("ad", _first_dict(data.get("creatives")), attrs))
-        await self._check_currency(attrs)
         body = _body(attrs)
         key = (op.address, json.dumps(body, sort_keys=True, default=str))
         # A 64-bit integer as a string (research 3.5); only campaign and ad group creates take one.
@@ -113,6 +129,7 @@ class TikTokProvider:
         data = await self._call("POST", f"/{op.type}/create/", json=body)
         id_ = data.get(f"{op.type}_id")
         if not id_:
+            _raise_partial(data, f"TikTok made no {op.type}")
             raise ProviderError(
                 ErrorClass.NETWORK, f"unexpected response to {op.type}/create/: no {op.type}_id", outcome_unknown=True
             )
@@ -129,7 +146,7 @@ class TikTokProvider:
         # A field no longer in the spec is left as it is on the platform (no longer managed).
         changed = {f: attrs[f] for f in fields if f in attrs and f not in _NOT_SENT}
         status = changed.pop(STATUS, None)
-        await self._check_currency(attrs)
+        await self._check_account(attrs)
         live: dict[str, Any] = {}
         advertiser = self._advertiser(attrs)
         if op.type == "ad" and set(changed) - set(_AD_LOCATORS):
@@ -146,6 +163,7 @@ class TikTokProvider:
 
     async def delete(self, op: Operation) -> None:
         _check_type(op.type)
+        await self._check_account(op.attributes)
         advertiser = self._advertiser(op.attributes)
         if op.type in MEDIA_TYPES:
             body = {"advertiser_id": advertiser, f"{op.type}_ids": [op.id]}
@@ -181,8 +199,10 @@ class TikTokProvider:
     async def review(self, type_: str, id_: str, attributes: dict[str, Any]) -> Review | None:
         if type_ != "ad":
             return None
-        rows = [row async for row in self._list("ad", self._advertiser(attributes), {"ad_ids": [id_]})]
-        return _review(next((r for r in rows if str(r.get("ad_id")) == id_), {}))
+        advertiser = self._advertiser(attributes)
+        rows = [row async for row in self._list("ad", advertiser, {"ad_ids": [id_]})]
+        row = next((r for r in rows if str(r.get("ad_id")) == id_), {})
+        return _review(row, await self._reasons(advertiser, [id_] if _rejected(row) else []))
 
     async def find(self, op: Operation) -> str | None:
         attrs, type_ = op.attributes, op.type
@@ -203,7 +223,7 @@ class TikTokProvider:
         matches = [
             row
             async for row in rows
-            if row.get(name_key) == attrs[name_key]
+            if _same_name(type_, row.get(name_key), attrs[name_key])
             # Never trust a filter alone: a row of another parent (or other content) is not ours.
             and all(str(row.get(key, attrs[key])) == str(attrs[key]) for key in owners)
             and (signature is None or row.get("signature") == signature)
@@ -277,7 +297,16 @@ class TikTokProvider:
                 rows = self._list("ad", advertiser, {"ad_ids": chunk})
                 async for row in rows:
                     found[str(row.get("ad_id"))] = row
-        out: dict[str, Review | None] = {id_: _review(found[id_]) for id_ in recorded if id_ in found}
+        rejected: dict[str, list[str]] = {}
+        for id_, row in found.items():
+            if id_ in recorded and _rejected(row):
+                rejected.setdefault(self._advertiser(recorded[id_]), []).append(id_)
+        reasons: dict[str, str] = {}
+        for advertiser, ids in rejected.items():
+            reasons |= await self._reasons(advertiser, ids)
+        out: dict[str, Review | None] = {
+            id_: _review(found[id_], reasons) for id_ in recorded if id_ in found
+        }
         missing = {id_: attrs for id_, attrs in recorded.items() if id_ not in found}
         if missing:
             out |= await review_each(self, type_, missing)
@@ -289,9 +318,17 @@ class TikTokProvider:
     # --- calls ---
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The `data` of a successful envelope (the body check has raised on any other)."""
+        """The `data` of a successful envelope (the body check has raised on any other).
+
+        A partial success (20001) passes the body check: its data, marked with PARTIAL and the message,
+        goes to the caller, which checks its own items (_raise_partial, _set_status).
+        """
         body = await self._http.request(method, path, **kwargs)
-        return body.get("data") or {}
+        data = body.get("data") or {}
+        if body.get("code") == PARTIAL_OK_CODE:
+            message = f"{body.get('message') or 'partial success'} (code {PARTIAL_OK_CODE})"
+            return {**data, PARTIAL: message} if isinstance(data, dict) else {PARTIAL: message}
+        return data
 
     async def _pages(self, path: str, params: dict[str, Any], page_size: int) -> AsyncIterator[dict[str, Any]]:
         page = 1
@@ -334,19 +371,46 @@ class TikTokProvider:
 
     async def _set_status(self, type_: str, advertiser: str, id_: str, status: str) -> None:
         body = {"advertiser_id": advertiser, f"{type_}_ids": [id_], STATUS: status}
-        await self._call("POST", f"/{type_}/status/update/", json=body)
+        data = await self._call("POST", f"/{type_}/status/update/", json=body)
+        # UNCONFIRMED how a partial answer lists what was done: here, the ids it names are the ones changed.
+        if PARTIAL in data and id_ not in [str(i) for i in data.get(f"{type_}_ids") or []]:
+            _raise_partial(data, f"TikTok did not set {type_} {id_} to {status}")
+
+    async def _reasons(self, advertiser: str, ids: list[str]) -> dict[str, str]:
+        """Why these rejected ads were refused, from GET /ad/review_info/ (path and shape UNCONFIRMED: modelled
+        on the SDK's smart_plus/ad/review_info/; ad/get/ has no reason field). A failure leaves them empty."""
+        reasons: dict[str, str] = {}
+        for chunk in _chunks(ids, _REVIEW_IDS_PER_REQUEST):
+            params = {"advertiser_id": advertiser, "ad_ids": json.dumps(chunk)}
+            try:
+                data = await self._call("GET", "/ad/review_info/", params=params)
+            except ProviderError as exc:
+                if exc.error_class is ErrorClass.AUTH or exc.transient:
+                    raise
+                continue  # no reasons here: the verdict (from secondary_status) stands
+            answers = data.get("ad_review_map") if isinstance(data, dict) else None
+            for id_, answer in (answers or {}).items():
+                texts = [
+                    str(reason)
+                    for info in (answer or {}).get("reject_info") or []
+                    for reason in (info or {}).get("reasons") or []
+                ]
+                if texts:
+                    reasons[str(id_)] = "; ".join(texts)
+        return reasons
 
     async def _upload(self, op: Operation) -> Applied:
         attrs = op.attributes
         content = await read_asset(op)
         media_type = op.asset.media_type if op.asset else "application/octet-stream"
+        file_name = upload_name(str(attrs["file_name"]), content)
         form = {
             "advertiser_id": self._advertiser(attrs),
             "upload_type": "UPLOAD_BY_FILE",
             f"{op.type}_signature": hashlib.md5(content).hexdigest(),
-            "file_name": str(attrs["file_name"]),
+            "file_name": file_name,
         }
-        files = {f"{op.type}_file": (str(attrs["file_name"]), content, media_type)}
+        files = {f"{op.type}_file": (file_name, content, media_type)}
         data = await self._call("POST", f"/file/{op.type}/ad/upload/", data=form, files=files)
         # UNCONFIRMED which shape the API sends: a list of one (the sandbox's video upload) or an object.
         row = _first_dict(data) if isinstance(data, list) else data
@@ -357,24 +421,37 @@ class TikTokProvider:
             )
         return Applied(str(id_), _attributes(op.type, row, attrs))
 
-    async def _check_currency(self, attrs: dict[str, Any]) -> None:
-        """A budget in `currency` must be in the advertiser's own currency: TikTok has no other."""
-        wanted = attrs.get("currency")
-        if wanted is None:
-            return
+    async def _check_account(self, attrs: dict[str, Any]) -> None:
+        """Before any write: the advertiser keeps the target's time zone, and a budget in `currency` is in
+        the advertiser's own currency (TikTok has no other). advertiser/info/ is read once per advertiser."""
         advertiser = self._advertiser(attrs)
-        if advertiser not in self._currencies:
-            params = {"advertiser_ids": json.dumps([advertiser])}
+        wanted_zone = self.target.settings.get("timezone")
+        wanted_currency = attrs.get("currency")
+        if wanted_zone is None and wanted_currency is None:
+            return
+        if advertiser not in self._accounts:
+            # `fields` names what we read (UNCONFIRMED whether advertiser/info/ answers `timezone` without it).
+            fields = ["advertiser_id", "name", "currency", "timezone"]
+            params = {"advertiser_ids": json.dumps([advertiser]), "fields": json.dumps(fields)}
             rows = _rows(await self._call("GET", "/advertiser/info/", params=params), "advertiser/info/")
             row = next((r for r in rows if str(r.get("advertiser_id")) == advertiser), None)
             if row is None or not row.get("currency"):
                 raise ProviderError(ErrorClass.AUTH, f"TikTok advertiser {advertiser} is not available to this token")
-            self._currencies[advertiser] = str(row["currency"])
-        currency = self._currencies[advertiser]
-        if currency != wanted:
+            self._accounts[advertiser] = row
+        row = self._accounts[advertiser]
+        zone = str(row.get("timezone") or "")
+        if wanted_zone is not None and not _same_zone(str(wanted_zone), zone):
             raise ProviderError(
                 ErrorClass.VALIDATION,
-                f"the budget is in {wanted} but TikTok advertiser {advertiser} (target {self.target.name}) "
+                f"target {self.target.name} declares timezone {wanted_zone} but TikTok advertiser {advertiser} "
+                f"runs in {zone or 'an unknown time zone'}: flights would start and end at other hours; "
+                f"set the target's timezone to {zone or 'the advertiser one'}",
+            )
+        currency = str(row["currency"])
+        if wanted_currency is not None and currency != wanted_currency:
+            raise ProviderError(
+                ErrorClass.VALIDATION,
+                f"the budget is in {wanted_currency} but TikTok advertiser {advertiser} (target {self.target.name}) "
                 f"bills in {currency}: set the campaign's budget.currency to {currency}",
             )
 
@@ -423,15 +500,54 @@ def _chunks(ids: list[str], size: int) -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _review(row: dict[str, Any]) -> Review:
-    """An ad's verdict from its secondary status ({} for an ad not found: nothing to hold it back)."""
+# Marks the data of a partial success (20001) in what _call returns.
+PARTIAL = "__partial__"
+# secondary_status values (TT-SDK CreativeStatus enum) that hold an ad back: refused, or still in review.
+_REJECTED = frozenset({"AD_STATUS_AUDIT_DENY", "AD_STATUS_ADGROUP_AUDIT_DENY", "AD_STATUS_ADVERTISER_AUDIT_DENY"})
+_PENDING = frozenset({"AD_STATUS_AUDIT", "AD_STATUS_REAUDIT", "AD_STATUS_ADVERTISER_AUDIT"})
+
+
+def _rejected(row: dict[str, Any]) -> bool:
+    return row.get("secondary_status") in _REJECTED
+
+
+def _review(row: dict[str, Any], reasons: Mapping[str, str] | None = None) -> Review:
+    """An ad's verdict from its secondary status ({} for an ad not found: nothing to hold it back);
+    a rejection's reason from ad/review_info/ (`reasons`, by ad id)."""
     status = row.get("secondary_status")
-    if status == "AD_STATUS_AUDIT_DENY":
-        # the live API gives reasons through ad/review_info/; the sandbox answers review_reason
-        return Review("rejected", str(row.get("review_reason") or ""))
-    if status == "AD_STATUS_AUDIT":
+    if status in _REJECTED:
+        return Review("rejected", (reasons or {}).get(str(row.get("ad_id")), ""))
+    if status in _PENDING:
         return Review("pending")
     return Review("approved")
+
+
+def _raise_partial(data: dict[str, Any], what: str) -> None:
+    """A partial success (20001) whose item is not among the done ones: that item failed."""
+    if PARTIAL in data:
+        raise ProviderError(ErrorClass.VALIDATION, f"{what}: {data[PARTIAL]}")
+
+
+def upload_name(file_name: str, content: bytes) -> str:
+    """The library file name of an upload: unique per content (see _UPLOAD_SUFFIX)."""
+    return f"{file_name}-{hashlib.sha256(content).hexdigest()[:10]}"
+
+
+def declared_name(file_name: str, content: bytes) -> str:
+    """The reverse of upload_name (what compile calls the upload), for a file of this content."""
+    suffix = upload_name("", content)
+    return file_name[: -len(suffix)] if file_name.endswith(suffix) and len(file_name) > len(suffix) else file_name
+
+
+def _same_name(type_: str, live: Any, declared: Any) -> bool:
+    """A library file's name is ours with or without the content suffix (an upload from before it)."""
+    if live == declared:
+        return True
+    return type_ in MEDIA_TYPES and isinstance(live, str) and _UPLOAD_SUFFIX.sub("", live) == declared
+
+
+def _same_zone(wanted: str, live: str) -> bool:
+    return wanted == live or (wanted in _UTC_NAMES and live in _UTC_NAMES)
 
 
 def _deleted(row: dict[str, Any]) -> bool:
@@ -449,6 +565,9 @@ async def _signature(op: Operation) -> str | None:
 
 
 def _attributes(type_: str, obj: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    name = obj.get("file_name")
+    if type_ in MEDIA_TYPES and _same_name(type_, name, expected.get("file_name")):
+        obj = {**obj, "file_name": expected["file_name"]}  # the suffix is ours, not a change
     return as_recorded(
         obj, expected, base_keys=_BASE_KEYS[type_], carried=_NOT_SENT, normalise=lambda _, v, e: _normalise(v, e)
     )
@@ -479,7 +598,7 @@ def _is_envelope(body: Any) -> bool:
 def _code_detail(body: dict[str, Any]) -> ErrorDetail:
     """The error of an envelope whose code is not 0."""
     code = body["code"]
-    if code == RATE_LIMIT_CODE:
+    if code in RATE_LIMIT_CODES or code == WRITE_CONFLICT_CODE:
         error_class = ErrorClass.RATE_LIMIT  # no Retry-After: the executor's backoff decides
     elif code in AUTH_CODES:
         error_class = ErrorClass.AUTH
@@ -496,7 +615,7 @@ def _envelope_error(body: Any) -> ErrorDetail | None:
     if not _is_envelope(body):
         # Done, perhaps, but we cannot tell what was made.
         return ErrorDetail("the answer is not a TikTok envelope", ErrorClass.NETWORK)
-    return None if body["code"] == 0 else _code_detail(body)
+    return None if body["code"] in (0, PARTIAL_OK_CODE) else _code_detail(body)
 
 
 def _error_detail(response: httpx.Response) -> ErrorDetail:

@@ -1,6 +1,15 @@
-"""Emulation of the Broadstreet ad server API v1 (flat routes under /api/1).
+"""Emulation of the Broadstreet ad server API v1 (routes under /api/1).
 
-Built to shared/research/platform-apis.md section 1. Quirks kept on purpose:
+Built to shared/research/platform-apis.md section 1 and fidelity-audit.md rows 13-15.
+Creates are served where the official Ruby gem sends them, under the parent
+(`POST /networks/{n}/advertisers`, `/networks/{n}/zones`, `/advertisers/{a}/campaigns`,
+and, UNCONFIRMED, `/advertisers/{a}/advertisements`), and also on the flat routes
+third-party docs of /api/1 show (`POST /advertisers?network_id=`, `POST /zones` with
+`network_id`, `POST /campaigns?advertiser_id=`, `POST /advertisements?advertiser_id=`):
+a client claims working calls on those, so refusing them would refuse what the real
+API most likely accepts. Bodies may be form-encoded (as both official clients send
+them; the gem's Faraday also puts `access_token` in a POST or PUT body) or JSON (as
+third-party clients send them). Quirks kept on purpose:
 token in the query string, placements answer 201 with an empty body, are
 listed as a bare array and have no id, advertisements echo their server class
 name as `type`, and there is no advertisement update.
@@ -159,17 +168,23 @@ def _weight(value: Any) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
-def _restrictions(value: Any) -> list[str]:
-    """A device-targeting string ("phone,tablet") or list, kept as a list.
+RESTRICTIONS = ("phone", "non_phone", "tablet", "desktop", "mobile")
 
-    Whether the API echoes a list is UNCONFIRMED (research 1.4: "may echo as an array").
+
+def _restrictions(value: Any) -> str | None:
+    """A placement's device targeting: one of RESTRICTIONS, or none (absent, null or empty).
+
+    The API documents one string (BS-JOM entities/placements.md; research fidelity-audit.md row 13);
+    a list (JSON `[...]`, form `restrictions[]=`) or a comma string has no documented meaning, so it is
+    refused as an invalid value. Echoed as sent; BS-JOM's docs once show "Phone" (UNCONFIRMED).
     """
     if _blank(value):
-        return []
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise ValueError("is invalid")
-    return [i.strip() for i in items if i.strip()]
+        return None
+    if isinstance(value, list):
+        raise ValueError(f"must be one string, one of {', '.join(RESTRICTIONS)}, not a list")
+    if value not in RESTRICTIONS:
+        raise ValueError("is not included in the list")
+    return value
 
 
 @dataclass(frozen=True)
@@ -259,15 +274,18 @@ def _pairs_to_params(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     return params
 
 
-async def _params(request: Request) -> dict[str, Any]:
-    """Query and body parameters merged (body wins), like Rails' params.
+async def _params(request: Request) -> tuple[dict[str, Any], str | None]:
+    """Query and body parameters merged (body wins), like Rails' params, and the access token.
 
+    The token is taken from the query, or from a form-encoded body: the official Ruby gem hands its
+    params, token included, to Faraday, which form-encodes them into a POST or PUT body.
     Multipart bodies (PHP cURL with an array) are not supported: parsing them needs python-multipart.
     """
+    token = request.query_params.get("access_token")
     params = _pairs_to_params((k, v) for k, v in request.query_params.multi_items() if k != "access_token")
     body = await request.body()
     if not body.strip():
-        return params
+        return params, token
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if content_type == "application/json":
         try:
@@ -278,9 +296,12 @@ async def _params(request: Request) -> dict[str, Any]:
             raise _error(400, "The JSON body must be an object")
     elif content_type in ("", "application/x-www-form-urlencoded"):
         data = _pairs_to_params(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if token is None and isinstance(data.get("access_token"), str):
+            token = data["access_token"]
+        data.pop("access_token", None)
     else:
         raise _error(415, f"Unsupported content type {content_type}: send JSON or form-encoded fields")
-    return {**params, **data}
+    return {**params, **data}, token
 
 
 Handler = Callable[..., Response]
@@ -298,6 +319,13 @@ class BroadstreetApi:
         table: dict[str, dict[str, Handler]] = {
             "/networks": {"GET": self.list_networks},
             "/networks/{id:int}": {"GET": self.get_network},
+            # Creates under the parent, as the official Ruby gem sends them (fidelity-audit.md row 14).
+            "/networks/{id:int}/advertisers": {"POST": self._nested(self.create_advertiser, "network_id")},
+            "/networks/{id:int}/zones": {"POST": self._nested(self.create_zone, "network_id")},
+            "/advertisers/{id:int}/campaigns": {"POST": self._nested(self.create_campaign, "advertiser_id")},
+            # UNCONFIRMED: the gem has no advertisement methods; nested as its campaigns are.
+            "/advertisers/{id:int}/advertisements": {"POST": self._nested(self.create_advertisement, "advertiser_id")},
+            # The flat creates below come from third-party docs of /api/1 (BS-JOM); kept, see above.
             "/advertisers": {"GET": self.list_advertisers, "POST": self.create_advertiser},
             "/zones": {"GET": self.list_zones, "POST": self.create_zone},
             "/campaigns": {"GET": self.list_campaigns, "POST": self.create_campaign},
@@ -323,6 +351,15 @@ class BroadstreetApi:
         routes.append(Route(CDN_PATH + "/{digest}", self.image, methods=["GET"]))
         return routes
 
+    @staticmethod
+    def _nested(create: Handler, parent: str) -> Handler:
+        """A create whose parent id is in the path; the path's id wins over one in the body."""
+
+        def handler(params: dict[str, Any], id: int) -> Response:
+            return create({**params, parent: id})
+
+        return handler
+
     async def image(self, request: Request) -> Response:
         """The bytes of an uploaded image, as a CDN serves them: no token asked for.
 
@@ -341,10 +378,15 @@ class BroadstreetApi:
 
         async def endpoint(request: Request) -> Response:
             _ORIGIN.set(f"{request.url.scheme}://{request.url.netloc}")
-            if not self.sandbox.auth.accepts(NAME, request.query_params.get("access_token")):
+            try:
+                params, token = await _params(request)
+            except ApiError as exc:
+                if not self.sandbox.auth.accepts(NAME, request.query_params.get("access_token")):
+                    return JSONResponse({"error": "Invalid or missing access token"}, status_code=401)
+                return exc.response
+            if not self.sandbox.auth.accepts(NAME, token):
                 return JSONResponse({"error": "Invalid or missing access token"}, status_code=401)
             try:
-                params = await _params(request)
                 handler = handlers["GET" if request.method == "HEAD" else request.method]
                 with self.store.transaction():
                     return handler(params, **request.path_params)

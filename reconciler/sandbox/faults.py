@@ -114,20 +114,27 @@ def _setting_changes(raw: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def parse_rejects(raw: Any) -> set[tuple[str, str]]:
-    """The control API's `reject`: a list of {"platform": ..., "type": ...} (null: none)."""
-    error = SettingError("reject", 'reject must be a list of {"platform": ..., "type": ...}')
+def parse_rejects(raw: Any) -> dict[tuple[str, str], int | None]:
+    """The control API's `reject`: a list of {"platform": ..., "type": ..., "code": ...} (null: none).
+
+    `code` (optional, an integer) is the platform's own error code to answer with, for platforms whose
+    envelope carries one (TikTok): tests then meet each code of the platform's table end to end.
+    """
+    error = SettingError("reject", 'reject must be a list of {"platform": ..., "type": ..., "code"?: ...}')
     if raw is None:
-        return set()
+        return {}
     if not isinstance(raw, list):
         raise error
-    rejects: set[tuple[str, str]] = set()
+    rejects: dict[tuple[str, str], int | None] = {}
     for item in raw:
-        if not (isinstance(item, dict) and set(item) == {"platform", "type"}):
+        if not (isinstance(item, dict) and {"platform", "type"} <= set(item) <= {"platform", "type", "code"}):
             raise error
-        if not all(isinstance(value, str) and value for value in item.values()):
+        if not all(isinstance(item[key], str) and item[key] for key in ("platform", "type")):
             raise error
-        rejects.add((item["platform"], item["type"]))
+        code = item.get("code")
+        if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+            raise error
+        rejects[(item["platform"], item["type"])] = code
     return rejects
 
 
@@ -164,7 +171,7 @@ class Faults:
         with self._lock:
             self._default = self._initial
             self._overrides: dict[str, dict[str, Any]] = {}
-            self._rejects: set[tuple[str, str]] = set()
+            self._rejects: dict[tuple[str, str], int | None] = {}
             self._buckets: dict[str, _Bucket] = {}
             self._random = random.Random(self._initial_seed)
 
@@ -198,6 +205,11 @@ class Faults:
         """Whether creates of this type must fail with the platform's validation error."""
         with self._lock:
             return (platform, type_) in self._rejects
+
+    def reject_code(self, platform: str, type_: str) -> int | None:
+        """The error code a `reject` of this type names (None: the platform's usual validation error)."""
+        with self._lock:
+            return self._rejects.get((platform, type_))
 
     def take_token(self, platform: str, rate: float) -> int | None:
         """None when the request may go on, else the Retry-After in whole seconds (>= 1)."""
@@ -262,7 +274,10 @@ class Faults:
             return {
                 "default": asdict(self._default),
                 "platforms": {p: asdict(replace(self._default, **o)) for p, o in self._overrides.items()},
-                "reject": [{"platform": p, "type": t} for p, t in sorted(self._rejects)],
+                "reject": [
+                    {"platform": p, "type": t, **({"code": code} if code is not None else {})}
+                    for (p, t), code in sorted(self._rejects.items())
+                ],
             }
 
 

@@ -6,6 +6,10 @@ envelope, errors included (code 0 is success); the token is the `Access-Token`
 header; GET parameters holding lists or objects are JSON strings; status
 changes go through */status/update/ only, where DELETE is a soft, irreversible
 status; campaign and ad group creates are idempotent on `request_id`.
+Enums are the official SDK's (yml x-open-enum packages), codes its return-code
+table; an ad group's goal must suit its campaign's objective and be billed as
+TikTok bills that goal; a library file name is taken once (40911); review
+verdicts are `secondary_status` values, their reasons come from /ad/review_info/.
 """
 
 from __future__ import annotations
@@ -27,18 +31,34 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from reconciler.media import image_size, video_size
-from reconciler.sandbox.context import Platform, Sandbox
-from reconciler.sandbox.store import StoredObject
+from reconciler.sandbox.context import AccountSettings, Platform, Sandbox
+from reconciler.sandbox.store import Store, StoredObject
 
 NAME = "tiktok"
 PREFIX = "/tiktok/open_api/v1.3"
 
+# Return codes from the official table (TT-SDK tiktok_business/tiktok_code.py, NumericErrorCodes).
 OK = 0
+PARTIAL_OK = 20001
 PARAM_ERROR = 40002
 RATE_LIMITED = 40100
-# UNCONFIRMED (research 3.4: only a Business Messaging doc gives it): the code for a missing or bad token.
+EMPTY_TOKEN = 40104
 BAD_TOKEN = 40105
+DUPLICATED_MATERIAL_NAME = 40911
 SYSTEM_ERROR = 50000
+# The messages TikTok's envelope carries with a code the control API's `reject` asks for (the codes are
+# the SDK's; the wording is ours, the SDK has none).
+REJECT_MESSAGES = {
+    PARTIAL_OK: "Partial success",
+    40001: "No permission to operate this advertiser",
+    40100: "Too many requests. Please retry in some time.",
+    40102: "Access token has expired",
+    40104: "Access token is empty",
+    40105: "Access token is incorrect or has been revoked.",
+    40132: "Request frequency limited",
+    40202: "Write conflict, please retry",
+    DUPLICATED_MATERIAL_NAME: "Duplicated material name",
+}
 
 # Numeric ids of about 19 digits, growing per type; distinct ranges make mix-ups visible.
 FIRST_IDS = {
@@ -48,7 +68,8 @@ FIRST_IDS = {
 }
 # Library ids are opaque strings, not numbers (their exact shape is UNCONFIRMED).
 MEDIA_IDS = {"image": ("ad-site-i18n-sg/", 202_600_000_000), "video": ("v10033g50000", 700_000_000_000)}
-CURRENCY = "USD"  # of every provisioned advertiser
+CURRENCY = "USD"  # of an advertiser provisioned on first use
+TIMEZONE = "Etc/GMT"  # likewise (how TikTok spells UTC in advertiser/info is UNCONFIRMED)
 # UNCONFIRMED: the smallest daily ad group budget (TikTok documents one per currency; 20 USD is the usual figure).
 MIN_DAILY_BUDGET = 20.0
 MAX_PAGE_SIZE = {"campaign": 1000, "adgroup": 1000, "ad": 1000, "image": 100, "video": 100}
@@ -70,11 +91,8 @@ MAX_FILTER_IDS = 100
 ROW_FIELDS = {
     "campaign": {"campaign_id", "advertiser_id", "create_time", "modify_time", "secondary_status"},
     "adgroup": {"adgroup_id", "advertiser_id", "create_time", "modify_time", "secondary_status"},
-    "ad": {
-        "ad_id", "advertiser_id", "campaign_id", "adgroup_id", "create_time", "modify_time", "secondary_status",
-        "review_reason",
-    },
-}  # fmt: skip
+    "ad": {"ad_id", "advertiser_id", "campaign_id", "adgroup_id", "create_time", "modify_time", "secondary_status"},
+}
 STATUS_FIELD = "operation_status"
 
 
@@ -198,18 +216,55 @@ class Field:
 
 OPERATION_STATUS = Field(_choice("ENABLE", "DISABLE"), default="ENABLE", updatable=False)
 BUDGET_MODES = ("BUDGET_MODE_DAY", "BUDGET_MODE_TOTAL", "BUDGET_MODE_INFINITE", "BUDGET_MODE_DYNAMIC_DAILY_BUDGET")
+# Enums of the TT-SDK yml files (x-open-enum packages; tests/test_sandbox_tiktok.py checks them against the
+# SDK when it is installed). CampaignObjectiveType without NONE_TYPE, EST_AD and SS_HTC_AD (no campaign
+# of ours has them).
 OBJECTIVES = (
-    "APP_PROMOTION", "WEB_CONVERSIONS", "LEAD_GENERATION", "TRAFFIC", "REACH", "VIDEO_VIEWS", "ENGAGEMENT",
-    "PRODUCT_SALES", "CATALOG_SALES", "SHOP_PURCHASES", "CONVERSIONS", "APP_INSTALL",
+    "APP_INSTALL", "APP_PROMOTION", "CATALOG_SALES", "CONVERSIONS", "ENGAGEMENT", "LEAD_GENERATION",
+    "PRODUCT_SALES", "REACH", "RF_APP_INSTALL", "RF_ENGAGEMENT", "RF_REACH", "RF_TRAFFIC", "RF_VIDEO_VIEW",
+    "TOPVIEW_REACH", "TRAFFIC", "VIDEO_VIEWS", "WEB_CONVERSIONS",
+)  # fmt: skip
+BILLING_EVENTS = ("CPA", "CPC", "CPM", "CPV", "GD", "OCPM")  # PricingType
+# OptimizeGoal as the create enum spells it (POST_ENGAGEMNT and ENGAGED_VIEW_FIFTEEM are TikTok's typos),
+# plus ENGAGED_VIEW_FIFTEEN, the spelling of the filter enum and of TikTok's docs.
+OPTIMIZATION_GOALS = (
+    "ANCHOR_CLICK", "ANCHOR_CLICK_PURCHASE", "AUTOMATED_VALUE", "CLICK", "CONVERSATION", "CONVERSION_LEADS",
+    "CONVERT", "DESTINATION_VISIT", "ENGAGED_VIEW", "ENGAGED_VIEW_FIFTEEM", "ENGAGED_VIEW_FIFTEEN", "FOLLOWERS",
+    "INSTALL", "IN_APP_EVENT", "LEAD_GENERATION", "MESSAGE", "MT_LIVE_FOLLOW", "MT_LIVE_ROOM", "MT_LIVE_SHOPPING",
+    "PAGE_VISIT", "POST_ENGAGEMNT", "PREFERRED_LEAD", "PRODUCT_CLICK_IN_LIVE", "PROFILE_VIEWS", "REACH", "SHOW",
+    "TRAFFIC_LANDING_PAGE_VIEW", "VALUE", "VIDEO_VIEW",
+)  # fmt: skip
+# The billing event each goal takes and the goals each objective offers: TikTok's ad group create doc
+# (doc 1739499616346114) as public clients quote it; the SDK has no pairing table (UNCONFIRMED beyond that).
+GOAL_BILLING_EVENTS = {
+    "CLICK": "CPC", "PAGE_VISIT": "CPC", "CONVERT": "OCPM", "INSTALL": "OCPM", "IN_APP_EVENT": "OCPM",
+    "TRAFFIC_LANDING_PAGE_VIEW": "OCPM", "LEAD_GENERATION": "OCPM", "CONVERSATION": "OCPM", "FOLLOWERS": "OCPM",
+    "VALUE": "OCPM", "DESTINATION_VISIT": "OCPM", "SHOW": "CPM", "REACH": "CPM", "ENGAGED_VIEW": "CPV",
+    "ENGAGED_VIEW_FIFTEEN": "CPV",
+}  # fmt: skip
+OBJECTIVE_GOALS = {
+    "REACH": ("REACH",),
+    "TRAFFIC": ("CLICK", "TRAFFIC_LANDING_PAGE_VIEW"),
+    "VIDEO_VIEWS": ("ENGAGED_VIEW", "ENGAGED_VIEW_FIFTEEN"),
+    "ENGAGEMENT": ("FOLLOWERS", "PAGE_VISIT"),
+    "WEB_CONVERSIONS": ("CONVERT", "VALUE"),
+    "LEAD_GENERATION": ("LEAD_GENERATION",),
+    "APP_PROMOTION": ("INSTALL", "IN_APP_EVENT", "VALUE"),
+}
+# What a website CONVERT ad group may optimise for: PixelEventType (without the deprecated keys).
+PIXEL_EVENTS = (
+    "ADD_BILLING", "BUTTON", "CONSULT", "DOWNLOAD_START", "FORM", "INITIATE_ORDER", "ON_WEB_ADD_TO_WISHLIST",
+    "ON_WEB_CART", "ON_WEB_DETAIL", "ON_WEB_ORDER", "ON_WEB_REGISTER", "ON_WEB_SEARCH", "ON_WEB_SUBSCRIBE",
+    "PAGE_VIEW", "SHOPPING", "VIEW",
 )  # fmt: skip
 AGE_GROUPS = ("AGE_13_17", "AGE_18_24", "AGE_25_34", "AGE_35_44", "AGE_45_54", "AGE_55_100")
-# TT-GO enum/call_to_action.go, without the live and Reach & Frequency only ones.
 CALLS_TO_ACTION = (
-    "APPLY_NOW", "BOOK_NOW", "CALL_NOW", "CONTACT_US", "DOWNLOAD_NOW", "EXPERIENCE_NOW", "GET_QUOTE",
-    "GET_SHOWTIMES", "GET_TICKETS_NOW", "INSTALL_NOW", "INTERESTED", "LEARN_MORE", "LISTEN_NOW", "ORDER_NOW",
-    "PLAY_GAME", "PREORDER_NOW", "READ_MORE", "SEND_MESSAGE", "SHOP_NOW", "SIGN_UP", "SUBSCRIBE", "VIEW_NOW",
-    "VIEW_PROFILE", "VISIT_STORE", "WATCH_NOW",
-)  # fmt: skip
+    "APPLY_NOW", "BOOK_NOW", "CALL_NOW", "CHECK_AVAILABILITY", "CONTACT_US", "DOWNLOAD_NOW", "EXPERIENCE_NOW",
+    "GET_QUOTE", "GET_SHOWTIMES", "GET_TICKETS_NOW", "INSTALL_NOW", "INTERESTED", "JOIN_THIS_HASHTAG",
+    "LEARN_MORE", "LISTEN_NOW", "ORDER_NOW", "PLAY_GAME", "PREORDER_NOW", "READ_MORE", "SEND_MESSAGE",
+    "SHOOT_WITH_THIS_EFFECT", "SHOP_NOW", "SIGN_UP", "SUBSCRIBE", "VIEW_NOW", "VIEW_PROFILE",
+    "VIEW_VIDEO_WITH_THIS_EFFECT", "VISIT_STORE", "WATCH_LIVE", "WATCH_NOW",
+)  # fmt: skip  CallToAction
 
 # Writable fields per type (research 3.2, 3.3, 3.5); immutable ones have updatable=False.
 # UNCONFIRMED: unknown fields are refused (marshmallow's "Unknown field."), which also catches a
@@ -241,14 +296,11 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "promotion_type": Field(_choice("WEBSITE", "APP_ANDROID", "APP_IOS"), default="WEBSITE", updatable=False),
         "budget_mode": Field(_choice(*BUDGET_MODES), required=True, updatable=False),
         "budget": Field(_money),
-        "billing_event": Field(_choice("CPC", "CPM", "CPV", "OCPM", "OCPC"), required=True, updatable=False),
-        "optimization_goal": Field(
-            _choice(
-                "CLICK", "CONVERT", "REACH", "SHOW", "VIDEO_VIEW", "ENGAGED_VIEW", "INSTALL", "LEAD_GENERATION", "VALUE"
-            ),
-            required=True,
-            updatable=False,
-        ),
+        "billing_event": Field(_choice(*BILLING_EVENTS), required=True, updatable=False),
+        "optimization_goal": Field(_choice(*OPTIMIZATION_GOALS), required=True, updatable=False),
+        # Not in AdgroupUpdateBody: fixed at create.
+        "pixel_id": Field(_id, updatable=False),
+        "optimization_event": Field(_choice(*PIXEL_EVENTS), updatable=False),
         "bid_type": Field(_choice("BID_TYPE_NO_BID", "BID_TYPE_CUSTOM"), default="BID_TYPE_NO_BID"),
         "bid_price": Field(_money),
         "pacing": Field(_choice("PACING_MODE_SMOOTH", "PACING_MODE_FAST"), required=True),
@@ -344,6 +396,24 @@ def _check_schedule(fields: dict[str, Any]) -> None:
         raise _invalid("schedule_end_time: Missing data for required field (schedule_type is SCHEDULE_START_END).")
     if end <= fields["schedule_start_time"]:  # same format: compares as text
         raise _invalid("schedule_end_time: must be later than schedule_start_time")
+
+
+def _check_optimization(objective: str, fields: dict[str, Any]) -> None:
+    """The goal must be one the campaign's objective offers, billed as TikTok bills that goal; a website
+    CONVERT ad group names its pixel and the event it optimises for (TT-SDK AdgroupCreateBody)."""
+    goal, billing = fields["optimization_goal"], fields["billing_event"]
+    offered = OBJECTIVE_GOALS.get(objective)
+    if offered is not None and goal not in offered:
+        raise _invalid(
+            f"optimization_goal: {goal} is not available for objective_type {objective} (use {', '.join(offered)})"
+        )
+    wanted = GOAL_BILLING_EVENTS.get(goal)
+    if wanted is not None and billing != wanted:
+        raise _invalid(f"billing_event: optimization_goal {goal} is billed as {wanted}, not {billing}")
+    if goal == "CONVERT":
+        for name in ("pixel_id", "optimization_event"):
+            if fields.get(name) is None:
+                raise _invalid(f"{name}: Missing data for required field (optimization_goal is CONVERT).")
 
 
 def _now() -> str:
@@ -447,6 +517,7 @@ class TikTokApi:
             ("POST", "/creative/asset/delete/"): self.delete_media,
             ("POST", "/ad/create/"): self.create_ads,
             ("POST", "/ad/update/"): self.update_ads,
+            ("GET", "/ad/review_info/"): self.review_info,
         }
         for type_ in ("campaign", "adgroup"):
             table[("POST", f"/{type_}/create/")] = lambda p, t=type_: self.create(p, t)
@@ -473,8 +544,11 @@ class TikTokApi:
         """Check the token, read params, run the handler under the store lock, wrap the envelope."""
 
         async def endpoint(request: Request) -> Response:
-            if not self.sandbox.auth.accepts(NAME, request.headers.get("Access-Token")):
-                return _envelope(BAD_TOKEN, "Access token is incorrect or has been revoked.")
+            token = request.headers.get("Access-Token")
+            if not token:
+                return _envelope(EMPTY_TOKEN, REJECT_MESSAGES[EMPTY_TOKEN])
+            if not self.sandbox.auth.accepts(NAME, token):
+                return _envelope(BAD_TOKEN, REJECT_MESSAGES[BAD_TOKEN])
             try:
                 params = await _params(request)
                 with self.store.transaction():
@@ -496,15 +570,7 @@ class TikTokApi:
         return self._provision(_coerced("advertiser_id", Field(_id), value))
 
     def _provision(self, advertiser_id: str) -> str:
-        if self.store.get(NAME, "advertiser", advertiser_id) is None:
-            fields = {
-                "advertiser_id": advertiser_id,
-                "name": f"Sandbox advertiser {advertiser_id}",
-                "currency": CURRENCY,
-                "status": "STATUS_ENABLE",
-                "timezone": "Etc/GMT",
-            }
-            self.store.put(NAME, "advertiser", advertiser_id, fields)
+        provision(self.store, advertiser_id)
         return advertiser_id
 
     def advertiser_info(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -523,8 +589,13 @@ class TikTokApi:
         return obj
 
     def _check_not_rejected(self, type_: str) -> None:
+        """The control API's `reject`: creates of the type fail, with 40002 or the `code` it names."""
         if self.sandbox.faults.rejects(NAME, type_):
-            raise _invalid(f"{type_} creation was rejected (sandbox fault injection)")
+            message = f"{type_} creation was rejected (sandbox fault injection)"
+            code = self.sandbox.faults.reject_code(NAME, type_)
+            if code is None:
+                raise _invalid(message)
+            raise ApiError(code, f"{REJECT_MESSAGES.get(code, 'Rejected')}: {message}")
 
     def _create(
         self, type_: str, advertiser: str, fields: dict[str, Any], request_id: str | None = None
@@ -554,10 +625,11 @@ class TikTokApi:
         return row
 
     def _ad_review(self, obj: StoredObject) -> dict[str, Any]:
-        """The ad's delivery status with its review outcome (sandbox.reviews), looked up at each read.
+        """The ad's secondary status with its review outcome (sandbox.reviews), looked up at each read.
 
-        Status names as seen in public TikTok clients (AD_STATUS_AUDIT, AD_STATUS_AUDIT_DENY); the real
-        API gives rejection reasons through /ad/review_info/, here `review_reason` (a sandbox shortcut).
+        Values of the SDK's CreativeStatus enum (smart_plus_ad_get.yml): AD_STATUS_AUDIT in review,
+        AD_STATUS_AUDIT_DENY rejected, AD_STATUS_DELIVERY_OK / AD_STATUS_DISABLE once approved. The
+        reasons are not on the ad: GET /ad/review_info/ answers them (review_info below).
         """
         review = self.sandbox.reviews.outcome(obj.fields["ad_name"])
         if obj.deleted:
@@ -568,7 +640,29 @@ class TikTokApi:
             status = "AD_STATUS_AUDIT"
         else:
             status = "AD_STATUS_DELIVERY_OK" if obj.fields[STATUS_FIELD] == "ENABLE" else "AD_STATUS_DISABLE"
-        return {"secondary_status": status, "review_reason": review.reason if review.status != "approved" else None}
+        return {"secondary_status": status}
+
+    def review_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """GET /ad/review_info/: the review verdict and reject reasons of up to 100 ads.
+
+        UNCONFIRMED: the path and the answer's shape. Modelled on the SDK's smart_plus/ad/review_info/
+        (advertiser_id + ids as a JSON list) and on the fields public clients read from it (is_approved,
+        review_status ALL_AVAILABLE / PART_AVAILABLE / UNAVAILABLE, reject_info[].reasons).
+        """
+        advertiser = self._advertiser(params)
+        ids = _id_list(params, "ad_ids")
+        answers: dict[str, Any] = {}
+        for id_ in ids:
+            obj = self._owned("ad", id_, advertiser, "ad_ids", include_deleted=True)
+            review = self.sandbox.reviews.outcome(obj.fields["ad_name"])
+            rejected = review.status == "rejected"
+            answers[obj.id] = {
+                "ad_id": obj.id,
+                "is_approved": review.status == "approved",
+                "review_status": {"rejected": "UNAVAILABLE", "approved": "ALL_AVAILABLE"}.get(review.status),
+                "reject_info": [{"reasons": [review.reason]}] if rejected and review.reason else [],
+            }
+        return {"ad_review_map": answers}
 
     # --- campaigns and ad groups ---
 
@@ -588,7 +682,8 @@ class TikTokApi:
         _check_budget(type_, fields)
         if type_ == "adgroup":
             _check_schedule(fields)
-            self._owned("campaign", fields["campaign_id"], advertiser, "campaign_id")
+            campaign = self._owned("campaign", fields["campaign_id"], advertiser, "campaign_id")
+            _check_optimization(campaign.fields["objective_type"], fields)
         return self._row(type_, self._create(type_, advertiser, fields, request_id))
 
     @staticmethod
@@ -779,9 +874,14 @@ class TikTokApi:
         kind = _media_format(type_, upload.content)
         if kind is None:
             raise _invalid(f"{type_}_file: unsupported format")
+        file_name = str(params.get("file_name") or upload.filename)
+        # A library's file names are unique (code 40911 in the SDK's table; UNCONFIRMED whether per type, as
+        # here, and whether a deleted file frees its name, as here).
+        if self.store.find(NAME, type_, advertiser_id=advertiser, file_name=file_name):
+            raise ApiError(DUPLICATED_MATERIAL_NAME, f"Duplicated material name: {file_name}")
         # The bytes are kept (base64, sandbox-only) so that `image_url` / `preview_url` can serve them.
         fields = {
-            "file_name": str(params.get("file_name") or upload.filename),
+            "file_name": file_name,
             "signature": signature,
             "size": len(upload.content),
             "format": kind,
@@ -844,6 +944,35 @@ class TikTokApi:
         return failed
 
 
+def provision(
+    store: Store, advertiser_id: str, timezone: str | None = None, currency: str | None = None
+) -> StoredObject:
+    """The advertiser `advertiser_id`, made on first use (UTC, USD) or by the control API with its own
+    time zone and currency (which then also change an existing one): the one place advertisers are made."""
+    obj = store.get(NAME, "advertiser", advertiser_id)
+    if obj is None:
+        fields = {
+            "advertiser_id": advertiser_id,
+            "name": f"Sandbox advertiser {advertiser_id}",
+            "currency": currency or CURRENCY,
+            "status": "STATUS_ENABLE",
+            "timezone": timezone or TIMEZONE,
+        }
+        return store.put(NAME, "advertiser", advertiser_id, fields)
+    changes = {k: v for k, v in (("timezone", timezone), ("currency", currency)) if v is not None}
+    return store.update(NAME, "advertiser", advertiser_id, changes) if changes else obj
+
+
+def provision_account(store: Store, account: AccountSettings) -> dict[str, Any]:
+    """POST /__sandbox__/accounts for TikTok: the advertiser as advertiser/info/ shows it."""
+    try:
+        advertiser_id = _id(account.id)
+    except ValueError:
+        raise ValueError("a TikTok advertiser id is a string of digits") from None
+    with store.transaction():
+        return _view(provision(store, advertiser_id, account.timezone, account.currency))
+
+
 def _status_matches(status: str, wanted: str) -> bool:
     if wanted.endswith("_STATUS_ALL"):
         return True
@@ -869,4 +998,6 @@ def _media_format(type_: str, content: bytes) -> str | None:
     return "mp4" if content[4:8] == b"ftyp" else None
 
 
-PLATFORM = Platform(NAME, PREFIX, lambda sandbox: TikTokApi(sandbox).routes(), TikTokErrors())
+PLATFORM = Platform(
+    NAME, PREFIX, lambda sandbox: TikTokApi(sandbox).routes(), TikTokErrors(), provision_account=provision_account
+)

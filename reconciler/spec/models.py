@@ -243,7 +243,25 @@ class Placement(SpecModel):
     campaign: Name
     creative: Name
     zone: Name
+    # Device targeting: at most one of Broadstreet's values. A list, so that `[desktop]` specs
+    # stay valid; the API takes one string per placement (see _one_restriction).
     restrictions: list[Literal["phone", "non_phone", "tablet", "desktop", "mobile"]] = []
+
+    @field_validator("restrictions")
+    @classmethod
+    def _one_restriction(cls, restrictions: list[str]) -> list[str]:
+        # Broadstreet's placement `restrictions` is one string (phone, non_phone, tablet, desktop,
+        # mobile) or none; no multi-value form is documented (research fidelity-audit.md row 13,
+        # BS-JOM entities/placements.md), so two cannot be sent: a combination is refused here, at
+        # the field's line, rather than by the API at apply.
+        if len(set(restrictions)) > 1:
+            raise ValueError(
+                f"restrictions [{', '.join(restrictions)}] combine devices, which Broadstreet cannot express: "
+                "a placement takes one of phone, non_phone, tablet, desktop, mobile (third-party docs of "
+                "the API say non_phone is everything but phones and mobile is phones and tablets); "
+                "keep one, or add a placement per device"
+            )
+        return restrictions[:1]
 
     @property
     def full_name(self) -> str:
