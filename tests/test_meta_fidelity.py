@@ -178,6 +178,9 @@ def test_valid_read_fields_answer_and_usage_headers_name_the_account() -> None:
         adset = await g.ok("GET", f"/{ids['adset']}", {"fields": "budget_remaining,issues_info,recommendations"})
         assert adset == {"id": ids["adset"], "budget_remaining": "5000"}  # no issues: Graph leaves them out
         assert (await g.ok("GET", f"/{ids['ad']}", {"fields": "issues_info"})) == {"id": ids["ad"]}
+        # Any field the SDK lists reads (unset ones left out); one it does not list is still #100.
+        assert await g.ok("GET", f"/{ids['campaign']}", {"fields": "spend_cap,source_campaign_id,can_use_spend_cap"})
+        assert (await g.error("GET", f"/{ids['campaign']}", {"fields": "colour"}))["code"] == 100
         for goal in ("CLICKS", "REPLIES"):  # not Graph's (v26 has neither)
             assert await g.error("POST", f"/{ACCOUNT}/adsets", json=_adset(ids["campaign"], optimization_goal=goal))
         await g.control("POST", "/faults", {"platform": "meta", "rate_limit": 2})

@@ -32,6 +32,7 @@ from reconciler.sandbox.meta.validation import (
     IMAGE_MAGIC,
     LINK_DATA_KEYS,
     MONEY_FIELDS,
+    SDK_FIELDS,
     STATUSES,
     STORY_KINDS,
     STORY_SPEC_KEYS,
@@ -258,6 +259,7 @@ class MetaApi:
         """The requested fields of an object; unset ones are left out, as Graph does."""
         values = self._readable(obj, type_)
         readable = VIDEO_FIELDS if type_.name == "advideo" else {"id", *type_.params, *type_.computed} - WRITE_ONLY
+        readable = readable | SDK_FIELDS[type_.name]
         out: dict[str, Any] = {}
         for name in fields:
             if name not in readable:
