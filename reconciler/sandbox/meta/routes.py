@@ -692,6 +692,8 @@ class MetaApi:
                 continue
             values = {k: v for k, v in obj.fields.items() if not k.startswith(SANDBOX_ONLY)}
             values |= {"id": obj.id, "status": "DELETED" if obj.deleted else "ACTIVE"}
+            for name in ("created_time", "updated_time"):  # in the account's time zone, as every read
+                values[name] = _local_time(str(values[name]), self._zone(account.id))
             values["url"] = media.url(self._origin, "adimage", obj.id)
             row = {}
             for name in call.fields(("hash", "id")):
