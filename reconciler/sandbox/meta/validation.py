@@ -317,6 +317,12 @@ _AD_PARAMS: dict[str, Coerce] = {
 # the exact cascade is UNCONFIRMED in the research).
 CHILDREN = {"campaign": (("adset", "campaign_id"), ("ad", "campaign_id")), "adset": (("ad", "adset_id"),)}
 
+# What Graph adds to a campaign's and an ad set's reads beyond the fields they were made with.
+_DELIVERY_READ_FIELDS = (
+    "account_id", "status", "configured_status", "effective_status", "created_time", "updated_time",
+    "budget_remaining", "issues_info", "recommendations",
+)  # fmt: skip
+
 TYPES: dict[str, _Type] = {
     t.name: t
     for t in (
@@ -328,17 +334,7 @@ TYPES: dict[str, _Type] = {
             ("name", "objective", "special_ad_categories"),
             frozenset(_CAMPAIGN_PARAMS) - {"buying_type"},
             120_201_000_000_000_000,
-            (
-                "account_id",
-                "status",
-                "configured_status",
-                "effective_status",
-                "created_time",
-                "updated_time",
-                "budget_remaining",
-                "issues_info",
-                "recommendations",
-            ),  # fmt: skip
+            _DELIVERY_READ_FIELDS,
         ),
         _Type(
             "adset",
@@ -348,17 +344,7 @@ TYPES: dict[str, _Type] = {
             ("name", "campaign_id", "billing_event", "targeting"),
             frozenset(_ADSET_PARAMS) - {"campaign_id"},
             120_202_000_000_000_000,
-            (
-                "account_id",
-                "status",
-                "configured_status",
-                "effective_status",
-                "created_time",
-                "updated_time",
-                "budget_remaining",
-                "issues_info",
-                "recommendations",
-            ),  # fmt: skip
+            _DELIVERY_READ_FIELDS,
         ),
         _Type(
             "adcreative",
