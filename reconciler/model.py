@@ -115,6 +115,42 @@ class Resource:
     refs: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     asset: Asset | None = None
+    lifecycle: Lifecycle | None = None  # from the spec documents it is derived from
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What the spec documents a resource is derived from say about destroying it.
+
+    Recorded with the resource in the state at apply, so that a plan can still honour
+    it once the documents are gone from the specs.
+    """
+
+    prevent_destroy: bool = False
+    on_delete: str | None = None  # "delete" | "pause" | None: the platform's default (lifecycle.py)
+    origin: tuple[str, ...] = ()  # the documents, as "Kind/name"
+    source: str = ""  # "file:line" of the document that set prevent_destroy (or the first one)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"prevent_destroy": self.prevent_destroy, "origin": list(self.origin)}
+        if self.on_delete:
+            data["on_delete"] = self.on_delete
+        if self.source:
+            data["source"] = self.source
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Lifecycle | None:
+        """The inverse of to_json; None for anything that is not an object (a state from before lifecycles)."""
+        if not isinstance(data, dict):
+            return None
+        on_delete = data.get("on_delete")
+        return cls(
+            prevent_destroy=data.get("prevent_destroy") is True,
+            on_delete=on_delete if on_delete in ("delete", "pause") else None,
+            origin=tuple(str(o) for o in data.get("origin") or () if isinstance(o, str)),
+            source=str(data.get("source") or ""),
+        )
 
 
 def make_address(target: str, type_: str, name: str) -> str:
@@ -140,15 +176,19 @@ class RecordedResource:
     target: str
     attributes: dict[str, Any]  # as applied, ref fields holding resolved platform ids
     depends_on: tuple[str, ...] = ()
+    lifecycle: Lifecycle | None = None  # the Resource's, as last applied; absent in older states
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "type": self.type,
             "target": self.target,
             "attributes": self.attributes,
             "depends_on": list(self.depends_on),
         }
+        if self.lifecycle is not None:  # left out when unset, so older readers see the format they know
+            data["lifecycle"] = self.lifecycle.to_json()
+        return data
 
     @classmethod
     def from_json(cls, address: str, data: dict[str, Any]) -> RecordedResource:
@@ -159,6 +199,7 @@ class RecordedResource:
             target=data["target"],
             attributes=dict(data.get("attributes") or {}),
             depends_on=tuple(data.get("depends_on") or ()),
+            lifecycle=Lifecycle.from_json(data.get("lifecycle")),
         )
 
 
@@ -191,6 +232,9 @@ class Change:
     desired: Resource | None = None
     recorded: RecordedResource | None = None
     moved_from: str | None = None  # the address the object was recorded at, when a Moved renames it
+    # On a delete: "pause" (the object is paused and dropped from the state, keeping its reporting)
+    # or "delete". None on other actions. Set by plan/lifecycle.py.
+    delete_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +255,7 @@ class Plan:
     lineage: str | None = None
     serial: int = 0
     targets: dict[str, TargetConfig] = field(default_factory=dict)
+    prune: bool = False  # planned with --prune: deletes are hard deletes everywhere
 
     @property
     def summary(self) -> dict[str, int]:

@@ -31,6 +31,10 @@ class ResourceType:
     # difference in them alone is no change. Replacing an image to rename it would send every ad
     # showing it back to review; the upload keeps the name it was created with.
     labels: frozenset[str] = frozenset()
+    # (field, value) that pauses an object: a removal from the specs pauses it rather than deleting
+    # it (plan/lifecycle.py), since a delete loses its reporting. None: removals delete.
+    pause: tuple[str, str] | None = None
+    spends: bool = False  # a campaign-level, budget-level object or an ad: its removal shows a banner
 
     def requires_replace(self, field: str) -> bool:
         if ALL_FIELDS in self.force_new:
@@ -119,6 +123,20 @@ for _key, _label in (
 # Snapchat documents no DELETE for creatives and media (research 4.3, UNCONFIRMED): they stay in the library.
 for _key in (("snapchat", "creative"), ("snapchat", "media")):
     RESOURCE_TYPES[_key] = replace(RESOURCE_TYPES[_key], deletable=False)
+
+# Meta, TikTok and Snapchat lose an object's reporting in their UI once it is deleted.
+_PAUSE = {"meta": ("status", "PAUSED"), "tiktok": ("operation_status", "DISABLE"), "snapchat": ("status", "PAUSED")}
+_SPENDING = {
+    "broadstreet": ("campaign", "advertisement", "placement"),
+    "meta": ("campaign", "adset", "ad"),
+    "tiktok": ("campaign", "adgroup", "ad"),
+    "snapchat": ("campaign", "adsquad", "ad"),
+}
+for _platform, _types_spending in _SPENDING.items():
+    for _name in _types_spending:
+        RESOURCE_TYPES[(_platform, _name)] = replace(
+            RESOURCE_TYPES[(_platform, _name)], spends=True, pause=_PAUSE.get(_platform)
+        )
 
 PLATFORMS: tuple[str, ...] = ("broadstreet", "meta", "tiktok", "snapchat")
 

@@ -11,6 +11,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Change, Plan, RecordedResource, TargetConfig
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
+from reconciler.plan.lifecycle import apply_lifecycle
 from reconciler.plan.moves import resolve_moves
 from reconciler.resource_types import ACCOUNT_SETTING, RESOURCE_TYPES, resource_type
 from reconciler.spec.compile import Compiled
@@ -27,9 +28,12 @@ def build_plan(
     gone: Mapping[str, RecordedResource] | None = None,
     *,
     endpoint_of: EndpointOf,
+    prune: bool = False,
 ) -> Plan:
     """The plan of `compiled` against `state`, for a run reaching each target through `endpoint_of(target)`.
 
+    `prune`: deletes are hard deletes everywhere (plan/lifecycle.py); without it a removed campaign,
+    ad set or ad on Meta, TikTok or Snapchat is paused and dropped from the state.
     `gone`: recorded objects a refresh found deleted on the platform (and left out of
     `state`); a create at such an address carries the old record, so that apply
     replaces exactly that record and no other.
@@ -57,6 +61,7 @@ def build_plan(
             + ", ".join(target_patterns)
             + " and what they depend on are planned. Plan without --target before relying on the result."
         )
+    changes = apply_lifecycle(changes, targets, compiled.lifecycles, prune=prune)
     warnings += _undeletable(changes, targets)
     return Plan(
         changes=changes,
@@ -65,6 +70,7 @@ def build_plan(
         lineage=state.lineage if state.serial else None,
         serial=state.serial,
         targets=targets,
+        prune=prune,
     )
 
 
@@ -135,7 +141,7 @@ def _undeletable(changes: Sequence[Change], targets: Mapping[str, TargetConfig])
     """A warning per target and type whose deleted or replaced objects the platform cannot delete."""
     gone: dict[tuple[str, str], list[str]] = {}
     for c in changes:
-        if c.action in (Action.DELETE, Action.REPLACE) and c.target in targets:
+        if c.action in (Action.DELETE, Action.REPLACE) and c.target in targets and c.delete_mode != "pause":
             platform = targets[c.target].platform
             if not resource_type(platform, c.type).deletable:
                 gone.setdefault((c.target, c.type), []).append(c.address)

@@ -3,8 +3,9 @@
 The contract keys are format_version, state, changes (address, target, type,
 action, before, after, changed_fields, depends_on), warnings and summary. So
 that `apply PLANFILE` can run without the specs, each change also carries
-"reason", "refs", "asset", "moved_from" and the recorded platform "id", and the top level
-carries "targets" (TargetConfig fields: env var names, never their values).
+"reason", "refs", "asset", "moved_from", "lifecycle" and the recorded platform "id", each delete
+its "delete_mode" ("pause" or "delete"), and the top level carries "targets" (TargetConfig
+fields: env var names, never their values) and "prune".
 
 Reading is strict: a malformed file is a ReconcilerError naming the file and
 what is wrong, never a traceback.
@@ -19,7 +20,17 @@ from typing import Any, NoReturn
 
 from reconciler.errors import ReconcilerError
 from reconciler.files import read_text
-from reconciler.model import Action, Asset, Change, Plan, RecordedResource, Resource, TargetConfig, split_address
+from reconciler.model import (
+    Action,
+    Asset,
+    Change,
+    Lifecycle,
+    Plan,
+    RecordedResource,
+    Resource,
+    TargetConfig,
+    split_address,
+)
 from reconciler.resource_types import PLATFORMS
 
 FORMAT_VERSION = "1"
@@ -34,6 +45,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "changes": [_change_to_json(change) for change in plan.changes],
         "warnings": list(plan.warnings),
         "summary": plan.summary,
+        "prune": plan.prune,
     }
 
 
@@ -49,8 +61,13 @@ def _change_to_json(change: Change) -> dict[str, Any]:
         "depends_on": list(change.depends_on),
         "refs": dict(change.desired.refs) if change.desired else {},
     }
+    if change.action is Action.DELETE:
+        # What apply does: "pause" (paused, dropped from the state) or "delete" (plan/lifecycle.py).
+        data["delete_mode"] = change.delete_mode or "delete"
     if change.reason:
         data["reason"] = change.reason
+    if change.desired and change.desired.lifecycle:
+        data["lifecycle"] = change.desired.lifecycle.to_json()
     if change.moved_from:
         data["moved_from"] = change.moved_from
     if change.desired and change.desired.asset:
@@ -89,6 +106,7 @@ def plan_from_json(data: Any, source: str) -> Plan:
         lineage=reader.get(state, "lineage", (str, type(None)), "state"),
         serial=reader.get(state, "serial", int, "state"),
         targets=targets,
+        prune=reader.get(data, "prune", bool, "", default=False),
     )
     summary = reader.get(data, "summary", dict, "")
     if summary != plan.summary:
@@ -209,6 +227,7 @@ class _Reader:
                 refs=self.string_map(data, "refs", where),
                 depends_on=depends_on,
                 asset=self.asset(f"{where}.asset", data.get("asset")),
+                lifecycle=Lifecycle.from_json(self.get(data, "lifecycle", dict, where, default=None)),
             )
         recorded = None
         if record_id is not None:
@@ -233,7 +252,19 @@ class _Reader:
             desired=desired,
             recorded=recorded,
             moved_from=self.get(data, "moved_from", str, where, default=None),
+            delete_mode=self.delete_mode(where, data, action),
         )
+
+    def delete_mode(self, where: str, data: dict[str, Any], action: Action) -> str | None:
+        if action is not Action.DELETE:
+            if "delete_mode" in data:
+                _fail(self.source, f"{where}.delete_mode", f"only a delete has one, not a {action.value}")
+            return None
+        # A plan file from before delete modes: its deletes were hard deletes.
+        mode = self.get(data, "delete_mode", str, where, default="delete")
+        if mode not in ("pause", "delete"):
+            _fail(self.source, f"{where}.delete_mode", f'unknown delete mode {mode!r} (known: "pause", "delete")')
+        return mode
 
     def asset(self, where: str, data: Any) -> Asset | None:
         if data is None:

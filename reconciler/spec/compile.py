@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import SpecError, SpecIssue
-from reconciler.model import Asset, Rename, Resource, TargetConfig, make_address
+from reconciler.model import Asset, Lifecycle, Rename, Resource, TargetConfig, make_address
 from reconciler.resource_types import types_of
 from reconciler.spec import SpecSet
 from reconciler.spec.models import (
@@ -147,6 +147,9 @@ class Compiled:
     targets: dict[str, TargetConfig] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)  # from Moved documents
+    # "Kind/name" -> its lifecycle (default or not), for every document in the specs: a delete of an
+    # object recorded from a document still here follows what the document says now.
+    lifecycles: dict[str, Lifecycle] = field(default_factory=dict)
 
 
 def compile_specs(specs: SpecSet) -> Compiled:
@@ -230,9 +233,46 @@ class _Compiler:
             refs=refs,
             depends_on=tuple(sorted(set(refs.values()))),
             asset=asset,
+            lifecycle=self.lifecycle(origin),
         )
         self.out.resources.append(resource)
         return address
+
+    def lifecycle(self, origin: Origin) -> Lifecycle | None:
+        """The lifecycle of a resource derived from `origin`'s documents; None when none sets one.
+
+        prevent_destroy from any of them; on_delete from the first that sets it (the campaign's
+        before the creative's)."""
+        known = self.out.lifecycles
+        found = [known[key] for kind, name in origin if (key := f"{kind}/{name}") in known]
+        settings = [s for s in found if s.prevent_destroy or s.on_delete]
+        if not settings:
+            return None
+        protecting = [s for s in settings if s.prevent_destroy]
+        return Lifecycle(
+            prevent_destroy=bool(protecting),
+            on_delete=next((s.on_delete for s in settings if s.on_delete), None),
+            origin=tuple(f"{kind}/{name}" for kind, name in origin),
+            source=(protecting or settings)[0].source,
+        )
+
+    def document_lifecycles(self) -> None:
+        documents: list[tuple[str, dict[str, Any]]] = [
+            ("Advertiser", self.specs.advertisers),
+            ("Zone", self.specs.zones),
+            ("Creative", self.specs.creatives),
+            ("Campaign", self.specs.campaigns),
+            ("Placement", self.specs.placements),
+        ]  # type: ignore[list-item]
+        for kind, models in documents:
+            for name, model in models.items():
+                spec = model.lifecycle
+                on_delete = getattr(spec, "on_delete", None)
+                source = self.specs.sources.get((kind, name))
+                where = f"{source.file}:{source.line}" if source else ""
+                self.out.lifecycles[f"{kind}/{name}"] = Lifecycle(
+                    spec.prevent_destroy, on_delete, (f"{kind}/{name}",), where
+                )
 
     def collision(self, address: str, first: Origin, second: Origin) -> None:
         """Two sets of documents derive one address (dotted names joined with dots): name both."""
@@ -283,6 +323,7 @@ class _Compiler:
     # ------------------------------------------------------------ driver
 
     def run(self) -> None:
+        self.document_lifecycles()
         for target in self.specs.targets.values():
             self.out.targets[target.name] = target_config(target)
         for zone in self.specs.zones.values():

@@ -138,14 +138,34 @@ Target = Annotated[BroadstreetTarget | MetaTarget | TikTokTarget | SnapchatTarge
 # ---------------------------------------------------------------- the rest
 
 
+class Lifecycle(SpecModel):
+    """What a plan may do to the objects derived from a document (plan/lifecycle.py)."""
+
+    prevent_destroy: Annotated[
+        bool, Field(description="Refuse any plan that deletes, pauses as a delete, or replaces what this derives.")
+    ] = False
+
+
+class DeletableLifecycle(Lifecycle):
+    on_delete: Annotated[
+        Literal["pause", "delete"] | None,
+        Field(
+            description="What removing it from the specs does on Meta, TikTok and Snapchat: pause (the default: "
+            "the object keeps its reporting) or delete (irreversible). Broadstreet always deletes."
+        ),
+    ] = None
+
+
 class Advertiser(Document):
     kind: Literal["Advertiser"]
+    lifecycle: Lifecycle = Lifecycle()
     display_name: Annotated[str, Field(min_length=1, max_length=255)]
     web_home_url: HttpUrl | None = None
 
 
 class Zone(Document):
     kind: Literal["Zone"]
+    lifecycle: Lifecycle = Lifecycle()
     target: Name
     display_name: Annotated[str, Field(min_length=1, max_length=255)]
     alias: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] | None = None
@@ -153,6 +173,7 @@ class Zone(Document):
 
 class Creative(Document):
     kind: Literal["Creative"]
+    lifecycle: DeletableLifecycle = DeletableLifecycle()
     advertiser: Name
     format: Format
     size: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$")]
@@ -209,6 +230,7 @@ class Audience(SpecModel):
 
 class Campaign(Document):
     kind: Literal["Campaign"]
+    lifecycle: DeletableLifecycle = DeletableLifecycle()
     advertiser: Name
     start_date: dt.date
     end_date: Annotated[
@@ -240,6 +262,7 @@ class Placement(SpecModel):
     kind: Literal["Placement"]
     name: Name | None = None  # derived as CAMPAIGN.CREATIVE.ZONE when omitted
     labels: dict[str, str] = {}
+    lifecycle: Lifecycle = Lifecycle()
     campaign: Name
     creative: Name
     zone: Name

@@ -93,7 +93,7 @@ class PendingOperation:
 def resource_from_json(address: str, data: Any) -> RecordedResource:
     """Validate one `resources` entry and build it; raises ValueError naming the bad field."""
     where = f"resources[{address!r}]"
-    _check_keys(data, where, required={"id", "type", "target"}, optional={"attributes", "depends_on"})
+    _check_keys(data, where, required={"id", "type", "target"}, optional={"attributes", "depends_on", "lifecycle"})
     if isinstance(data["id"], bool) or not isinstance(data["id"], str | int) or data["id"] == "":
         raise ValueError(f"{where}.id: must be the platform's id as a non-empty string")
     _string(data, "type", where)
@@ -102,6 +102,8 @@ def resource_from_json(address: str, data: Any) -> RecordedResource:
     depends_on = data.get("depends_on", [])
     if not isinstance(depends_on, list) or not all(isinstance(a, str) for a in depends_on):
         raise ValueError(f"{where}.depends_on: must be a list of resource addresses")
+    if "lifecycle" in data:
+        _object(data["lifecycle"], f"{where}.lifecycle")
     return RecordedResource.from_json(_address(address, where), data)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from reconciler.model import Action, Change, Plan
+from reconciler.plan.lifecycle import spending_removals
 from reconciler.plan.render.text import (
     NO_CHANGES,
     Line,
@@ -62,6 +63,7 @@ def render_markdown(plan: Plan, details_limit: int | None = None) -> str:
         "summary": [(_ACTION_LABELS[Action(a)], n) for a, n in plan.summary.items()],
         "budgets": _budget_rows(plan),
         "warnings": plan.warnings,
+        "spending_banner": _spending_banner(plan),
     }
     template = _ENV.get_template("plan.md.j2")
     shown = len(sections)
@@ -70,6 +72,18 @@ def render_markdown(plan: Plan, details_limit: int | None = None) -> str:
         shown -= 1
         text = template.render(context, sections=sections[:shown], omitted=len(sections) - shown)
     return text
+
+
+def _spending_banner(plan: Plan) -> str:
+    """One line when the plan deletes, pauses or replaces objects that can spend; "" otherwise."""
+    removals = spending_removals(plan)
+    if not removals:
+        return ""
+    verbs = {"delete": "deletes", "pause": "pauses (removed from the specs, kept paused)", "replace": "replaces"}
+    parts = [f"{verbs[kind]} {len(addresses)}" for kind, addresses in removals.items()]
+    shown = [a for addresses in removals.values() for a in addresses]
+    listed = ", ".join(f"`{a}`" for a in shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+    return f"This plan {', '.join(parts)} object(s) that can spend: {listed}. Review before approving."
 
 
 def escape_markdown(text: str) -> str:

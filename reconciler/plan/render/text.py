@@ -24,6 +24,9 @@ _LEGEND = {
     Action.DELETE: "delete",
     Action.NOOP: "move (renamed in the state, same object and id)",
 }
+PAUSE_LEGEND = (
+    "paused and dropped from the state: it keeps its reporting (lifecycle.on_delete: delete or --prune deletes)"
+)
 MAX_STRING = 72  # longer strings (html, body text) are cut in the plan view
 _CONTEXT = 20  # characters shown before the first difference of two long strings
 NO_CHANGES = "No changes. Recorded state matches the specs."
@@ -51,6 +54,8 @@ def render_text(plan: Plan, color: bool) -> str:
         used = {change.action for _, changes in groups for change in changes}
         out.append("Resource actions are indicated with the following symbols:")
         out += [f"{paint.symbol(SYMBOLS[a])} {_LEGEND[a]}" for a in _LEGEND if a in used]
+        if any(c.delete_mode == "pause" for _, changes in groups for c in changes):
+            out.append(f"{paint.symbol(SYMBOLS[Action.DELETE])} (pause) {PAUSE_LEGEND}")
         out += ["", "reconciler will perform the following actions:"]
         for target, changes in groups:
             out += ["", paint.bold(target_heading(plan, target, changes))]
@@ -69,9 +74,11 @@ def summary_line(plan: Plan) -> str:
         return NO_CHANGES
     s = plan.summary
     moves = f" {plan.moves} moved to a new address." if plan.moves else ""
+    pauses = sum(1 for c in plan.changes if c.delete_mode == "pause")
+    paused = f" ({pauses} of them paused, not deleted)" if pauses else ""
     return (
-        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to delete."
-        + moves
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
+        f"{s['delete']} to delete{paused}." + moves
     )
 
 
@@ -100,6 +107,8 @@ def change_lines(change: Change, plan: Plan) -> list[Line]:
         note = f"must be replaced: {names}" if names else "must be replaced"
     if change.moved_from:
         note = f"moved from {change.moved_from}" + (f"; {note}" if note else "")
+    if change.delete_mode == "pause":  # paused and dropped from the state, its reporting kept (plan/lifecycle.py)
+        note = "pause" + (f"; {note}" if note and note != "no longer in the specs" else "")
     header = Line(SYMBOLS[change.action], change.address, f"({note})" if note else "", header=True)
     fields = _field_lines(change, plan, kind)
     width = max((len(name) for _, name, _, _ in fields), default=0)
