@@ -205,6 +205,12 @@ def validate(ctx: click.Context, variables: dict[str, Any]) -> None:
     help="Plan only ADDR (glob allowed, e.g. 'bs-main:*') and what it depends on. Repeatable.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete what left the specs, even on Meta, TikTok and Snapchat (where it is otherwise paused and "
+    "dropped from the state, keeping its reporting).",
+)
 @sandbox_option
 @var_option
 @project_options
@@ -216,6 +222,7 @@ def plan(
     refresh: bool,
     target_patterns: tuple[str, ...],
     detailed_exitcode: bool,
+    prune: bool,
     use_sandbox: bool,
     variables: dict[str, Any],
 ) -> None:
@@ -232,7 +239,7 @@ def plan(
     """
     project = _project(ctx, use_sandbox)
     connect = _connector(project, use_sandbox) if refresh else None
-    result = project.plan(variables, target_patterns, refresh_with=connect)
+    result = project.plan(variables, target_patterns, refresh_with=connect, prune=prune)
     if out:
         write_text(out, render_json(result), "plan file")
     if output_format == "json":
@@ -273,6 +280,12 @@ def plan(
 )
 @click.option("--refresh", is_flag=True, help="Read the live objects first and undo out-of-band edits.")
 @click.option("--target", "target_patterns", multiple=True, metavar="ADDR", help="Apply only ADDR and its needs.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete what left the specs, even on Meta, TikTok and Snapchat (where it is otherwise paused and "
+    "dropped from the state, keeping its reporting).",
+)
 @sandbox_option
 @var_option
 @project_options
@@ -286,6 +299,7 @@ def apply(
     events: str | None,
     refresh: bool,
     target_patterns: tuple[str, ...],
+    prune: bool,
     use_sandbox: bool,
     variables: dict[str, Any],
 ) -> None:
@@ -304,8 +318,8 @@ def apply(
       reconciler apply --sandbox --auto-approve      # against the local emulator
     """
     project = _project(ctx, use_sandbox)
-    if plan_file and (target_patterns or refresh):
-        raise click.UsageError("a saved plan is applied as it is: --target and --refresh go to `plan`")
+    if plan_file and (target_patterns or refresh or prune):
+        raise click.UsageError("a saved plan is applied as it is: --target, --refresh and --prune go to `plan`")
     human = sys.stderr if events == "-" else sys.stdout
     declined = False
 
@@ -334,6 +348,7 @@ def apply(
                 refresh=refresh,
                 parallelism=parallelism,
                 on_error=on_error,  # type: ignore[arg-type]
+                prune=prune,
             )
     except KeyboardInterrupt:
         if human.isatty():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.apply import ApplyResult, EventSink, execute, resolve_pending
-from reconciler.apply.executor import OnError
+from reconciler.apply.executor import OnError, record_lifecycles
 from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Plan, TargetConfig
@@ -72,13 +72,14 @@ class Project:
         *,
         state: State | None = None,
         refresh_with: Connect | None = None,
+        prune: bool = False,
     ) -> Plan:
         """Plan the specs against the recorded state; with `refresh_with`, against the live objects."""
         compiled = self.compile(variables)
         state = state if state is not None else self.store.read()
         plan_targets(compiled.targets, state, self.endpoint)  # refuses a moved target before any request
         connection = refresh_with(compiled.targets) if refresh_with is not None else None
-        return self._plan(compiled, state, target_patterns, connection)
+        return self._plan(compiled, state, target_patterns, connection, prune=prune)
 
     def status(self, connect: Connect, variables: Mapping[str, str] | None = None) -> list[CampaignStatus]:
         """Per campaign and target: review verdicts read from the platforms, and health."""
@@ -100,6 +101,7 @@ class Project:
         refresh: bool = False,
         parallelism: int = 10,
         on_error: OnError = "continue",
+        prune: bool = False,
     ) -> ApplyResult | None:
         """Plan (or load a saved plan) and carry it out, holding the state lock throughout.
 
@@ -127,12 +129,18 @@ class Project:
                 for line in asyncio.run(_resolve(state, connection, store)):
                     notify(line)
                 state = store.read()
-            plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
+            plan = self._plan(compiled, state, target_patterns, connection if refresh else None, prune=prune)
             return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
 
 
     def _plan(
-        self, compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None
+        self,
+        compiled: Compiled,
+        state: State,
+        target_patterns: Sequence[str],
+        refresh_from: Connection | None,
+        *,
+        prune: bool = False,
     ) -> Plan:
         """The plan; with `refresh_from`, against the live objects read through it, drift noted as warnings."""
         notes: list[str] = []
@@ -141,7 +149,7 @@ class Project:
             recorded = state.resources
             state, notes = asyncio.run(_refresh(state, refresh_from))
             gone = {address: r for address, r in recorded.items() if address not in state.resources}
-        plan = build_plan(compiled, state, target_patterns, gone, endpoint_of=self.endpoint)
+        plan = build_plan(compiled, state, target_patterns, gone, endpoint_of=self.endpoint, prune=prune)
         plan.warnings[:0] = notes
         return plan
 
@@ -178,6 +186,8 @@ async def _execute(
     on_error: OnError,
 ) -> ApplyResult | None:
     if not confirm(plan):
+        if not plan.has_changes:  # nothing to send; a changed lifecycle is still recorded (state only)
+            await record_lifecycles(plan, store)
         return None
     names = {c.target for c in plan.changes if c.action is not Action.NOOP}
     limits = {name: t.concurrency for name, t in plan.targets.items() if t.concurrency}

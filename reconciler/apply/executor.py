@@ -28,7 +28,7 @@ import networkx as nx
 from reconciler.apply.events import Event, EventSink
 from reconciler.apply.steps import Step, base_address, build_steps, deposed_address
 from reconciler.errors import ReconcilerError
-from reconciler.model import Action, Operation, Plan, RecordedResource, Resource, resolve_refs, split_address
+from reconciler.model import Action, Lifecycle, Operation, Plan, RecordedResource, Resource, resolve_refs, split_address
 from reconciler.providers.base import ErrorClass, Provider, ProviderError
 from reconciler.providers.http import RetryPolicy
 from reconciler.resource_types import resource_type
@@ -124,6 +124,7 @@ async def execute(
     for change in plan.changes:
         if change.moved_from and change.moved_from in state.resources and change.address not in state.resources:
             await asyncio.to_thread(store.move, change.moved_from, change.address)
+    await record_lifecycles(plan, store)
     state = await asyncio.to_thread(store.read)
     for target in sorted(targets):
         # Recorded before any of its objects: deleting them later needs it, even once the target left the specs.
@@ -138,6 +139,19 @@ async def execute(
         return await run.run()
     finally:
         gc.unfreeze()
+
+
+async def record_lifecycles(plan: Plan, store: StateStore) -> None:
+    """Record the lifecycle of each unchanged object whose documents' lifecycle changed (state only,
+    nothing is sent), so that prevent_destroy still holds once a document is removed from the specs.
+    The other changes record theirs with their own write."""
+    state = await asyncio.to_thread(store.read)
+    for change in plan.changes:
+        current = state.resources.get(change.address)
+        if change.action is not Action.NOOP or change.desired is None or current is None:
+            continue
+        if current.lifecycle != change.desired.lifecycle:
+            await asyncio.to_thread(store.record, change.address, replace(current, lifecycle=change.desired.lifecycle))
 
 
 def _target_limit(target: str, plan: Plan, overrides: Mapping[str, int]) -> int:
@@ -200,6 +214,7 @@ class _Run:
         self.completed: list[_Completed] = []
         self.stopping = False
         self.forgotten: set[str] = set()  # addresses deleted from the state only (the platform cannot)
+        self.paused: set[str] = set()  # addresses paused and dropped from the state (delete_mode "pause")
         self.global_slots = asyncio.Semaphore(max(1, parallelism))
         self.target_slots = {target: asyncio.Semaphore(max(1, limit)) for target, limit in target_limits.items()}
         # Creates journal their pending entry before they wait for a slot, so a slot is held only
@@ -400,7 +415,7 @@ class _Run:
             self.check_not_stopping(call)
             await self.write(step.address, None)
         applied, note = await self.create_object(
-            step.address, desired.target, desired.depends_on, op, call, replacing=replacing
+            step.address, desired.target, desired.depends_on, op, call, replacing=replacing, lifecycle=desired.lifecycle
         )
         return applied.id, note
 
@@ -413,6 +428,7 @@ class _Run:
         call: _Call,
         *,
         replacing: str | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> tuple[RecordedResource, str]:
         """Create `op`'s object and record it at `address`, crash-safely; returns (record, note).
 
@@ -459,7 +475,7 @@ class _Run:
                         await self.write(deposed_address(address), None)
                 # Unknown outcome: the pending entry stays for the next apply to resolve by lookup.
                 raise
-            recorded = RecordedResource(address, id_, op.type, target, attributes, depends_on)
+            recorded = RecordedResource(address, id_, op.type, target, attributes, depends_on, lifecycle)
             await self.write(address, recorded)
         return recorded, note
 
@@ -507,7 +523,10 @@ class _Run:
             asset=desired.asset,
         )
         applied = await self.call(call, lambda: self.providers[desired.target].update(op))
-        await self.write(step.address, replace(current, attributes=applied, depends_on=desired.depends_on))
+        await self.write(
+            step.address,
+            replace(current, attributes=applied, depends_on=desired.depends_on, lifecycle=desired.lifecycle),
+        )
         return current.id
 
     async def delete(self, step: Step, call: _Call) -> str:
@@ -516,6 +535,8 @@ class _Run:
         if current is None:  # already gone from the state: nothing to delete
             return ""
         self.check_recorded(step, current)
+        if step.change.delete_mode == "pause" and not step.deposed:
+            return await self.pause(current, call)
         shared, deletable = self.shared(current), self.deletable(current)
         if shared or not deletable:
             # Only the record goes (undone by recording it again): another address still uses the
@@ -529,6 +550,45 @@ class _Run:
             return f"forgotten, not deleted: {platform} has no delete for a {current.type}; it stays in the library"
         await self.delete_object(current, call)
         return ""
+
+    async def pause(self, current: RecordedResource, call: _Call) -> str:
+        """A delete that keeps history (plan/lifecycle.py): pause the object through the provider's
+        update, then drop it from the state. Undone by setting the status back and recording it again."""
+        provider = self.providers[current.target]
+        pause = resource_type(provider.platform, current.type).pause
+        if pause is None:  # a forged plan file: this type has no pause
+            raise ProviderError(ErrorClass.VALIDATION, f"{current.address}: a {current.type} cannot be paused")
+        field_, value = pause
+        name = split_address(current.address)[2]
+        op = Operation(
+            current.address,
+            Action.UPDATE,
+            current.type,
+            name,
+            {**current.attributes, field_: value},
+            id=current.id,
+            changed_fields=(field_,),
+        )
+
+        async def attempt() -> bool:
+            try:
+                await provider.update(op)
+            except ProviderError as exc:
+                # Gone already (deleted outside reconciler): it spends nothing, its record can go.
+                if exc.transient or await provider.read(current.type, current.id, current.attributes) is not None:
+                    raise
+                return False
+            return True
+
+        paused = await self.call(call, attempt)
+        if paused:
+            self.paused.add(current.address)  # rollback sets the status back
+        else:
+            self.forgotten.add(current.address)  # rollback only records it again
+        await self.write(current.address, None)
+        if not paused:
+            return "already gone on the platform: dropped from the state"
+        return f"paused, not deleted: dropped from the state, it keeps its reporting on {provider.platform}"
 
     def deletable(self, current: RecordedResource) -> bool:
         return resource_type(self.providers[current.target].platform, current.type).deletable
@@ -625,12 +685,29 @@ class _Run:
         if address in self.forgotten:  # it was never deleted on the platform: recording it again undoes it
             await self.write(address, before)
             return
+        if address in self.paused:  # paused, not deleted: its status goes back, and its record
+            pause = resource_type(self.providers[before.target].platform, before.type).pause
+            assert pause is not None
+            field_ = pause[0]
+            op = Operation(
+                address,
+                Action.UPDATE,
+                before.type,
+                split_address(address)[2],
+                attributes,
+                id=before.id,
+                changed_fields=(field_,),
+            )
+            call = _Call(address, "update", before.target, rollback=True)
+            await self.call(call, lambda: self.providers[before.target].update(op))
+            await self.write(address, before)
+            return
         # A delete: make the object again from what was recorded. An asset is not
         # recorded, so an uploaded image or video cannot come back this way.
         name = split_address(base_address(address))[2]
         op = Operation(address, Action.CREATE, before.type, name, attributes)
         call = _Call(address, "create", before.target, rollback=True)
-        await self.create_object(address, before.target, before.depends_on, op, call)
+        await self.create_object(address, before.target, before.depends_on, op, call, lifecycle=before.lifecycle)
 
     def restore_refs(self, before: RecordedResource) -> dict[str, Any]:
         """`before`'s attributes with refs pointing at the current ids of the objects they pointed
