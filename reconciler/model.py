@@ -129,7 +129,7 @@ class Lifecycle:
     prevent_destroy: bool = False
     on_delete: str | None = None  # "delete" | "pause" | None: the platform's default (lifecycle.py)
     origin: tuple[str, ...] = ()  # the documents, as "Kind/name"
-    source: str = ""  # "file:line" of the document that set prevent_destroy (or the first one)
+    source: str = ""  # "Kind/name (file:line)": the document that sets prevent_destroy (or the first one)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"prevent_destroy": self.prevent_destroy, "origin": list(self.origin)}

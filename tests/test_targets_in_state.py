@@ -53,14 +53,19 @@ def test_removing_a_target_with_its_resources_deletes_them_with_its_recorded_con
     code, out = cli("plan", "--sandbox")
     assert code == 0, out
     assert "target meta-us is no longer in the specs" in out
-    assert f"{len(meta_objects)} to delete" in out
+    assert f"{len(meta_objects)} to delete (3 of them paused, not deleted)" in out
     code, out = cli("apply", "--sandbox", "--auto-approve")
     assert code == 0, out
     after = LocalFileStore(project, sandbox=True).read()
     assert not [a for a, r in after.resources.items() if r.target == "meta-us"]
     assert "meta-us" not in after.targets  # it went with its last object
     assert "meta-us" not in json.loads((project / "state" / "default.sandbox.json").read_text())["targets"]
-    assert set(live(project, "meta")) <= {"adaccount", "adimage"}  # the campaign's objects are gone
+    # Issue 11.3: the campaign, ad set and ad are paused, not deleted (they keep their reporting);
+    # the creatives are deleted as before.
+    assert set(live(project, "meta")) <= {"adaccount", "adimage", "campaign", "adset", "ad"}
+    kept = [o for o in saved_objects(project, "meta") if o.type in ("campaign", "adset", "ad")]
+    assert sorted(o.type for o in kept) == ["ad", "adset", "campaign"]
+    assert all(o.fields["status"] == "PAUSED" for o in kept)
     cli.assert_no_changes()
 
 

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 EventName = Literal["op:start", "op:retry", "op:done", "op:error", "op:skip", "apply:done"]
 
-_DOING = {"create": "creating", "update": "updating", "delete": "deleting"}
-_DONE = {"create": "created", "update": "updated", "delete": "deleted"}
+_DOING = {"create": "creating", "update": "updating", "delete": "deleting", "pause": "pausing"}
+_DONE = {"create": "created", "update": "updated", "delete": "deleted", "pause": "paused"}
 
 
 def _now() -> str:
@@ -40,7 +40,7 @@ class Event:
 
     event: EventName
     address: str | None = None  # the state address acted on (ADDR or ADDR#deposed)
-    action: str | None = None  # the call made: create | update | delete
+    action: str | None = None  # the call made: create | update | delete | pause (a delete that pauses)
     attempt: int | None = None  # 1-based; on op:retry, the attempt about to be made
     duration_ms: int | None = None
     error_class: str | None = None

@@ -52,7 +52,7 @@ class StepOutcome:
 
     key: str
     address: str  # the state address acted on
-    action: str  # create | update | delete
+    action: str  # create | update | delete | pause (a delete that pauses)
     status: Status
     id: str | None = None  # the platform id made or changed
     attempts: int = 0
@@ -293,7 +293,13 @@ class _Run:
         self.events.emit(Event("op:skip", step.state_address, step.action.value, message=message))
 
     async def run_step(self, step: Step) -> None:
-        call = _Call(step.state_address, step.action.value, step.change.target)
+        # A delete that pauses says so in its events: "paused X", not "deleted X".
+        action = (
+            "pause"
+            if step.action is Action.DELETE and step.change.delete_mode == "pause" and not step.deposed
+            else step.action.value
+        )
+        call = _Call(step.state_address, action, step.change.target)
         before = self.resources.get(step.state_address)
         try:
             if step.action is Action.CREATE:
@@ -588,7 +594,7 @@ class _Run:
         await self.write(current.address, None)
         if not paused:
             return "already gone on the platform: dropped from the state"
-        return f"paused, not deleted: dropped from the state, it keeps its reporting on {provider.platform}"
+        return f"not deleted: dropped from the state, it keeps its reporting on {provider.platform}"
 
     def deletable(self, current: RecordedResource) -> bool:
         return resource_type(self.providers[current.target].platform, current.type).deletable
@@ -699,7 +705,13 @@ class _Run:
                 changed_fields=(field_,),
             )
             call = _Call(address, "update", before.target, rollback=True)
-            await self.call(call, lambda: self.providers[before.target].update(op))
+            try:
+                await self.call(call, lambda: self.providers[before.target].update(op))
+            except ProviderError:
+                # It stays paused (its parent or creative may be gone): recorded as it is on the platform,
+                # so that the next plan shows the update that sets it going again, never a second object.
+                await self.write(address, replace(before, attributes={**before.attributes, field_: pause[1]}))
+                raise
             await self.write(address, before)
             return
         # A delete: make the object again from what was recorded. An asset is not

@@ -80,13 +80,16 @@ def delete_mode(
 
 
 def _current(recorded: Lifecycle | None, documents: Mapping[str, Lifecycle]) -> Lifecycle | None:
-    """The recorded lifecycle, or what its documents say now when they are still in the specs."""
+    """What decides a delete: what its documents say now when all are still in the specs; once one
+    is gone, what was recorded at apply (and a prevent_destroy a remaining one sets now)."""
     if recorded is None or not recorded.origin:
         return recorded
     present = [documents[o] for o in recorded.origin if o in documents]
-    if not present:
-        return recorded  # every document is gone: what was recorded at apply stands
     protecting = [d for d in present if d.prevent_destroy]
+    if len(present) < len(recorded.origin):
+        if protecting and not recorded.prevent_destroy:
+            return replace(recorded, prevent_destroy=True, source=protecting[0].source)
+        return recorded
     return Lifecycle(
         prevent_destroy=bool(protecting),
         on_delete=next((d.on_delete for d in present if d.on_delete), None),
@@ -96,10 +99,9 @@ def _current(recorded: Lifecycle | None, documents: Mapping[str, Lifecycle]) -> 
 
 
 def _refusal(change: Change, lifecycle: Lifecycle, what: str) -> str:
-    documents = ", ".join(lifecycle.origin) or "its document"
-    where = f" ({lifecycle.source})" if lifecycle.source else ""
+    document = lifecycle.source or ", ".join(lifecycle.origin) or "its document"
     why = f" ({change.reason})" if change.reason else ""
-    return f"{change.address} would be {what}{why}, but {documents}{where} sets lifecycle.prevent_destroy: true"
+    return f"{change.address} would be {what}{why}, but {document} sets lifecycle.prevent_destroy: true"
 
 
 def spending_removals(plan: Plan) -> dict[str, list[str]]:

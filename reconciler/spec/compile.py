@@ -269,7 +269,7 @@ class _Compiler:
                 spec = model.lifecycle
                 on_delete = getattr(spec, "on_delete", None)
                 source = self.specs.sources.get((kind, name))
-                where = f"{source.file}:{source.line}" if source else ""
+                where = f"{kind}/{name} ({source.file}:{source.line})" if source else f"{kind}/{name}"
                 self.out.lifecycles[f"{kind}/{name}"] = Lifecycle(
                     spec.prevent_destroy, on_delete, (f"{kind}/{name}",), where
                 )

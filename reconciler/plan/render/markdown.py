@@ -79,13 +79,18 @@ def _spending_banner(plan: Plan) -> str:
     removals = spending_removals(plan)
     if not removals:
         return ""
-    verbs = {"delete": "deletes", "pause": "pauses (removed from the specs, kept paused)", "replace": "replaces"}
+    verbs = {"delete": "deletes", "pause": "pauses", "replace": "replaces"}
     parts = [f"{verbs[kind]} {len(addresses)}" for kind, addresses in removals.items()]
     said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     shown = [a for addresses in removals.values() for a in addresses]
     listed = ", ".join(f"`{a}`" for a in shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
     noun = "object that can" if len(shown) == 1 else "objects that can"
-    return f"This plan {said} {noun} spend: {listed}. Review before approving."
+    kept = (
+        " Paused ones left the specs and stay on the platform, paused, with their reporting."
+        if "pause" in removals
+        else ""
+    )
+    return f"This plan {said} {noun} spend: {listed}.{kept} Review before approving."
 
 
 def escape_markdown(text: str) -> str:
