@@ -85,7 +85,8 @@ class Project:
         """Per campaign and target: review verdicts read from the platforms, and health."""
         compiled = self.compile(variables)
         state = self.store.read()
-        plan = build_plan(compiled, state, endpoint_of=self.endpoint)
+        # Only read, never applied: a plan that prevent_destroy would refuse still tells the statuses.
+        plan = build_plan(compiled, state, endpoint_of=self.endpoint, refuse_protected=False)
         return asyncio.run(_statuses(plan, state, connect(compiled.targets)))
 
     def apply(

@@ -10,15 +10,27 @@ prevent_destroy document refuses a delete, a replace and its own removal.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from reconciler.apply import EventSink
+from reconciler.errors import ReconcilerError
+from reconciler.github.cli import github
+from reconciler.model import Lifecycle, RecordedResource
+from reconciler.plan.planfile import read_plan_file
 from reconciler.project import Project
 from reconciler.state import LocalFileStore
+from tests import github_fake
+from tests.github_fake import PR, REPO, TOKEN, FakeGitHub
 from tests.inprocess import InProcessSandbox
 from tests.provider_kit import Cli, saved_objects
+
+fake_server = github_fake.fake_server
+fake = github_fake.fake
 
 # The objects of campaign `summer` that a removal pauses, and how each platform says "paused".
 PAUSED = {
@@ -315,3 +327,73 @@ def test_rollback_that_cannot_unpause_records_the_object_paused(project: Path) -
     assert rollback_apply(project, sandbox).ok
     ads = [o for o in sandbox.control("GET", "objects", params={"platform": "meta"}) if o["type"] == "ad"]
     assert [(o["id"], o["fields"]["status"]) for o in ads] == [(ad_id, "ACTIVE")]
+
+
+def test_the_posted_pr_comment_of_a_saved_plan_shows_the_banner(
+    cli: Cli, project: Path, tmp_path: Path, fake: FakeGitHub
+) -> None:
+    cli.apply()
+    remove_campaign(project)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", "--sandbox", "--out", str(saved))[0] == 0
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "synchronize", "pull_request": {"number": PR}}))
+    env = {
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": fake.base_url,
+        "GITHUB_STEP_SUMMARY": None,
+        "RECONCILER_GITHUB_AUTHOR": None,
+    }
+    posted = CliRunner().invoke(github, ["comment", "--plan", str(saved)], env=env)
+    assert posted.exit_code == 0, posted.output
+    [comment] = fake.comments[PR]
+    assert "> [!CAUTION]\n> **This plan deletes 4 and pauses 9 objects that can spend" in comment["body"]
+    assert "- meta-us:campaign/summer (pause)" in comment["body"]
+
+
+# --- units: spec errors, state and plan file formats ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (
+            "name: summer\nadvertiser: acme\n",
+            "name: summer\nadvertiser: acme\nlifecycle: {on_delete: destroy}\n",
+            "lifecycle.on_delete",
+        ),
+        ("name: acme\ndisplay_name", "name: acme\nlifecycle: {on_delete: delete}\ndisplay_name", "lifecycle.on_delete"),
+        ("name: home-lb\n", "name: home-lb\nlifecycle: {prevent_destroy: maybe}\n", "lifecycle.prevent_destroy"),
+    ],
+    ids=["unknown-mode", "advertiser-has-no-on-delete", "not-a-boolean"],
+)
+def test_a_bad_lifecycle_is_a_spec_error_with_file_and_line(
+    cli: Cli, project: Path, old: str, new: str, field: str
+) -> None:
+    edit(project, old, new)
+    code, out = cli("validate")
+    assert code == 1, out
+    assert re.search(rf"specs/main\.yaml:\d+: {re.escape(field)}:", out), out
+
+
+def test_a_state_without_lifecycles_still_reads_and_writes_none() -> None:
+    old = {"id": "7", "type": "campaign", "target": "meta-us", "attributes": {}, "depends_on": []}
+    resource = RecordedResource.from_json("meta-us:campaign/x", old)
+    assert resource.lifecycle is None and resource.to_json() == old
+    with_lifecycle = replace(resource, lifecycle=Lifecycle(True, "delete", ("Campaign/x",), "Campaign/x (a.yaml:1)"))
+    assert RecordedResource.from_json("meta-us:campaign/x", with_lifecycle.to_json()) == with_lifecycle
+
+
+def test_a_plan_file_with_an_unknown_delete_mode_is_refused(cli: Cli, project: Path, tmp_path: Path) -> None:
+    cli.apply()
+    remove_campaign(project)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", "--sandbox", "--out", str(saved))[0] == 0
+    data = json.loads(saved.read_text())
+    index = next(i for i, c in enumerate(data["changes"]) if c.get("delete_mode") == "pause")
+    data["changes"][index]["delete_mode"] = "archive"
+    saved.write_text(json.dumps(data))
+    with pytest.raises(ReconcilerError, match=rf"changes\[{index}\]\.delete_mode: unknown delete mode 'archive'"):
+        read_plan_file(saved)

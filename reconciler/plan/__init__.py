@@ -29,11 +29,14 @@ def build_plan(
     *,
     endpoint_of: EndpointOf,
     prune: bool = False,
+    refuse_protected: bool = True,
 ) -> Plan:
     """The plan of `compiled` against `state`, for a run reaching each target through `endpoint_of(target)`.
 
     `prune`: deletes are hard deletes everywhere (plan/lifecycle.py); without it a removed campaign,
     ad set or ad on Meta, TikTok or Snapchat is paused and dropped from the state.
+    `refuse_protected`: raise when the plan would destroy what lifecycle.prevent_destroy protects
+    (off for a plan only read, never applied: `status`).
     `gone`: recorded objects a refresh found deleted on the platform (and left out of
     `state`); a create at such an address carries the old record, so that apply
     replaces exactly that record and no other.
@@ -61,7 +64,7 @@ def build_plan(
             + ", ".join(target_patterns)
             + " and what they depend on are planned. Plan without --target before relying on the result."
         )
-    changes = apply_lifecycle(changes, targets, compiled.lifecycles, prune=prune)
+    changes = apply_lifecycle(changes, targets, compiled.lifecycles, prune=prune, refuse=refuse_protected)
     warnings += _undeletable(changes, targets)
     return Plan(
         changes=changes,

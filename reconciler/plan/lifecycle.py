@@ -32,6 +32,7 @@ def apply_lifecycle(
     documents: Mapping[str, Lifecycle],
     *,
     prune: bool = False,
+    refuse: bool = True,
 ) -> list[Change]:
     """`changes` with each delete's delete_mode set; raises ReconcilerError when a change would
     destroy an object whose documents set prevent_destroy.
@@ -53,7 +54,7 @@ def apply_lifecycle(
             if lifecycle is not None and lifecycle.prevent_destroy:
                 refused.append(_refusal(change, lifecycle, "replaced (its old object deleted)"))
         out.append(change)
-    if refused:
+    if refused and refuse:
         raise ReconcilerError(
             f"the plan would destroy {len(refused)} object(s) protected by lifecycle.prevent_destroy; "
             "nothing was planned:\n"
