@@ -15,6 +15,8 @@ from reconciler.apply import ApplyResult, EventSink, execute, resolve_pending
 from reconciler.apply.executor import OnError
 from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
+from reconciler.golive import waiting_members
+from reconciler.golive.enable import go_live
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
@@ -85,7 +87,12 @@ class Project:
         compiled = self.compile(variables)
         state = self.store.read()
         plan = build_plan(compiled, state, endpoint_of=self.endpoint)
-        return asyncio.run(_statuses(plan, state, connect(compiled.targets)))
+        desired = {r.address: r for r in compiled.resources}
+        held = {
+            m.address for g in compiled.gates if waiting_members(g, desired, state) for m in g.members
+            if m.type == "campaign"
+        }  # fmt: skip
+        return asyncio.run(_statuses(plan, state, connect(compiled.targets), held))
 
     def apply(
         self,
@@ -100,12 +107,23 @@ class Project:
         refresh: bool = False,
         parallelism: int = 10,
         on_error: OnError = "continue",
+        wait_for_review: float | None = None,
     ) -> ApplyResult | None:
         """Plan (or load a saved plan) and carry it out, holding the state lock throughout.
 
         `confirm` sees the plan first (it shows it, and says no when there is nothing to do);
-        returns None when it declined.
+        returns None when it declined or there was nothing to do. Then, unless declined, the
+        campaigns with activation: after_review go live where every ad passed review
+        (reconciler/golive), waiting up to `wait_for_review` seconds for the verdicts.
         """
+        declined = False
+
+        def confirming(plan: Plan) -> bool:
+            nonlocal declined
+            proceed = confirm(plan)
+            declined = not proceed and plan.has_changes
+            return proceed
+
         store = self.store
         with store.lock("apply"):
             state = store.read()
@@ -121,15 +139,18 @@ class Project:
                 check_fresh(plan, state, str(plan_file))
                 check_targets(plan, targets, str(plan_file))
                 _check_assets_inside(plan, self.directory, str(plan_file))
-                return asyncio.run(_execute(plan, connect(plan.targets), store, events, confirm, parallelism, on_error))
-            connection = connect(targets)
-            if state.pending:
-                for line in asyncio.run(_resolve(state, connection, store)):
-                    notify(line)
-                state = store.read()
-            plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
-            return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
-
+                connection = connect(plan.targets)
+            else:
+                connection = connect(targets)
+                if state.pending:
+                    for line in asyncio.run(_resolve(state, connection, store)):
+                        notify(line)
+                    state = store.read()
+                plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
+            result = asyncio.run(_execute(plan, connection, store, events, confirming, parallelism, on_error))
+            if compiled.gates and not declined:
+                asyncio.run(_go_live(compiled, connection, store, notify, wait_for_review))
+            return result
 
     def _plan(
         self, compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None
@@ -193,10 +214,19 @@ async def _execute(
         )
 
 
-async def _statuses(plan: Plan, state: State, connection: Connection) -> list[CampaignStatus]:
+async def _go_live(
+    compiled: Compiled, connection: Connection, store: StateStore, notify: Callable[[str], None], wait: float | None
+) -> None:
+    names = {g.target for g in compiled.gates if g.target in connection.targets}
+    desired = {r.address: r for r in compiled.resources}
+    async with open_providers(connection, names) as providers:
+        await go_live(compiled.gates, desired, store, providers, notify, wait)
+
+
+async def _statuses(plan: Plan, state: State, connection: Connection, held: set[str]) -> list[CampaignStatus]:
     names = {r.target for r in state.resources.values() if r.target in connection.targets}
     async with open_providers(connection, names) as providers:
-        return await campaign_statuses(plan, state, providers)
+        return await campaign_statuses(plan, state, providers, held)
 
 
 async def _refresh(state: State, connection: Connection) -> tuple[State, list[str]]:

@@ -1,0 +1,170 @@
+"""Review-gated go-live (activation: after_review) through the real command against `sandbox serve`."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.golive.enable import format_duration, parse_duration
+from reconciler.sandbox import PLATFORMS, snapchat
+from tests.conftest import SPECS, png_bytes
+from tests.e2e import Sandbox, run_reconciler, sandbox_server, start_reconciler
+
+PREFIXES = {platform.name: platform.prefix for platform in PLATFORMS}
+CREDENTIALS = ("META_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN", "SNAP_REFRESH", "SNAP_ID", "SNAP_SECRET")
+SOCIAL = {"meta": "meta-us", "tiktok": "tiktok-us", "snapchat": "snap-us"}
+# What each platform calls live and paused, on the field go-live sets.
+LIVE = {"meta": ("status", "ACTIVE", "PAUSED"), "tiktok": ("operation_status", "ENABLE", "DISABLE"),
+        "snapchat": ("status", "ACTIVE", "PAUSED")}  # fmt: skip
+GATED = {"meta": ("campaign", "adset", "ad"), "tiktok": ("campaign", "adgroup", "ad"),
+         "snapchat": ("campaign", "adsquad", "ad")}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Sandbox]:
+    with sandbox_server() as served:
+        yield served
+
+
+@pytest.fixture
+def served(server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    server.control("POST", "reset")
+    for variable in CREDENTIALS:
+        monkeypatch.setenv(variable, f"{variable.lower()}-e2e-credential")
+    return server
+
+
+def gated_project(directory: Path, url: str) -> Path:
+    """The four-platform project of tests/conftest.py, its campaign gated, its targets at the served sandbox."""
+
+    def point(match: re.Match[str]) -> str:
+        platform = match.group(1)
+        extra = f"auth_url: {url}{snapchat.MOUNT}{snapchat.TOKEN_PATH}\n" if platform == "snapchat" else ""
+        return f"{match.group(0)}api_base_url: {url}{PREFIXES[platform]}\n{extra}"
+
+    specs = re.sub(r"^platform: (\w+)\n", point, SPECS, flags=re.M)
+    specs = specs.replace("objective: traffic\n", "objective: traffic\nactivation: after_review\n")
+    (directory / "specs" / "assets").mkdir(parents=True)
+    (directory / "state").mkdir()
+    (directory / "specs" / "main.yaml").write_text(specs)
+    (directory / "specs" / "assets" / "banner.png").write_bytes(png_bytes())
+    return directory
+
+
+def run(project: Path, *args: str, code: int = 0) -> str:
+    result = run_reconciler(project, *args)
+    assert result.returncode == code, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def review(sandbox: Sandbox, status: str, reason: str = "") -> None:
+    sandbox.control("POST", "review", json={"name_contains": "summer", "status": status, "reason": reason})
+
+
+def statuses(sandbox: Sandbox) -> dict[str, dict[str, str]]:
+    """platform -> type -> the status go-live sets, of the gated objects on the platform."""
+    out: dict[str, dict[str, str]] = {}
+    for platform, (field, _, _) in LIVE.items():
+        for obj in sandbox.objects(platform):
+            if obj["type"] in GATED[platform]:
+                out.setdefault(platform, {})[obj["type"]] = obj["fields"][field]
+    return out
+
+
+def all_(which: int) -> dict[str, dict[str, str]]:
+    return {p: dict.fromkeys(GATED[p], LIVE[p][which]) for p in LIVE}
+
+
+def test_pending_then_approved_goes_live_on_the_next_apply(tmp_path: Path, served: Sandbox) -> None:
+    project = gated_project(tmp_path, served.url)
+    review(served, "pending")
+    plan = json.loads(run_reconciler(project, "plan", "--format", "json").stdout)
+    held = {c["address"] for c in plan["changes"] if c.get("reason") == "waiting for review"}
+    assert held == {f"{t}:{type_}/summer" + (".banner" if type_ == "ad" else "") for p, t in SOCIAL.items()
+                    for type_ in GATED[p]}  # fmt: skip
+    platforms = {target: platform for platform, target in SOCIAL.items()}
+    for change in (c for c in plan["changes"] if c["address"] in held):
+        field, _, paused = LIVE[platforms[change["target"]]]
+        assert change["after"][field] == paused, change["address"]  # created paused: honest desired state
+    assert sum("waiting for review" in w for w in plan["warnings"]) == 3
+    assert any("ignored on broadstreet" in w for w in plan["warnings"])
+    text = run(project, "plan")
+    assert "+ meta-us:ad/summer.banner (waiting for review)" in text
+
+    out = run(project, "apply", "--auto-approve")
+    assert "summer on meta-us: waiting for review (0 of 1 ads approved); kept paused" in out
+    assert statuses(served) == all_(2)
+    assert "No changes" in run(project, "plan", "--detailed-exitcode")  # the paused state is what is desired
+    status = run(project, "status", "--detailed-exitcode", code=2)
+    assert re.search(r"summer\s+meta-us\s+warning\s+0\s+1\s+0", status)
+    assert "kept paused until every ad is approved" in status
+    assert re.search(r"summer\s+bs-main\s+healthy", status)
+
+    review(served, "approved")
+    out = run(project, "apply", "--auto-approve")  # no change planned: go-live alone
+    for target in SOCIAL.values():
+        assert f"summer on {target}: every ad approved; went live (enabled 3 objects)" in out
+    assert statuses(served) == all_(1)
+    run(project, "plan", "--detailed-exitcode")  # 0: the state records them live, as desired now
+    run(project, "status", "--detailed-exitcode")  # 0: all healthy
+    assert "went live" not in run(project, "apply", "--auto-approve")  # live stays live
+
+
+def test_a_rejected_ad_keeps_its_campaign_paused(tmp_path: Path, served: Sandbox) -> None:
+    project = gated_project(tmp_path, served.url)
+    review(served, "rejected", "misleading claim")
+    out = run(project, "apply", "--auto-approve")
+    assert "summer on tiktok-us: stays paused: tiktok-us:ad/summer.banner rejected: misleading claim" in out
+    assert statuses(served) == all_(2)
+    out = run(project, "apply", "--auto-approve", "--wait-for-review", "30s")
+    assert "Waiting for review" not in out  # a rejection settles it: no waiting
+    assert statuses(served) == all_(2)
+    status = run(project, "status", "--detailed-exitcode", code=2)
+    assert re.search(r"summer\s+snap-us\s+critical\s+0\s+0\s+1", status)
+
+
+def test_wait_for_review_goes_live_within_the_run(tmp_path: Path, served: Sandbox) -> None:
+    project = gated_project(tmp_path, served.url)
+    review(served, "pending")
+    started = time.monotonic()
+    process = start_reconciler(project, "apply", "--auto-approve", "--wait-for-review", "1m")
+    while not any(o["type"] == "ad" for o in served.objects("snapchat")) and time.monotonic() - started < 60:
+        time.sleep(0.2)
+    time.sleep(1.5)  # the first poll found them pending
+    review(served, "approved")
+    stdout, stderr = process.communicate(timeout=90)
+    assert process.returncode == 0, stdout + stderr
+    assert "Waiting for review: summer on meta-us (0 of 1 ads approved)" in stdout
+    for target in SOCIAL.values():
+        assert f"summer on {target}: every ad approved; went live" in stdout
+    assert time.monotonic() - started < 50
+    assert statuses(served) == all_(1)
+    run(project, "status", "--detailed-exitcode")
+
+
+def test_wait_for_review_gives_up_after_the_duration(tmp_path: Path, served: Sandbox) -> None:
+    project = gated_project(tmp_path, served.url)
+    review(served, "pending")
+    started = time.monotonic()
+    out = run(project, "apply", "--auto-approve", "--wait-for-review", "3s")
+    assert "Waiting for review" in out
+    assert "summer on meta-us: waiting for review (0 of 1 ads approved); kept paused; gave up after 3s" in out
+    assert time.monotonic() - started < 30
+    assert statuses(served) == all_(2)
+
+
+@pytest.mark.parametrize("value", ["5x", "", "-1s", "0s", "1 m", "m"])
+def test_bad_durations_are_usage_errors(tmp_path: Path, served: Sandbox, value: str) -> None:
+    project = gated_project(tmp_path, served.url)
+    out = run(project, "apply", "--auto-approve", "--wait-for-review", value, code=1)
+    assert "--wait-for-review" in out and "not a duration" in out or "more than 0s" in out
+
+
+def test_durations_read_and_written_as_terraform_does() -> None:
+    assert [parse_duration(v) for v in ("40s", "5m", "1h", "1h30m", "500ms", "1.5s")] == [40, 300, 3600, 5400, 0.5, 1.5]
+    assert [format_duration(s) for s in (0, 3, 90, 3600, 3725)] == ["0s", "3s", "1m30s", "1h", "1h2m5s"]
