@@ -15,8 +15,8 @@ from reconciler.apply import ApplyResult, EventSink, execute, resolve_pending
 from reconciler.apply.executor import OnError
 from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
-from reconciler.golive import waiting_members
-from reconciler.golive.enable import go_live
+from reconciler.golive import Gate, waiting_members
+from reconciler.golive.enable import GoLive, go_live
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
@@ -148,8 +148,15 @@ class Project:
                     state = store.read()
                 plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
             result = asyncio.run(_execute(plan, connection, store, events, confirming, parallelism, on_error))
-            if compiled.gates and not declined:
-                asyncio.run(_go_live(compiled, connection, store, notify, wait_for_review))
+            gates = compiled.gates
+            if target_patterns:  # --target: only the gated campaigns this plan reaches
+                planned = {c.address for c in plan.changes}
+                gates = [g for g in gates if any(m.address in planned for m in g.members)]
+            if gates and not declined:
+                outcomes = asyncio.run(_go_live(gates, compiled, connection, store, notify, wait_for_review))
+                failed = [o.line() for o in outcomes if o.outcome == "failed"]
+                if failed:
+                    raise ReconcilerError("; ".join(failed) + ". Run `reconciler apply` again to retry")
             return result
 
     def _plan(
@@ -215,12 +222,17 @@ async def _execute(
 
 
 async def _go_live(
-    compiled: Compiled, connection: Connection, store: StateStore, notify: Callable[[str], None], wait: float | None
-) -> None:
-    names = {g.target for g in compiled.gates if g.target in connection.targets}
+    gates: list[Gate],
+    compiled: Compiled,
+    connection: Connection,
+    store: StateStore,
+    notify: Callable[[str], None],
+    wait: float | None,
+) -> list[GoLive]:
+    names = {g.target for g in gates if g.target in connection.targets}
     desired = {r.address: r for r in compiled.resources}
     async with open_providers(connection, names) as providers:
-        await go_live(compiled.gates, desired, store, providers, notify, wait)
+        return await go_live(gates, desired, store, providers, notify, wait)
 
 
 async def _statuses(plan: Plan, state: State, connection: Connection, held: set[str]) -> list[CampaignStatus]:

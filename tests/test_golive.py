@@ -7,13 +7,17 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reconciler.apply import EventSink
 from reconciler.golive.enable import format_duration, parse_duration
+from reconciler.project import Project
 from reconciler.sandbox import PLATFORMS, snapchat
 from tests.conftest import SPECS, png_bytes
 from tests.e2e import Sandbox, run_reconciler, sandbox_server, start_reconciler
+from tests.inprocess import InProcessSandbox
 
 PREFIXES = {platform.name: platform.prefix for platform in PLATFORMS}
 CREDENTIALS = ("META_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN", "SNAP_REFRESH", "SNAP_ID", "SNAP_SECRET")
@@ -168,3 +172,79 @@ def test_bad_durations_are_usage_errors(tmp_path: Path, served: Sandbox, value: 
 def test_durations_read_and_written_as_terraform_does() -> None:
     assert [parse_duration(v) for v in ("40s", "5m", "1h", "1h30m", "500ms", "1.5s")] == [40, 300, 3600, 5400, 0.5, 1.5]
     assert [format_duration(s) for s in (0, 3, 90, 3600, 3725)] == ["0s", "3s", "1m30s", "1h", "1h2m5s"]
+
+
+# ------------------------------------------------------------------ in-process: the pieces
+
+
+def gate(project: Path) -> None:
+    specs = project / "specs" / "main.yaml"
+    specs.write_text(
+        specs.read_text().replace("objective: traffic\n", "objective: traffic\nactivation: after_review\n")
+    )
+
+
+def apply_in_process(project: Path, sandbox: InProcessSandbox, **kwargs: Any) -> list[str]:
+    notes: list[str] = []
+    Project(project).apply(
+        connect=sandbox.connect, events=EventSink(), confirm=lambda plan: plan.has_changes, notify=notes.append,
+        **kwargs,
+    )  # fmt: skip
+    return notes
+
+
+def test_compile_notes_one_gate_per_social_target_and_ignores_broadstreet(project: Path) -> None:
+    gate(project)
+    compiled = Project(project).compile()
+    assert {(g.campaign, g.target) for g in compiled.gates} == {("summer", t) for t in SOCIAL.values()}
+    meta = next(g for g in compiled.gates if g.target == "meta-us")
+    assert [m.address for m in meta.enable_order()] == [
+        "meta-us:ad/summer.banner", "meta-us:adset/summer", "meta-us:campaign/summer"
+    ]  # fmt: skip
+    assert any("summer on bs-main: activation: after_review is ignored on broadstreet" in w for w in compiled.warnings)
+
+
+def test_a_campaign_live_before_it_was_gated_stays_live(project: Path) -> None:
+    sandbox = InProcessSandbox()
+    sandbox.apply(project)  # immediate: live at once
+    gate(project)
+    plan = Project(project).plan()
+    assert not plan.has_changes  # gating is about going live; a live campaign is not paused by it
+    assert not any("waiting for review" in w for w in plan.warnings)
+
+
+def test_a_new_ad_in_a_live_gated_campaign_waits_alone(project: Path) -> None:
+    gate(project)
+    sandbox = InProcessSandbox()
+    apply_in_process(project, sandbox)  # approved by default: live in the same run
+    specs = project / "specs" / "main.yaml"
+    (project / "specs" / "assets" / "second.png").write_bytes(png_bytes(7))
+    specs.write_text(
+        specs.read_text().replace("creatives: [banner, teaser]", "creatives: [banner, teaser, second]")
+        + "---\nkind: Creative\nname: second\nadvertiser: acme\nformat: image/png\nsize: 728x90\n"
+        "asset: assets/second.png\nclick_url: https://acme.example/summer\nheadline: Second\n"
+    )
+    sandbox.control("POST", "review", json={"name_contains": "summer.second", "status": "pending"})
+    plan = Project(project).plan()
+    held = {c.address for c in plan.changes if c.reason == "waiting for review"}
+    assert held == {f"{t}:ad/summer.second" for t in SOCIAL.values()}  # campaign and ad set stay live
+    notes = apply_in_process(project, sandbox)
+    assert any("summer on meta-us: waiting for review (1 of 2 ads approved)" in n for n in notes)
+    sandbox.control("POST", "review", json={"name_contains": "summer.second", "status": "approved"})
+    notes = apply_in_process(project, sandbox)
+    assert "summer on meta-us: every ad approved; went live (enabled 1 object)" in notes
+    assert not Project(project).plan().has_changes
+
+
+def test_target_limits_go_live_to_the_campaigns_it_plans(project: Path) -> None:
+    gate(project)
+    sandbox = InProcessSandbox()
+    sandbox.control("POST", "review", json={"name_contains": "summer", "status": "pending"})
+    apply_in_process(project, sandbox)
+    sandbox.control("POST", "review", json={"name_contains": "summer", "status": "approved"})
+    notes = apply_in_process(project, sandbox, target_patterns=["bs-main:*"])
+    assert not any("went live" in n for n in notes)
+    notes = apply_in_process(project, sandbox, target_patterns=["meta-us:*"])
+    assert [n for n in notes if "went live" in n] == [
+        "summer on meta-us: every ad approved; went live (enabled 3 objects)"
+    ]

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from reconciler.golive.hold import Gate, waiting_members
+from reconciler.golive.hold import Gate, Member, waiting_members
 from reconciler.model import Action, Operation, Resource, split_address
 from reconciler.providers.base import Provider, ProviderError
 from reconciler.state.store import PendingOperation, StateStore
@@ -60,7 +60,7 @@ async def go_live_once(
     return results
 
 
-async def _one(gate: Gate, waiting: list, store: StateStore, provider: Provider) -> GoLive:
+async def _one(gate: Gate, waiting: list[Member], store: StateStore, provider: Provider) -> GoLive:
     state = store.read()
     recorded = {m.address: state.resources.get(m.address) for m in gate.ads}
     missing = [a for a, r in recorded.items() if r is None]
