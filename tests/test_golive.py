@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -12,7 +13,10 @@ from typing import Any
 import pytest
 
 from reconciler.apply import EventSink
+from reconciler.golive import Gate, Member
 from reconciler.golive.enable import format_duration, parse_duration
+from reconciler.golive.hold import hold_replacements
+from reconciler.model import Action, Change, Resource
 from reconciler.project import Project
 from reconciler.sandbox import PLATFORMS, snapchat
 from tests.conftest import SPECS, png_bytes
@@ -248,3 +252,18 @@ def test_target_limits_go_live_to_the_campaigns_it_plans(project: Path) -> None:
     assert [n for n in notes if "went live" in n] == [
         "summer on meta-us: every ad approved; went live (enabled 3 objects)"
     ]
+
+
+def test_a_replaced_member_of_a_gated_campaign_is_made_paused() -> None:
+    # A replace makes a new object, with a review of its own, though the old one is recorded live.
+    ad = Resource("meta-us:ad/summer.banner", "meta-us", "meta", "ad", "summer.banner", {"status": "ACTIVE"})
+    gates = [Gate("summer", "meta-us", "meta", (Member(ad.address, "ad"),))]
+    change = Change(ad.address, "meta-us", "ad", Action.REPLACE, {"status": "ACTIVE", "x": 1}, ad.attributes,
+                    changed_fields=("x",), reason="cannot change in place: x", desired=ad)  # fmt: skip
+    (held,) = hold_replacements([change], gates)
+    assert held.after == {"status": "PAUSED"} and held.desired is not None
+    assert held.desired.attributes == {"status": "PAUSED"}
+    assert held.changed_fields == ("x", "status")
+    assert held.reason == "cannot change in place: x; waiting for review"
+    update = dataclasses.replace(change, action=Action.UPDATE)
+    assert hold_replacements([update], gates) == [update]  # changed in place: the platform re-reviews it live

@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reconciler.model import Resource
+from reconciler.model import Action, Change, Resource
 
 if TYPE_CHECKING:
     from reconciler.state import State
@@ -100,3 +100,27 @@ def hold_for_review(
                 "every ad is approved; an apply then enables it"
             )
     return [held.get(r.address, r) for r in resources], reasons, warnings
+
+
+def hold_replacements(changes: list[Change], gates: list[Gate]) -> list[Change]:
+    """A replaced member of a gated campaign is a new object with a new review: made paused too.
+
+    (hold_for_review cannot see it: the old object is recorded active.) Once the new one is
+    recorded paused, go-live enables it when every ad is approved again.
+    """
+    status_of = {m.address: g.status_field for g in gates for m in g.members}
+    out = []
+    for change in changes:
+        if change.action is Action.REPLACE and change.address in status_of and change.desired and change.after:
+            field_, active, paused = status_of[change.address]
+            if change.after.get(field_) == active:
+                desired = dataclasses.replace(change.desired, attributes={**change.desired.attributes, field_: paused})
+                change = dataclasses.replace(
+                    change,
+                    after={**change.after, field_: paused},
+                    desired=desired,
+                    changed_fields=tuple(dict.fromkeys((*change.changed_fields, field_))),
+                    reason=f"{change.reason}; {WAITING}" if change.reason else WAITING,
+                )
+        out.append(change)
+    return out

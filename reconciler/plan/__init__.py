@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reconciler.errors import ReconcilerError
-from reconciler.golive.hold import hold_for_review
+from reconciler.golive.hold import hold_for_review, hold_replacements
 from reconciler.model import Action, Change, Plan, RecordedResource, TargetConfig
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
@@ -38,7 +38,7 @@ def build_plan(
     moves = resolve_moves(compiled.renames, (r.address for r in compiled.resources), state.resources)
     # activation: after_review: gated objects are desired paused until the state records them live.
     resources, held, waiting = hold_for_review(compiled.resources, compiled.gates, state)
-    changes = diff(resources, state.resources, moves)
+    changes = hold_replacements(diff(resources, state.resources, moves), compiled.gates)
     changes = [
         replace(c, reason=held[c.address]) if c.address in held and not c.reason and c.action is not Action.NOOP
         else c
