@@ -434,7 +434,8 @@ def status(
     """Per campaign and target: the platforms' review verdicts and health.
 
     critical: an ad was rejected or an operation was interrupted; warning: an
-    ad awaits review or changes are not applied yet; healthy otherwise.
+    ad awaits review, changes are not applied yet, or a campaign with
+    activation: after_review is held paused; healthy otherwise.
 
     \b
     Example:

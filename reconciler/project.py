@@ -152,7 +152,8 @@ class Project:
             if target_patterns:  # --target: only the gated campaigns this plan reaches
                 planned = {c.address for c in plan.changes}
                 gates = [g for g in gates if any(m.address in planned for m in g.members)]
-            if gates and not declined:
+            rolled_back = on_error == "rollback" and result is not None and not result.ok
+            if gates and not declined and not rolled_back:  # a rolled-back run makes nothing live
                 outcomes = asyncio.run(_go_live(gates, compiled, connection, store, notify, wait_for_review))
                 failed = [o.line() for o in outcomes if o.outcome == "failed"]
                 if failed:

@@ -2,7 +2,8 @@
 
 A campaign on a target is
   critical  when an ad is rejected, or an operation on it was interrupted (apply resolves it);
-  warning   when an ad awaits review, or the specs hold changes not applied yet;
+  warning   when an ad awaits review, the specs hold changes not applied yet, or it is held paused
+            for review (activation: after_review) and not live yet;
   healthy   otherwise.
 """
 
