@@ -133,8 +133,11 @@ def _spend_context(plan: Plan) -> dict[str, Any]:
                 "spending": _spending(item),
             }
         )
-    starting = [f"{s.campaign} on {s.target}" for s in spend.starting]
-    return {"spend_totals": totals, "spend_rows": rows, "starts_spending": ", ".join(starting)}
+    starting: dict[str, list[str]] = {}
+    for spender in spend.starting:
+        starting.setdefault(spender.campaign, []).append(spender.target)
+    warning = "; ".join(f"{campaign} on {', '.join(targets)}" for campaign, targets in starting.items())
+    return {"spend_totals": totals, "spend_rows": rows, "starts_spending": warning}
 
 
 def _spending(item: Spender) -> str:
