@@ -228,9 +228,7 @@ def test_zero_decimal_currencies_have_no_minor_unit_on_meta() -> None:
 def test_a_paused_campaign_stops_its_active_ad_set_from_spending() -> None:
     campaign = {"status": "ACTIVE"}
     adset = {"status": "ACTIVE", "currency": "USD", "daily_budget": 2000}
-    spend = spend_of(
-        _plan(_update("t:campaign/c", campaign, {"status": "PAUSED"}), _update("t:adset/c", adset, adset))
-    )
+    spend = spend_of(_plan(_update("t:campaign/c", campaign, {"status": "PAUSED"}), _update("t:adset/c", adset, adset)))
     [only] = spend.items
     assert only.address == "t:adset/c" and only.stops_spending
     assert spend.total("USD").daily_before == Decimal(20) and spend.total("USD").daily_after == 0
