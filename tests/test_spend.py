@@ -112,7 +112,7 @@ def test_new_campaigns_start_spending_on_all_four_platforms(reconciler: kit.Cli)
     assert "  USD daily    0.00 USD -> 150.00 USD (+150.00 USD)\n" in section
     assert "  USD lifetime 0.00 USD -> 0.00 USD (no change)\n" in section
     assert "    meta-us    daily none -> 50.00 USD (new, starts spending)\n" in section
-    assert "    bs-main    no budget (Broadstreet) (new, starts spending)\n" in section
+    assert "    bs-main    no budget on Broadstreet (new, starts spending)\n" in section
     assert "5000" not in section and "50000000" not in section  # never cents or micros
 
     code, markdown = reconciler("plan", "--sandbox", "--format", "markdown")
@@ -194,7 +194,7 @@ def test_deleting_a_campaign_stops_its_spending_on_all_four_platforms(reconciler
     assert items(spend) == expected
     text = plan_text(reconciler)
     assert "    tiktok-us  daily 50.00 USD -> none (deleted, stops spending)\n" in text
-    assert "    bs-main    no budget (Broadstreet) (deleted, stops spending)\n" in text
+    assert "    bs-main    no budget on Broadstreet (deleted, stops spending)\n" in text
 
 
 def test_a_saved_plan_with_an_edited_spend_is_refused(reconciler: kit.Cli, tmp_path: Path) -> None:

@@ -100,9 +100,9 @@ def spend_lines(spend: Spend, bold: Callable[[str], str] = str) -> list[str]:
     by_campaign: dict[str, list[Spender]] = {}
     for item in spend.items:
         by_campaign.setdefault(item.campaign, []).append(item)
+    width = max((len(item.target) for item in spend.items), default=0)
     for campaign, items in by_campaign.items():
         out.append(f"  {campaign}:")
-        width = max(len(item.target) for item in items)
         out += [f"    {item.target.ljust(width)}  {spend_row(item)}" for item in items]
     return out + [""]
 
@@ -121,7 +121,7 @@ def spend_row(item: Spender) -> str:
         else:
             parts.append(f"{kind} {format_amount(before, item.currency)} -> {format_amount(after, item.currency)}")
     if item.currency is None:
-        parts.append("no budget (Broadstreet)")
+        parts.append("no budget on Broadstreet")
     notes = {Action.CREATE: "new", Action.DELETE: "deleted", Action.REPLACE: "replaced"}
     flags = [notes[item.action]] if item.action in notes else []
     if item.starts_spending:
