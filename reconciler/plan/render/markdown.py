@@ -123,7 +123,11 @@ def _spend_context(plan: Plan) -> dict[str, Any]:
             }
         )
     rows = []
+    order: dict[str, int] = {}
     for item in items:
+        order.setdefault(item.campaign, len(order))
+    # Per campaign, in the order campaigns first appear in the plan; targets in plan order within one.
+    for item in sorted(items, key=lambda i: order[i.campaign]):
         rows.append(
             {
                 "campaign": item.campaign,
