@@ -265,3 +265,16 @@ def test_tiktok_total_and_snapchat_micros() -> None:
     spend = spend_of(_plan(Change("t:adsquad/x", "t", "adsquad", Action.DELETE, squad, None), platform="snapchat"))
     [only] = spend.to_json()["items"]
     assert only["daily_before"] == "12.345" and only["stops_spending"] and only["currency"] == "EUR"
+
+
+def test_a_campaign_budget_override_is_counted_in_the_currency_of_its_ad_set() -> None:
+    campaign = {"status": "ACTIVE", "daily_budget": 3000}  # overrides: {meta: {campaign: {daily_budget: 3000}}}
+    adset = {"status": "ACTIVE", "currency": "JPY"}
+    spend = spend_of(
+        _plan(
+            Change("t:campaign/c", "t", "campaign", Action.CREATE, None, campaign),
+            Change("t:adset/c", "t", "adset", Action.CREATE, None, adset),
+        )
+    )
+    assert spend.to_json()["currencies"]["JPY"]["daily_after"] == "3000"
+    assert [s.address for s in spend.items] == ["t:campaign/c", "t:adset/c"]

@@ -219,17 +219,21 @@ def spend_of(plan: Plan) -> Spend:
 
 def _spender(change: Change, platform: str, by_address: dict[str, Change]) -> Spender | None:
     before, after = change.before, change.after
-    budgets = [_budget(platform, side) for side in (before, after)]
-    if change.type != _SPENDING_TYPES.get(platform) and all(b == (None, None) for b in budgets):
-        return None  # neither carries a budget nor delivers by itself (ads, creatives, uploads, ...)
+    _, _, name = split_address(change.address)
+    # The campaign over an ad set / ad group / ad squad pauses it too (same name, by compile's naming);
+    # a campaign's budget (an override) is in the currency of the budget under it, which compile records.
+    related = None
+    if platform != "broadstreet":
+        kind = "campaign" if change.type != "campaign" else _SPENDING_TYPES[platform]
+        related = by_address.get(make_address(change.target, kind, name))
     currency = None
     if platform != "broadstreet":
-        currency = next((str(s["currency"]) for s in (after, before) if s and s.get("currency")), UNKNOWN_CURRENCY)
-    _, _, name = split_address(change.address)
-    # The campaign over an ad set / ad group / ad squad pauses it too (same name, by compile's naming).
-    parent = None
-    if change.type != "campaign":
-        parent = by_address.get(make_address(change.target, "campaign", name))
+        sides = (after, before) + ((related.after, related.before) if related else ())
+        currency = next((str(s["currency"]) for s in sides if s and s.get("currency")), UNKNOWN_CURRENCY)
+    budgets = [_budget(platform, side, currency) for side in (before, after)]
+    if change.type != _SPENDING_TYPES.get(platform) and all(b == (None, None) for b in budgets):
+        return None  # neither carries a budget nor delivers by itself (ads, creatives, uploads, ...)
+    parent = related if change.type != "campaign" else None
     (daily_before, lifetime_before), (daily_after, lifetime_after) = budgets
     return Spender(
         campaign=name,
@@ -257,12 +261,14 @@ def _delivers(platform: str, attributes: dict[str, Any] | None) -> bool:
     return attributes.get(field, active) == active
 
 
-def _budget(platform: str, attributes: dict[str, Any] | None) -> tuple[Decimal | None, Decimal | None]:
+def _budget(
+    platform: str, attributes: dict[str, Any] | None, currency: str | None
+) -> tuple[Decimal | None, Decimal | None]:
     """(daily, lifetime) in major units, from the platform's own fields and units."""
     if not attributes:
         return None, None
     if platform == "meta":
-        minor = 1 if attributes.get("currency") in ZERO_DECIMAL_CURRENCIES else 100
+        minor = 1 if currency in ZERO_DECIMAL_CURRENCIES else 100
         return tuple(  # type: ignore[return-value]
             None if (n := _number(attributes.get(key))) is None else n / minor
             for key in ("daily_budget", "lifetime_budget")
