@@ -269,16 +269,12 @@ def _budget(
         return None, None
     if platform == "meta":
         minor = 1 if currency in ZERO_DECIMAL_CURRENCIES else 100
-        return tuple(  # type: ignore[return-value]
-            None if (n := _number(attributes.get(key))) is None else n / minor
-            for key in ("daily_budget", "lifetime_budget")
-        )
+        return _scaled(attributes.get("daily_budget"), minor), _scaled(attributes.get("lifetime_budget"), minor)
     if platform == "snapchat":
-        daily = _number(attributes.get("daily_budget_micro"))
-        lifetime = _number(attributes.get("lifetime_budget_micro"))
-        if lifetime is None:
-            lifetime = _number(attributes.get("lifetime_spend_cap_micro"))
-        return tuple(None if n is None else n / 1_000_000 for n in (daily, lifetime))  # type: ignore[return-value]
+        lifetime = attributes.get("lifetime_budget_micro")
+        if lifetime is None:  # a campaign's cap over its whole flight
+            lifetime = attributes.get("lifetime_spend_cap_micro")
+        return _scaled(attributes.get("daily_budget_micro"), 1_000_000), _scaled(lifetime, 1_000_000)
     if platform == "tiktok":
         mode, amount = attributes.get("budget_mode"), _number(attributes.get("budget"))
         if mode == "BUDGET_MODE_DAY":
@@ -286,6 +282,12 @@ def _budget(
         if mode == "BUDGET_MODE_TOTAL":
             return None, amount
     return None, None  # broadstreet has no budgets; TikTok's BUDGET_MODE_INFINITE has none
+
+
+def _scaled(value: Any, per_unit: int) -> Decimal | None:
+    """An amount in minor units or micros, in major units."""
+    number = _number(value)
+    return None if number is None else number / per_unit
 
 
 def _number(value: Any) -> Decimal | None:
