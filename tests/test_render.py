@@ -477,12 +477,16 @@ def test_no_changes():
 # ------------------------------------------------------------------ markdown
 
 
-def test_markdown_budget_table():
+def test_markdown_spend_tables():
     markdown = render_markdown(sample_plan())
     # USD: meta-us adset 50.00 -> 75.00, snapchat ad squad 20.00 deleted, tiktok ad group 40.00 created.
-    assert "| USD | 70.00 | 115.00 | +45.00 |" in markdown
-    # JPY has no minor unit on Meta: daily_budget 5000 is 5,000 yen.
-    assert "| JPY | 0 | 5,000 | +5,000 |" in markdown
+    assert "| USD | 70.00 USD → 115.00 USD | +45.00 USD | 0.00 USD |" in markdown
+    # JPY has no minor unit on Meta: daily_budget 5000 is 5,000 yen; the new ad set is paused, so the
+    # total that can spend stays 0 (it used to count as +5,000 a day).
+    assert "| JPY | 0 JPY | – | 0 JPY |" in markdown
+    assert "| acme-japan | meta-jp | none → 5,000 JPY | – | ⏸️ paused |" in markdown
+    assert "| acme-spring | snap-us | 20.00 USD → none | – | ⏹️ stops |" in markdown
+    assert "> ⚠️ **Starts spending:** acme-summer on tiktok-us\n" in markdown
 
 
 def test_markdown_escapes_values():

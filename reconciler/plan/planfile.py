@@ -1,7 +1,8 @@
 """The plan file: a Plan as JSON (DESIGN.md section 4) and back.
 
 The contract keys are format_version, state, changes (address, target, type,
-action, before, after, changed_fields, depends_on), warnings and summary. So
+action, before, after, changed_fields, depends_on), warnings, summary and
+spend (plan/spend.py: budgets in major units, derived from the changes). So
 that `apply PLANFILE` can run without the specs, each change also carries
 "reason", "refs", "asset", "moved_from", "lifecycle" and the recorded platform "id", each delete
 its "delete_mode" ("pause" or "delete"), and the top level carries "targets" (TargetConfig
@@ -31,6 +32,7 @@ from reconciler.model import (
     TargetConfig,
     split_address,
 )
+from reconciler.plan.spend import spend_of
 from reconciler.resource_types import PLATFORMS
 
 FORMAT_VERSION = "1"
@@ -46,6 +48,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "summary": plan.summary,
         "prune": plan.prune,
+        "spend": spend_of(plan).to_json(),
     }
 
 
@@ -111,6 +114,10 @@ def plan_from_json(data: Any, source: str) -> Plan:
     summary = reader.get(data, "summary", dict, "")
     if summary != plan.summary:
         _fail(source, "summary", f"{json.dumps(summary)} does not match the changes ({json.dumps(plan.summary)})")
+    # Derived from the changes like the summary: a reviewer read it, so an edited one is refused.
+    # A plan file from before `spend` existed has none, and is read as it was.
+    if "spend" in data and data["spend"] != spend_of(plan).to_json():
+        _fail(source, "spend", "does not match the budgets of the changes")
     return plan
 
 

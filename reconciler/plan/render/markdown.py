@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import jinja2
@@ -21,11 +21,10 @@ from reconciler.plan.render.text import (
     Line,
     change_lines,
     changes_by_target,
-    platform_of,
     summary_line,
     target_heading,
 )
-from reconciler.spec.compile import ZERO_DECIMAL_CURRENCIES
+from reconciler.plan.spend import Spender, format_amount, signed_amount, spend_of
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("reconciler", "templates"),
@@ -61,7 +60,7 @@ def render_markdown(plan: Plan, details_limit: int | None = None) -> str:
         "no_changes": NO_CHANGES,
         "summary_line": summary_line(plan),
         "summary": [(_ACTION_LABELS[Action(a)], n) for a, n in plan.summary.items()],
-        "budgets": _budget_rows(plan),
+        **_spend_context(plan),
         "warnings": plan.warnings,
         "spending_banner": _spending_banner(plan),
     }
@@ -124,54 +123,67 @@ def _diff_line(line: Line) -> str:
     return f"{_DIFF_PREFIX[line.symbol]} {indent}{line.text}{note}"
 
 
-def _budget_rows(plan: Plan) -> list[dict[str, str]]:
-    """Daily budget per currency in major units, over every change (unchanged ones too, so that
-    Before and After are the whole daily spend this plan sees); empty when no budget moves."""
-    totals: dict[str, list[Decimal]] = {}
-    for change in plan.changes:
-        platform = platform_of(change, plan)
-        config = plan.targets.get(change.target)
-        settings = config.settings if config else {}
-        for side, attributes in enumerate((change.before, change.after)):
-            if not attributes:
-                continue
-            currency = str(attributes.get("currency") or settings.get("currency", "USD"))
-            amount = _daily_budget(platform, attributes, currency)
-            if amount is not None:
-                totals.setdefault(currency, [Decimal(0), Decimal(0)])[side] += amount
-    if all(before == after for before, after in totals.values()):
-        return []
-    rows = []
-    for currency, (before, after) in sorted(totals.items()):
-        places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
-        rows.append(
+def _spend_context(plan: Plan) -> dict[str, Any]:
+    """The Spend table rows: totals per currency and one row per changed budget or spender.
+
+    Nothing when no budget or delivery changes: the comment stays short for such plans.
+    """
+    spend = spend_of(plan)
+    items = spend.items
+    if not items:
+        return {"spend_totals": [], "spend_rows": [], "starts_spending": ""}
+    totals = []
+    for currency in spend.currencies:
+        t = spend.total(currency)
+        totals.append(
             {
                 "currency": currency,
-                "before": f"{before:,.{places}f}",
-                "after": f"{after:,.{places}f}",
-                "delta": f"{after - before:+,.{places}f}",
+                "daily": _before_after(t.daily_before, t.daily_after, currency),
+                "daily_change": signed_amount(t.daily_increase, currency) if t.daily_increase else "–",
+                "lifetime": _before_after(t.lifetime_before, t.lifetime_after, currency),
             }
         )
-    return rows
+    rows = []
+    order: dict[str, int] = {}
+    for item in items:
+        order.setdefault(item.campaign, len(order))
+    # Per campaign, in the order campaigns first appear in the plan; targets in plan order within one.
+    for item in sorted(items, key=lambda i: order[i.campaign]):
+        rows.append(
+            {
+                "campaign": item.campaign,
+                "target": item.target,
+                "daily": _item_amounts(item.daily_before, item.daily_after, item.currency),
+                "lifetime": _item_amounts(item.lifetime_before, item.lifetime_after, item.currency),
+                "spending": _spending(item),
+            }
+        )
+    starting: dict[str, list[str]] = {}
+    for spender in spend.starting:
+        starting.setdefault(spender.campaign, []).append(spender.target)
+    warning = "; ".join(f"{campaign} on {', '.join(targets)}" for campaign, targets in starting.items())
+    return {"spend_totals": totals, "spend_rows": rows, "starts_spending": warning}
 
 
-def _daily_budget(platform: str | None, attributes: dict[str, Any], currency: str) -> Decimal | None:
-    """A resource's daily budget in major units, from the platform's own fields and units."""
-    if platform == "meta":
-        minor = _number(attributes.get("daily_budget"))
-        if minor is None:
-            return None
-        return minor if currency in ZERO_DECIMAL_CURRENCIES else minor / 100
-    if platform == "snapchat":
-        micros = _number(attributes.get("daily_budget_micro"))
-        return None if micros is None else micros / 1_000_000
-    if platform == "tiktok" and attributes.get("budget_mode") == "BUDGET_MODE_DAY":
-        return _number(attributes.get("budget"))
-    return None  # broadstreet has no budgets
+def _spending(item: Spender) -> str:
+    if item.starts_spending:
+        return "▶️ starts"
+    if item.stops_spending:
+        return "⏹️ stops"
+    if item.action is not Action.DELETE and not item.spends_after:
+        return "⏸️ paused"
+    return ""
 
 
-def _number(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value is not None and not isinstance(value, bool) else None
-    except InvalidOperation:
-        return None
+def _before_after(before: Decimal, after: Decimal, currency: str | None) -> str:
+    if before == after:
+        return format_amount(after, currency)
+    return f"{format_amount(before, currency)} → {format_amount(after, currency)}"
+
+
+def _item_amounts(before: Decimal | None, after: Decimal | None, currency: str | None) -> str:
+    if before is None and after is None:
+        return "–"
+    if before is None or after is None:
+        return f"{format_amount(before, currency)} → {format_amount(after, currency)}"
+    return _before_after(before, after, currency)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import Action, Change, Plan, set_path
+from reconciler.plan.spend import Spend, Spender, format_amount, signed_amount, spend_of
 from reconciler.resource_types import ResourceType, resource_type
 
 # NOOP shows only for a move: the object is renamed in the state, nothing is sent.
@@ -65,6 +67,8 @@ def render_text(plan: Plan, color: bool) -> str:
         out.append("")
     for warning in plan.warnings:
         out += [f"{paint.yellow_bold('Warning:')} {warning}", ""]
+    if plan.has_changes:
+        out += spend_lines(spend_of(plan), paint.bold)
     out.append(paint.bold(summary_line(plan)))
     return "\n".join(out) + "\n"
 
@@ -80,6 +84,60 @@ def summary_line(plan: Plan) -> str:
         f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
         f"{s['delete']} to delete{paused}." + moves
     )
+
+
+def spend_lines(spend: Spend, bold: Callable[[str], str] = str) -> list[str]:
+    """The Spend section: totals per currency, then each campaign whose budget or delivery changes.
+
+    Empty when the plan touches nothing that carries a budget or can spend.
+    """
+    if not spend.currencies and not spend.items:
+        return []
+    out = [bold("Spend") + " (budgets of what can spend, before -> after):"]
+    for currency in spend.currencies:
+        t = spend.total(currency)
+        for kind, before, after in (
+            ("daily", t.daily_before, t.daily_after),
+            ("lifetime", t.lifetime_before, t.lifetime_after),
+        ):
+            change = f" ({signed_amount(after - before, currency)})" if after != before else " (no change)"
+            out.append(
+                f"  {currency} {kind:<8} {format_amount(before, currency)} -> {format_amount(after, currency)}{change}"
+            )
+    by_campaign: dict[str, list[Spender]] = {}
+    for item in spend.items:
+        by_campaign.setdefault(item.campaign, []).append(item)
+    width = max((len(item.target) for item in spend.items), default=0)
+    for campaign, items in by_campaign.items():
+        out.append(f"  {campaign}:")
+        out += [f"    {item.target.ljust(width)}  {spend_row(item)}" for item in items]
+    return out + [""]
+
+
+def spend_row(item: Spender) -> str:
+    """One resource's budget change in words: "daily 50.00 USD -> 75.00 USD; starts spending"."""
+    parts = []
+    for kind, before, after in (
+        ("daily", item.daily_before, item.daily_after),
+        ("lifetime", item.lifetime_before, item.lifetime_after),
+    ):
+        if before is None and after is None:
+            continue
+        if before == after:
+            parts.append(f"{kind} {format_amount(after, item.currency)}")
+        else:
+            parts.append(f"{kind} {format_amount(before, item.currency)} -> {format_amount(after, item.currency)}")
+    if item.currency is None:
+        parts.append("no budget on Broadstreet")
+    notes = {Action.CREATE: "new", Action.DELETE: "deleted", Action.REPLACE: "replaced"}
+    flags = [notes[item.action]] if item.action in notes else []
+    if item.starts_spending:
+        flags.append("starts spending")
+    elif item.stops_spending:
+        flags.append("stops spending")
+    elif item.action is not Action.DELETE and not item.spends_after:
+        flags.append("paused")
+    return ", ".join(parts) + (f" ({', '.join(flags)})" if flags else "")
 
 
 def changes_by_target(plan: Plan) -> list[tuple[str, list[Change]]]:
