@@ -18,6 +18,8 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
+from reconciler.policy.evaluate import check_overrides, gate, refuse_violations
+from reconciler.policy.violations import Override
 from reconciler.providers import endpoint_of
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
@@ -72,13 +74,19 @@ class Project:
         *,
         state: State | None = None,
         refresh_with: Connect | None = None,
+        overrides: Sequence[Override] = (),
     ) -> Plan:
-        """Plan the specs against the recorded state; with `refresh_with`, against the live objects."""
+        """Plan the specs against the recorded state; with `refresh_with`, against the live objects.
+
+        The plan carries the violations of the specs' policies (and the `overrides` of this run).
+        """
         compiled = self.compile(variables)
+        check_overrides(compiled.policies, overrides)  # a usage error before any request
         state = state if state is not None else self.store.read()
         plan_targets(compiled.targets, state, self.endpoint)  # refuses a moved target before any request
         connection = refresh_with(compiled.targets) if refresh_with is not None else None
-        return self._plan(compiled, state, target_patterns, connection)
+        plan = self._plan(compiled, state, target_patterns, connection)
+        return gate(plan, compiled.policies, compiled.campaign_labels, overrides)
 
     def status(self, connect: Connect, variables: Mapping[str, str] | None = None) -> list[CampaignStatus]:
         """Per campaign and target: review verdicts read from the platforms, and health."""
@@ -100,16 +108,19 @@ class Project:
         refresh: bool = False,
         parallelism: int = 10,
         on_error: OnError = "continue",
+        overrides: Sequence[Override] = (),
     ) -> ApplyResult | None:
         """Plan (or load a saved plan) and carry it out, holding the state lock throughout.
 
         `confirm` sees the plan first (it shows it, and says no when there is nothing to do);
-        returns None when it declined.
+        returns None when it declined. A plan that breaks a policy (judged now, with the specs'
+        policies, a saved plan's overrides and `overrides`) is refused before anything is sent.
         """
         store = self.store
         with store.lock("apply"):
             state = store.read()
             compiled = self.compile(variables)
+            check_overrides(compiled.policies, overrides)
             targets, _ = plan_targets(compiled.targets, state, self.endpoint)
             if plan_file is not None:
                 plan = read_plan_file(plan_file)
@@ -121,6 +132,9 @@ class Project:
                 check_fresh(plan, state, str(plan_file))
                 check_targets(plan, targets, str(plan_file))
                 _check_assets_inside(plan, self.directory, str(plan_file))
+                # Judged again: the clock moved (a freeze may have begun) and the policies are the specs' now.
+                gate(plan, compiled.policies, compiled.campaign_labels, [*plan.overrides, *overrides])
+                refuse_violations(plan, str(plan_file))
                 return asyncio.run(_execute(plan, connect(plan.targets), store, events, confirm, parallelism, on_error))
             connection = connect(targets)
             if state.pending:
@@ -128,6 +142,8 @@ class Project:
                     notify(line)
                 state = store.read()
             plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
+            gate(plan, compiled.policies, compiled.campaign_labels, overrides)
+            refuse_violations(plan)
             return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
 
 

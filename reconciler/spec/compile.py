@@ -19,6 +19,7 @@ from typing import Any
 
 from reconciler.errors import SpecError, SpecIssue
 from reconciler.model import Asset, Rename, Resource, TargetConfig, make_address
+from reconciler.policy.document import Policy
 from reconciler.resource_types import types_of
 from reconciler.spec import SpecSet
 from reconciler.spec.models import (
@@ -147,6 +148,10 @@ class Compiled:
     targets: dict[str, TargetConfig] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)  # from Moved documents
+    # For the policy gate (reconciler/policy): the Policy documents, and each Campaign's labels
+    # (what a policy's scope.labels matches).
+    policies: list[Policy] = field(default_factory=list)
+    campaign_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def compile_specs(specs: SpecSet) -> Compiled:
@@ -157,6 +162,8 @@ def compile_specs(specs: SpecSet) -> Compiled:
     compiler.issues += issues
     if compiler.issues:
         raise SpecError(compiler.issues)
+    compiler.out.policies = list(specs.policies.values())
+    compiler.out.campaign_labels = {name: dict(c.labels) for name, c in specs.campaigns.items()}
     return compiler.out
 
 
