@@ -76,6 +76,18 @@ def test_max_daily_budget_violated(reconciler: kit.Cli, rule: str, limit: str, a
     assert out.index("Policy violations:") < out.index("Plan: ")
 
 
+def test_a_plan_without_changes_breaks_nothing(reconciler: kit.Cli) -> None:
+    reconciler.apply()
+    write_policies(reconciler.project, policy("max_daily_budget: {total: 100, currency: USD}\n"))
+    code, data = plan_json(reconciler, "--detailed-exitcode")
+    assert (code, data["violations"]) == (0, [])
+    # The next change is judged with the whole budget after it.
+    main = reconciler.project / "specs" / "main.yaml"
+    main.write_text(SPECS.replace("headline: Summer sale", "headline: Summer sale!"))
+    code, data = plan_json(reconciler)
+    assert code == 1 and rules(data) == [("max_daily_budget.total", None)]
+
+
 def test_max_daily_budget_passed(reconciler: kit.Cli) -> None:
     write_policies(
         reconciler.project,

@@ -67,7 +67,13 @@ def evaluate(
     overrides: Sequence[Override] = (),
     spend: Spend | None = None,
 ) -> list[Violation]:
-    """Every rule of every policy that `plan` breaks at time `at`; overridden ones marked so."""
+    """Every rule of every policy that `plan` breaks at time `at`; overridden ones marked so.
+
+    A plan with nothing to do breaks nothing: a policy gates changes, so a budget already over a
+    new limit shows up on the next plan that changes something (and a drift check stays green).
+    """
+    if not plan.has_changes:
+        return []
     spend = spend if spend is not None else spend_of(plan)
     reasons = {o.policy: o.reason for o in overrides}
     found: list[Violation] = []
@@ -76,7 +82,7 @@ def evaluate(
         scoped = spend.only(judge.covers_spender)
         found += judge.budgets(scoped)
         found += judge.increase(scoped)
-        found += judge.freeze(at, plan)
+        found += judge.freeze(at)
         found += judge.protect(c for c in plan.changes if judge.covers_change(c))
     return found
 
@@ -187,10 +193,7 @@ class _Judge:
                 )
         return found
 
-    def freeze(self, at: dt.datetime, plan: Plan) -> list[Violation]:
-        # A freeze blocks applying changes; a plan with nothing to do breaks no freeze.
-        if not plan.has_changes:
-            return []
+    def freeze(self, at: dt.datetime) -> list[Violation]:
         found = []
         for window in self.policy.freeze:
             if window.contains(at):
