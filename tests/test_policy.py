@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.plan.planfile import read_plan_file
+from reconciler.plan.render import render_markdown
 from reconciler.policy.document import FreezeWindow
 from tests import provider_kit as kit
 from tests.conftest import SPECS, png_bytes
@@ -192,13 +194,34 @@ def test_soft_policy_overridden_with_reason(reconciler: kit.Cli, tmp_path: Path)
     code, comment = reconciler("plan", "--sandbox", "--format", "markdown", *args)
     assert code == 0
     assert comment.index("Policy violations") < comment.index("Plan: ")
-    assert "| spend-guard | max\\_daily\\_budget.total | (total) | 100.00 | 150.00 | soft | overridden |" in comment
+    assert (
+        "| spend-guard | max\\_daily\\_budget.total | (whole plan) | 100.00 | 150.00 | soft | overridden |" in comment
+    )
     assert "`spend-guard`: Black Friday launch, approved by finance (JIRA-42)" in comment
+
+    # `reconciler github comment --plan FILE` renders the saved plan: the override is in it.
+    saved_comment = render_markdown(read_plan_file(plan_file))
+    assert "`spend-guard`: Black Friday launch" in saved_comment and "| soft | overridden |" in saved_comment
 
     # The saved plan keeps its override: applying it needs no flag again.
     code, out = reconciler("apply", "--sandbox", str(plan_file), "--auto-approve")
     assert code == 0, out
     assert "Apply complete" in out
+
+
+def test_apply_with_override(reconciler: kit.Cli) -> None:
+    write_policies(reconciler.project, policy(FREEZE, enforcement="soft"))
+    code, out = reconciler("plan", "--sandbox", "--reason", "no name")
+    assert code == 1 and "--reason goes with --override-policy NAME" in out
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("RECONCILER_NOW", "2026-11-27T12:00:00Z")
+        code, out = reconciler("apply", "--sandbox", "--auto-approve")
+        assert code == 1 and "Thanksgiving freeze" in out
+        code, out = reconciler(
+            "apply", "--sandbox", "--auto-approve", "--override-policy", "spend-guard", "--reason", "hotfix"
+        )
+        assert code == 0, out
+        assert "Policy overrides:\n  spend-guard: hotfix" in out and "Apply complete" in out
 
 
 def test_pr_comment_of_a_violating_plan(reconciler: kit.Cli) -> None:
@@ -252,6 +275,17 @@ def test_bad_now_is_an_error(reconciler: kit.Cli, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("RECONCILER_NOW", "thanksgiving")
     code, out = reconciler("plan", "--sandbox")
     assert code == 1 and "RECONCILER_NOW='thanksgiving' is not an ISO 8601 time" in out
+
+
+def test_plan_file_override_must_match(reconciler: kit.Cli, tmp_path: Path) -> None:
+    write_policies(reconciler.project, policy("max_daily_budget: {total: 100, currency: USD}\n", enforcement="soft"))
+    plan_file = tmp_path / "plan.json"
+    reconciler("plan", "--sandbox", "--out", str(plan_file), "--override-policy", "spend-guard", "--reason", "ok")
+    data = json.loads(plan_file.read_text())
+    data["overrides"] = []
+    plan_file.write_text(json.dumps(data))
+    code, out = reconciler("apply", "--sandbox", str(plan_file), "--auto-approve")
+    assert code == 1 and 'no override of policy "spend-guard" in "overrides"' in out
 
 
 def test_freeze_window_bounds() -> None:

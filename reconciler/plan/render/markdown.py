@@ -151,7 +151,7 @@ def _policy_context(plan: Plan) -> dict[str, Any]:
         {
             "policy": v.policy,
             "rule": v.rule,
-            "address": v.address or "(total)",
+            "address": v.address or "(whole plan)",
             "limit": v.limit,
             "value": v.value,
             "enforcement": v.enforcement,
