@@ -21,6 +21,7 @@ from reconciler.errors import ReconcilerError, SpecError
 from reconciler.files import write_text
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
+from reconciler.golive.enable import parse_duration
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
 from reconciler.plan.render import render_json, render_markdown, render_text
@@ -84,6 +85,23 @@ def _parse_vars(ctx: click.Context, param: click.Parameter, values: tuple[str, .
             hint = f"to pass it as text: --var {_as_text(name, content)}"
             raise click.BadParameter(f"{value!r}: {exc}; {hint}", ctx, param) from None
     return variables
+
+
+class _Duration(click.ParamType):
+    """A duration as Terraform writes them (40s, 5m, 1h30m), in seconds; anything else is a usage error."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = _Duration()
 
 
 def _as_text(name: str, content: str) -> str:
@@ -306,6 +324,13 @@ def plan(
 )
 @click.option("--refresh", is_flag=True, help="Read the live objects first and undo out-of-band edits.")
 @click.option("--target", "target_patterns", multiple=True, metavar="ADDR", help="Apply only ADDR and its needs.")
+@click.option(
+    "--wait-for-review",
+    "wait_for_review",
+    metavar="DURATION",
+    type=DURATION,
+    help="Wait up to DURATION (40s, 5m, 1h) for the reviews of campaigns with activation: after_review.",
+)
 @policy_options
 @sandbox_option
 @var_option
@@ -320,6 +345,7 @@ def apply(
     events: str | None,
     refresh: bool,
     target_patterns: tuple[str, ...],
+    wait_for_review: float | None,
     use_sandbox: bool,
     variables: dict[str, Any],
     overrides: list[Override],
@@ -332,7 +358,8 @@ def apply(
     Policy (judged again now, RECONCILER_NOW in tests) is refused before
     anything is sent; a saved plan keeps the overrides it was made with.
     State is saved after every operation; an interrupted apply is resumed
-    safely by the next one.
+    safely by the next one. Campaigns with activation: after_review go live
+    once every ad of theirs on a target is approved (--wait-for-review waits).
 
     \b
     Examples:
@@ -371,6 +398,7 @@ def apply(
                 refresh=refresh,
                 parallelism=parallelism,
                 on_error=on_error,  # type: ignore[arg-type]
+                wait_for_review=wait_for_review,
                 overrides=overrides,
             )
     except KeyboardInterrupt:
@@ -433,26 +461,32 @@ def graph(ctx: click.Context, output_format: str, variables: dict[str, Any]) -> 
 
 @cli.command()
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when any campaign is not healthy, 0 when all are.")
 @sandbox_option
 @var_option
 @project_options
 @click.pass_context
-def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables: dict[str, Any]) -> None:
+def status(
+    ctx: click.Context, output_format: str, detailed_exitcode: bool, use_sandbox: bool, variables: dict[str, Any]
+) -> None:
     """Per campaign and target: the platforms' review verdicts and health.
 
     critical: an ad was rejected or an operation was interrupted; warning: an
-    ad awaits review or changes are not applied yet; healthy otherwise.
+    ad awaits review, changes are not applied yet, or a campaign with
+    activation: after_review is held paused; healthy otherwise.
 
     \b
     Example:
       reconciler status
       reconciler status --format json | jq '.[] | select(.health != "healthy")'
+      reconciler status --detailed-exitcode   # 2: something needs attention
     """
     project = _project(ctx, use_sandbox)
     statuses = project.status(_connector(project, use_sandbox), variables)
+    unhealthy = detailed_exitcode and any(s.health != "healthy" for s in statuses)
     if output_format == "json":
         click.echo(json.dumps([dataclasses.asdict(s) for s in statuses], indent=2))
-        return
+        ctx.exit(2 if unhealthy else 0)
     width = max([len(s.campaign) for s in statuses] + [8])
     click.echo(f"{'CAMPAIGN':<{width}}  {'TARGET':<12} {'HEALTH':<9} APPROVED PENDING REJECTED")
     for s in statuses:
@@ -463,6 +497,7 @@ def status(ctx: click.Context, output_format: str, use_sandbox: bool, variables:
         )
         for note in s.notes:
             click.echo(f"{'':<{width}}    {note}")
+    ctx.exit(2 if unhealthy else 0)
 
 
 @cli.group()

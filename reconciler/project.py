@@ -15,6 +15,8 @@ from reconciler.apply import ApplyResult, EventSink, execute, resolve_pending
 from reconciler.apply.executor import OnError
 from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
+from reconciler.golive import Gate, waiting_members
+from reconciler.golive.enable import GoLive, go_live
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
@@ -93,7 +95,12 @@ class Project:
         compiled = self.compile(variables)
         state = self.store.read()
         plan = build_plan(compiled, state, endpoint_of=self.endpoint)
-        return asyncio.run(_statuses(plan, state, connect(compiled.targets)))
+        desired = {r.address: r for r in compiled.resources}
+        held = {
+            m.address for g in compiled.gates if waiting_members(g, desired, state) for m in g.members
+            if m.type == "campaign"
+        }  # fmt: skip
+        return asyncio.run(_statuses(plan, state, connect(compiled.targets), held))
 
     def apply(
         self,
@@ -108,14 +115,26 @@ class Project:
         refresh: bool = False,
         parallelism: int = 10,
         on_error: OnError = "continue",
+        wait_for_review: float | None = None,
         overrides: Sequence[Override] = (),
     ) -> ApplyResult | None:
         """Plan (or load a saved plan) and carry it out, holding the state lock throughout.
 
         `confirm` sees the plan first (it shows it, and says no when there is nothing to do);
-        returns None when it declined. A plan that breaks a policy (judged now, with the specs'
-        policies, a saved plan's overrides and `overrides`) is refused before anything is sent.
+        returns None when it declined or there was nothing to do. Then, unless declined, the
+        campaigns with activation: after_review go live where every ad passed review
+        (reconciler/golive), waiting up to `wait_for_review` seconds for the verdicts.
+        A plan that breaks a policy (judged now, with the specs' policies, a saved plan's
+        overrides and `overrides`) is refused before anything is sent.
         """
+        declined = False
+
+        def confirming(plan: Plan) -> bool:
+            nonlocal declined
+            proceed = confirm(plan)
+            declined = not proceed and plan.has_changes
+            return proceed
+
         store = self.store
         with store.lock("apply"):
             state = store.read()
@@ -135,17 +154,28 @@ class Project:
                 # Judged again: the clock moved (a freeze may have begun) and the policies are the specs' now.
                 gate(plan, compiled.policies, compiled.campaign_labels, [*plan.overrides, *overrides])
                 refuse_violations(plan, str(plan_file))
-                return asyncio.run(_execute(plan, connect(plan.targets), store, events, confirm, parallelism, on_error))
-            connection = connect(targets)
-            if state.pending:
-                for line in asyncio.run(_resolve(state, connection, store)):
-                    notify(line)
-                state = store.read()
-            plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
-            gate(plan, compiled.policies, compiled.campaign_labels, overrides)
-            refuse_violations(plan)
-            return asyncio.run(_execute(plan, connection, store, events, confirm, parallelism, on_error))
-
+                connection = connect(plan.targets)
+            else:
+                connection = connect(targets)
+                if state.pending:
+                    for line in asyncio.run(_resolve(state, connection, store)):
+                        notify(line)
+                    state = store.read()
+                plan = self._plan(compiled, state, target_patterns, connection if refresh else None)
+                gate(plan, compiled.policies, compiled.campaign_labels, overrides)
+                refuse_violations(plan)
+            result = asyncio.run(_execute(plan, connection, store, events, confirming, parallelism, on_error))
+            gates = compiled.gates
+            if target_patterns:  # --target: only the gated campaigns this plan reaches
+                planned = {c.address for c in plan.changes}
+                gates = [g for g in gates if any(m.address in planned for m in g.members)]
+            rolled_back = on_error == "rollback" and result is not None and not result.ok
+            if gates and not declined and not rolled_back:  # a rolled-back run makes nothing live
+                outcomes = asyncio.run(_go_live(gates, compiled, connection, store, notify, wait_for_review))
+                failed = [o.line() for o in outcomes if o.outcome == "failed"]
+                if failed:
+                    raise ReconcilerError("; ".join(failed) + ". Run `reconciler apply` again to retry")
+            return result
 
     def _plan(
         self, compiled: Compiled, state: State, target_patterns: Sequence[str], refresh_from: Connection | None
@@ -209,10 +239,24 @@ async def _execute(
         )
 
 
-async def _statuses(plan: Plan, state: State, connection: Connection) -> list[CampaignStatus]:
+async def _go_live(
+    gates: list[Gate],
+    compiled: Compiled,
+    connection: Connection,
+    store: StateStore,
+    notify: Callable[[str], None],
+    wait: float | None,
+) -> list[GoLive]:
+    names = {g.target for g in gates if g.target in connection.targets}
+    desired = {r.address: r for r in compiled.resources}
+    async with open_providers(connection, names) as providers:
+        return await go_live(gates, desired, store, providers, notify, wait)
+
+
+async def _statuses(plan: Plan, state: State, connection: Connection, held: set[str]) -> list[CampaignStatus]:
     names = {r.target for r in state.resources.values() if r.target in connection.targets}
     async with open_providers(connection, names) as providers:
-        return await campaign_statuses(plan, state, providers)
+        return await campaign_statuses(plan, state, providers, held)
 
 
 async def _refresh(state: State, connection: Connection) -> tuple[State, list[str]]:

@@ -2,7 +2,8 @@
 
 A campaign on a target is
   critical  when an ad is rejected, or an operation on it was interrupted (apply resolves it);
-  warning   when an ad awaits review, or the specs hold changes not applied yet;
+  warning   when an ad awaits review, the specs hold changes not applied yet, or it is held paused
+            for review (activation: after_review) and not live yet;
   healthy   otherwise.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,9 +34,12 @@ class CampaignStatus:
 
 
 async def campaign_statuses(
-    plan: Plan, state: State, providers: Mapping[str, Provider]
+    plan: Plan, state: State, providers: Mapping[str, Provider], held: Collection[str] = ()
 ) -> list[CampaignStatus]:
-    """One status per campaign and target of the plan (the specs), reading each recorded ad's review."""
+    """One status per campaign and target of the plan (the specs), reading each recorded ad's review.
+
+    `held`: the campaign addresses kept paused for review (activation: after_review, not live yet).
+    """
     graph: nx.DiGraph = nx.DiGraph()
     for change in plan.changes:
         graph.add_node(change.address)
@@ -49,7 +53,10 @@ async def campaign_statuses(
     ]  # fmt: skip
     reviews = await _reviews(recorded, providers)
     unapplied = {c.address for c in plan.changes if c.action is not Action.NOOP}
-    return [_status(c.address, c.target, members[c.address], reviews, unapplied, state) for c in campaigns]
+    return [
+        _status(c.address, c.target, members[c.address], reviews, unapplied, state, c.address in held)
+        for c in campaigns
+    ]
 
 
 async def _reviews(recorded: list[RecordedResource], providers: Mapping[str, Provider]) -> dict[str, Review | None]:
@@ -75,6 +82,7 @@ def _status(
     reviews: Mapping[str, Review | None],
     unapplied: set[str],
     state: State,
+    held: bool = False,
 ) -> CampaignStatus:
     counts = {"approved": 0, "pending": 0, "rejected": 0}
     critical: list[str] = []
@@ -92,6 +100,9 @@ def _status(
     changes = [a for a in addresses if a in unapplied]
     if changes:
         warning.append(f"{len(changes)} change{'s' * (len(changes) != 1)} not applied yet (see `reconciler plan`)")
+    if held:
+        # Not live yet: a warning even once every ad is approved, until an apply enables it.
+        warning.append("kept paused until every ad is approved (activation: after_review); apply enables it")
     health: Health = "critical" if critical else "warning" if warning else "healthy"
     name = campaign.rsplit("/", 1)[1]
     return CampaignStatus(name, target, health, counts, tuple(critical + warning))

@@ -406,6 +406,9 @@ def test_ad_reads_its_creative_as_id_and_its_review_as_effective_status() -> Non
         await g.control("POST", "/review", {"name_contains": "summer", "status": "pending"})
         assert (await g.ok("GET", f"/{ad}", fields))["effective_status"] == "PENDING_REVIEW"
         await g.ok("POST", f"/{ad}", data={"status": "PAUSED"})
+        # A paused ad is still in review (activation: after_review waits on it): the review shows first.
+        assert (await g.ok("GET", f"/{ad}", fields))["effective_status"] == "PENDING_REVIEW"
+        await g.control("POST", "/review", {"name_contains": "summer", "status": "approved"})
         assert (await g.ok("GET", f"/{ad}", fields))["effective_status"] == "PAUSED"
         await g.control("POST", "/review", {"name_contains": "banner", "status": "rejected", "reason": "Too much text"})
         read = await g.ok("GET", f"/{ad}", fields)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reconciler.errors import ReconcilerError
+from reconciler.golive.hold import hold_for_review, hold_replacements
 from reconciler.model import Action, Change, Plan, RecordedResource, TargetConfig
 from reconciler.plan.diff import diff
 from reconciler.plan.graph import restrict
@@ -35,7 +36,14 @@ def build_plan(
     replaces exactly that record and no other.
     """
     moves = resolve_moves(compiled.renames, (r.address for r in compiled.resources), state.resources)
-    changes = diff(compiled.resources, state.resources, moves)
+    # activation: after_review: gated objects are desired paused until the state records them live.
+    resources, held, waiting = hold_for_review(compiled.resources, compiled.gates, state)
+    changes = hold_replacements(diff(resources, state.resources, moves), compiled.gates)
+    changes = [
+        replace(c, reason=held[c.address]) if c.address in held and not c.reason and c.action is not Action.NOOP
+        else c
+        for c in changes
+    ]  # fmt: skip
     if gone:
         changes = [
             replace(c, recorded=gone[c.address], reason=c.reason or "deleted outside reconciler")
@@ -44,7 +52,7 @@ def build_plan(
             for c in changes
         ]
     targets, notes = plan_targets(compiled.targets, state, endpoint_of)
-    warnings = list(compiled.warnings) + notes
+    warnings = list(compiled.warnings) + notes + waiting
     for address, pending in sorted(state.pending.items()):
         warnings.append(
             f"{address}: a {pending.action} begun at {pending.started_at} has an unknown outcome; "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import SpecError, SpecIssue
+from reconciler.golive.hold import GATED_TYPES, Gate, Member
 from reconciler.model import Asset, Rename, Resource, TargetConfig, make_address
 from reconciler.policy.document import Policy
 from reconciler.resource_types import types_of
@@ -148,6 +149,7 @@ class Compiled:
     targets: dict[str, TargetConfig] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)  # from Moved documents
+    gates: list[Gate] = field(default_factory=list)  # campaigns x social targets with activation: after_review
     # For the policy gate (reconciler/policy): the Policy documents, and each Campaign's labels
     # (what a policy's scope.labels matches).
     policies: list[Policy] = field(default_factory=list)
@@ -241,6 +243,24 @@ class _Compiler:
         self.out.resources.append(resource)
         return address
 
+    def gate(self, campaign: Campaign, target: TargetBase, added: list[Resource]) -> None:
+        """Note a campaign with activation: after_review on this target (what go-live enables).
+
+        Broadstreet has no review to wait for: the setting is ignored there with a warning rather
+        than refused, since one Campaign spans targets and the gate still holds on its social ones.
+        """
+        if campaign.activation != "after_review":
+            return
+        platform = target.platform  # type: ignore[attr-defined]
+        if platform not in GATED_TYPES:
+            self.out.warnings.append(
+                f"{campaign.name} on {target.name}: activation: after_review is ignored on {platform} "
+                "(it has no ad review); the campaign goes live there as usual"
+            )
+            return
+        members = tuple(Member(r.address, r.type) for r in added if r.type in GATED_TYPES[platform])
+        self.out.gates.append(Gate(campaign.name, target.name, platform, members))
+
     def collision(self, address: str, first: Origin, second: Origin) -> None:
         """Two sets of documents derive one address (dotted names joined with dots): name both."""
         if frozenset((first, second)) in self._collided:
@@ -308,7 +328,9 @@ class _Compiler:
             for target_name in campaign.targets:
                 target = self.specs.targets[target_name]
                 if self.social_campaign_complete(campaign, target):
+                    first = len(self.out.resources)
                     builders[target.platform](campaign, target)  # type: ignore[attr-defined]
+                    self.gate(campaign, target, self.out.resources[first:])
         for placement in self.specs.placements.values():
             zone = self.specs.zones[placement.zone]
             target = self.specs.targets[zone.target]

@@ -222,6 +222,9 @@ class Campaign(Document):
     conversion_event: ConversionEvent | None = None  # with objective: conversions (needs the target's pixel_id)
     audience: Audience | None = None
     paused: bool = False
+    # after_review: created paused on Meta, TikTok and Snapchat, enabled by an apply once every ad of
+    # the campaign on that target is approved (reconciler/golive). Broadstreet has no review: ignored there.
+    activation: Literal["immediate", "after_review"] = "immediate"
     overrides: dict[Platform, dict[str, Any]] = {}
 
     @field_validator("end_date")

@@ -329,13 +329,17 @@ class MetaApi:
             values["object_story_spec"] = spec
 
     def _effective_status(self, obj: StoredObject, status: str, review: ReviewRule | None) -> str:
-        """Deleted and archived first, then review rejection, own pause, a parent's pause, pending review."""
+        """Deleted and archived first, then review rejection, pending review, own pause, a parent's pause."""
         if status in ("DELETED", "ARCHIVED") or obj.type == "adcreative":
             return status
         if review is not None and review.platform_status in AD_EFFECTIVE_STATUSES and obj.type == "ad":
             return review.platform_status  # a rule naming Graph's own status (e.g. PREAPPROVED, WITH_ISSUES)
         if review is not None and review.status == "rejected":
             return "DISAPPROVED"
+        if review is not None and review.status == "pending" and obj.type == "ad":
+            # An ad created paused is still reviewed (what activation: after_review relies on), so a
+            # pending review shows before the pause. UNCONFIRMED: which of the two Graph reports.
+            return "PENDING_REVIEW"
         if status == "PAUSED":
             return "PAUSED"
         for parent_type in ("campaign", "adset"):
@@ -344,7 +348,7 @@ class MetaApi:
             if parent is not None and parent.fields.get("status") == "PAUSED":
                 return f"{parent_type.upper()}_PAUSED"
         if review is not None and review.status == "pending":
-            return "PENDING_REVIEW"
+            return "PENDING_REVIEW"  # an ad set under review rules: not an ad, so no review to show first
         return "ACTIVE"
 
     # --- ads objects: create / update / delete / list ---
