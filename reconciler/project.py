@@ -20,7 +20,7 @@ from reconciler.golive.enable import GoLive, go_live
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
-from reconciler.policy.evaluate import check_overrides, gate, refuse_violations
+from reconciler.policy.evaluate import check_overrides, frozen, gate, refuse_violations
 from reconciler.policy.violations import Override
 from reconciler.providers import endpoint_of
 from reconciler.refresh import refresh
@@ -170,6 +170,11 @@ class Project:
                 planned = {c.address for c in plan.changes}
                 gates = [g for g in gates if any(m.address in planned for m in g.members)]
             rolled_back = on_error == "rollback" and result is not None and not result.ok
+            held = [g for g in gates if frozen(compiled.policies, compiled.campaign_labels, g.campaign, g.target,
+                                               plan.overrides)]  # fmt: skip
+            for g in held:
+                notify(f"{g.campaign} on {g.target}: not taken live, a policy freeze window is in effect")
+            gates = [g for g in gates if g not in held]
             if gates and not declined and not rolled_back:  # a rolled-back run makes nothing live
                 outcomes = asyncio.run(_go_live(gates, compiled, connection, store, notify, wait_for_review))
                 failed = [o.line() for o in outcomes if o.outcome == "failed"]

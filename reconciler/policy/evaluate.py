@@ -274,3 +274,26 @@ def refuse_violations(plan: Plan, source: str = "the plan") -> None:
     raise PolicyRefused(
         f"{source} breaks {len(blocking)} policy rule{'s' * (len(blocking) != 1)}, so nothing was sent: {lines}.{hint}"
     )
+
+
+def frozen(
+    policies: Sequence[Policy],
+    campaign_labels: Mapping[str, Mapping[str, str]],
+    campaign: str,
+    target: str,
+    overrides: Sequence[Override] = (),
+    at: dt.datetime | None = None,
+) -> list[Violation]:
+    """The freeze windows (not overridden) that `campaign` on `target` is in now.
+
+    For what an apply does beyond its plan: going live (reconciler/golive) starts spending too,
+    so a freeze holds it even when the plan itself has nothing to do.
+    """
+    at = at or now()
+    reasons = {o.policy: o.reason for o in overrides}
+    found = []
+    for policy in policies:
+        judge = _Judge(policy, campaign_labels, reasons.get(policy.name))
+        if judge.covers(target, campaign):
+            found += [v for v in judge.freeze(at) if v.blocking]
+    return found
