@@ -25,6 +25,7 @@ from reconciler.golive.enable import parse_duration
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
 from reconciler.plan.render import render_json, render_markdown, render_text
+from reconciler.policy.violations import Override
 from reconciler.project import Connect, Project
 from reconciler.providers.base import ProviderError
 from reconciler.spec.loader import read_var_file, var_value
@@ -138,6 +139,29 @@ def var_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(with_variables)
 
 
+def policy_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--override-policy NAME (repeatable) and --reason TEXT; the command receives `overrides`."""
+
+    @functools.wraps(command)
+    def with_overrides(*args: Any, override_policy: tuple[str, ...], reason: str | None, **kwargs: Any) -> Any:
+        if override_policy and not (reason or "").strip():
+            raise click.UsageError("--override-policy needs --reason TEXT: why this run may break the policy")
+        if reason and not override_policy:
+            raise click.UsageError("--reason goes with --override-policy NAME")
+        overrides = [Override(name, (reason or "").strip()) for name in dict.fromkeys(override_policy)]
+        return command(*args, overrides=overrides, **kwargs)
+
+    with_overrides = click.option(
+        "--reason", metavar="TEXT", help="Why the overridden policies may be broken; kept in the plan file."
+    )(with_overrides)
+    return click.option(
+        "--override-policy",
+        multiple=True,
+        metavar="NAME",
+        help="Set aside the soft Policy NAME for this run (needs --reason). Repeatable.",
+    )(with_overrides)
+
+
 def sandbox_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--sandbox",
@@ -222,13 +246,18 @@ def validate(ctx: click.Context, variables: dict[str, Any]) -> None:
     metavar="ADDR",
     help="Plan only ADDR (glob allowed, e.g. 'bs-main:*') and what it depends on. Repeatable.",
 )
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when the plan has changes, 0 when it has none (1 when it breaks a policy, as without it).",
+)
 @click.option(
     "--prune",
     is_flag=True,
     help="Delete what left the specs, even on Meta, TikTok and Snapchat (where it is otherwise paused and "
     "dropped from the state, keeping its reporting).",
 )
+@policy_options
 @sandbox_option
 @var_option
 @project_options
@@ -243,11 +272,13 @@ def plan(
     prune: bool,
     use_sandbox: bool,
     variables: dict[str, Any],
+    overrides: list[Override],
 ) -> None:
     """Show what apply would create, update, replace and delete.
 
     Without --refresh no request is sent: the plan compares the specs with
-    the recorded state only.
+    the recorded state only. A plan that breaks a Policy lists the violations
+    and exits 1 (a soft policy: --override-policy NAME --reason TEXT).
 
     \b
     Examples:
@@ -257,7 +288,7 @@ def plan(
     """
     project = _project(ctx, use_sandbox)
     connect = _connector(project, use_sandbox) if refresh else None
-    result = project.plan(variables, target_patterns, refresh_with=connect, prune=prune)
+    result = project.plan(variables, target_patterns, refresh_with=connect, prune=prune, overrides=overrides)
     if out:
         write_text(out, render_json(result), "plan file")
     if output_format == "json":
@@ -268,6 +299,8 @@ def plan(
         click.echo(render_text(result, color=_use_color()), nl=False)
         if out:
             click.echo(f"\nSaved the plan to {out}. Apply exactly this plan with: reconciler apply {out}")
+    if result.blocking_violations:
+        ctx.exit(1)
     if detailed_exitcode and result.has_changes:
         ctx.exit(2)
 
@@ -311,6 +344,7 @@ def plan(
     type=DURATION,
     help="Wait up to DURATION (40s, 5m, 1h) for the reviews of campaigns with activation: after_review.",
 )
+@policy_options
 @sandbox_option
 @var_option
 @project_options
@@ -328,12 +362,15 @@ def apply(
     wait_for_review: float | None,
     use_sandbox: bool,
     variables: dict[str, Any],
+    overrides: list[Override],
 ) -> None:
     """Carry out the plan: create, update, replace and delete on the platforms.
 
     With PLANFILE (from `plan --out`), apply exactly that reviewed plan; it is
     refused if the state changed since, or if its targets are not those the
-    specs declare. Without it, plan now and ask first.
+    specs declare. Without it, plan now and ask first. A plan that breaks a
+    Policy (judged again now, RECONCILER_NOW in tests) is refused before
+    anything is sent; a saved plan keeps the overrides it was made with.
     State is saved after every operation; an interrupted apply is resumed
     safely by the next one. Campaigns with activation: after_review go live
     once every ad of theirs on a target is approved (--wait-for-review waits).
@@ -377,6 +414,7 @@ def apply(
                 on_error=on_error,  # type: ignore[arg-type]
                 prune=prune,
                 wait_for_review=wait_for_review,
+                overrides=overrides,
             )
     except KeyboardInterrupt:
         if human.isatty():

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.policy.violations import Override, Violation
+
 
 @dataclass(frozen=True)
 class Asset:
@@ -256,6 +258,13 @@ class Plan:
     serial: int = 0
     targets: dict[str, TargetConfig] = field(default_factory=dict)
     prune: bool = False  # planned with --prune: deletes are hard deletes everywhere
+    # The policy gate's findings (reconciler/policy) and the overrides this run was given.
+    violations: list[Violation] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
+
+    @property
+    def blocking_violations(self) -> list[Violation]:
+        return [v for v in self.violations if v.blocking]
 
     @property
     def summary(self) -> dict[str, int]:

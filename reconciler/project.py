@@ -20,6 +20,8 @@ from reconciler.golive.enable import GoLive, go_live
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
+from reconciler.policy.evaluate import check_overrides, frozen, gate, refuse_violations
+from reconciler.policy.violations import Override
 from reconciler.providers import endpoint_of
 from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
@@ -75,13 +77,19 @@ class Project:
         state: State | None = None,
         refresh_with: Connect | None = None,
         prune: bool = False,
+        overrides: Sequence[Override] = (),
     ) -> Plan:
-        """Plan the specs against the recorded state; with `refresh_with`, against the live objects."""
+        """Plan the specs against the recorded state; with `refresh_with`, against the live objects.
+
+        The plan carries the violations of the specs' policies (and the `overrides` of this run).
+        """
         compiled = self.compile(variables)
+        check_overrides(compiled.policies, overrides)  # a usage error before any request
         state = state if state is not None else self.store.read()
         plan_targets(compiled.targets, state, self.endpoint)  # refuses a moved target before any request
         connection = refresh_with(compiled.targets) if refresh_with is not None else None
-        return self._plan(compiled, state, target_patterns, connection, prune=prune)
+        plan = self._plan(compiled, state, target_patterns, connection, prune=prune)
+        return gate(plan, compiled.policies, compiled.campaign_labels, overrides)
 
     def status(self, connect: Connect, variables: Mapping[str, str] | None = None) -> list[CampaignStatus]:
         """Per campaign and target: review verdicts read from the platforms, and health."""
@@ -111,6 +119,7 @@ class Project:
         on_error: OnError = "continue",
         prune: bool = False,
         wait_for_review: float | None = None,
+        overrides: Sequence[Override] = (),
     ) -> ApplyResult | None:
         """Plan (or load a saved plan) and carry it out, holding the state lock throughout.
 
@@ -118,6 +127,8 @@ class Project:
         returns None when it declined or there was nothing to do. Then, unless declined, the
         campaigns with activation: after_review go live where every ad passed review
         (reconciler/golive), waiting up to `wait_for_review` seconds for the verdicts.
+        A plan that breaks a policy (judged now, with the specs' policies, a saved plan's
+        overrides and `overrides`) is refused before anything is sent.
         """
         declined = False
 
@@ -131,6 +142,7 @@ class Project:
         with store.lock("apply"):
             state = store.read()
             compiled = self.compile(variables)
+            check_overrides(compiled.policies, overrides)
             targets, _ = plan_targets(compiled.targets, state, self.endpoint)
             if plan_file is not None:
                 plan = read_plan_file(plan_file)
@@ -142,6 +154,9 @@ class Project:
                 check_fresh(plan, state, str(plan_file))
                 check_targets(plan, targets, str(plan_file))
                 _check_assets_inside(plan, self.directory, str(plan_file))
+                # Judged again: the clock moved (a freeze may have begun) and the policies are the specs' now.
+                gate(plan, compiled.policies, compiled.campaign_labels, [*plan.overrides, *overrides])
+                refuse_violations(plan, str(plan_file))
                 connection = connect(plan.targets)
             else:
                 connection = connect(targets)
@@ -150,12 +165,19 @@ class Project:
                         notify(line)
                     state = store.read()
                 plan = self._plan(compiled, state, target_patterns, connection if refresh else None, prune=prune)
+                gate(plan, compiled.policies, compiled.campaign_labels, overrides)
+                refuse_violations(plan)
             result = asyncio.run(_execute(plan, connection, store, events, confirming, parallelism, on_error))
             gates = compiled.gates
             if target_patterns:  # --target: only the gated campaigns this plan reaches
                 planned = {c.address for c in plan.changes}
                 gates = [g for g in gates if any(m.address in planned for m in g.members)]
             rolled_back = on_error == "rollback" and result is not None and not result.ok
+            held = [g for g in gates if frozen(compiled.policies, compiled.campaign_labels, g.campaign, g.target,
+                                               plan.overrides)]  # fmt: skip
+            for g in held:
+                notify(f"{g.campaign} on {g.target}: not taken live, a policy freeze window is in effect")
+            gates = [g for g in gates if g not in held]
             if gates and not declined and not rolled_back:  # a rolled-back run makes nothing live
                 outcomes = asyncio.run(_go_live(gates, compiled, connection, store, notify, wait_for_review))
                 failed = [o.line() for o in outcomes if o.outcome == "failed"]

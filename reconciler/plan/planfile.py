@@ -2,7 +2,8 @@
 
 The contract keys are format_version, state, changes (address, target, type,
 action, before, after, changed_fields, depends_on), warnings, summary and
-spend (plan/spend.py: budgets in major units, derived from the changes). So
+spend (plan/spend.py: budgets in major units, derived from the changes),
+violations and overrides (reconciler/policy). So
 that `apply PLANFILE` can run without the specs, each change also carries
 "reason", "refs", "asset", "moved_from", "lifecycle" and the recorded platform "id", each delete
 its "delete_mode" ("pause" or "delete"), and the top level carries "targets" (TargetConfig
@@ -33,6 +34,7 @@ from reconciler.model import (
     split_address,
 )
 from reconciler.plan.spend import spend_of
+from reconciler.policy.violations import Override, Violation
 from reconciler.resource_types import PLATFORMS
 
 FORMAT_VERSION = "1"
@@ -49,6 +51,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "summary": plan.summary,
         "prune": plan.prune,
         "spend": spend_of(plan).to_json(),
+        "violations": [v.to_json() for v in plan.violations],
+        "overrides": [o.to_json() for o in plan.overrides],
     }
 
 
@@ -118,6 +122,14 @@ def plan_from_json(data: Any, source: str) -> Plan:
     # A plan file from before `spend` existed has none, and is read as it was.
     if "spend" in data and data["spend"] != spend_of(plan).to_json():
         _fail(source, "spend", "does not match the budgets of the changes")
+    # Violations are shown as found at plan time; apply judges the plan again (policies, clock) itself.
+    plan.overrides = [
+        reader.override(f"overrides[{i}]", o) for i, o in enumerate(reader.get(data, "overrides", list, "", default=[]))
+    ]
+    plan.violations = [
+        reader.violation(f"violations[{i}]", v, plan.overrides)
+        for i, v in enumerate(reader.get(data, "violations", list, "", default=[]))
+    ]
     return plan
 
 
@@ -272,6 +284,30 @@ class _Reader:
         if mode not in ("pause", "delete"):
             _fail(self.source, f"{where}.delete_mode", f'unknown delete mode {mode!r} (known: "pause", "delete")')
         return mode
+
+    def override(self, where: str, data: Any) -> Override:
+        if not isinstance(data, dict):
+            _fail(self.source, where, f"expected an object, got {_kind(data)}")
+        return Override(policy=self.get(data, "policy", str, where), reason=self.get(data, "reason", str, where))
+
+    def violation(self, where: str, data: Any, overrides: list[Override]) -> Violation:
+        if not isinstance(data, dict):
+            _fail(self.source, where, f"expected an object, got {_kind(data)}")
+        policy = self.get(data, "policy", str, where)
+        overridden = self.get(data, "overridden", bool, where, default=False)
+        reason = next((o.reason for o in overrides if o.policy == policy), None)
+        if overridden and reason is None:
+            _fail(self.source, f"{where}.overridden", f'no override of policy "{policy}" in "overrides"')
+        return Violation(
+            policy=policy,
+            rule=self.get(data, "rule", str, where),
+            address=self.get(data, "address", (str, type(None)), where),
+            limit=self.get(data, "limit", str, where),
+            value=self.get(data, "value", str, where),
+            enforcement=self.get(data, "enforcement", str, where),
+            message=self.get(data, "message", str, where),
+            overridden=reason if overridden else None,
+        )
 
     def asset(self, where: str, data: Any) -> Asset | None:
         if data is None:

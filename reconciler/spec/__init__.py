@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.policy.document import Policy
 from reconciler.spec.models import Advertiser, Campaign, Creative, Moved, Placement, TargetBase, Zone
 
 
@@ -27,5 +28,6 @@ class SpecSet:
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     placements: dict[str, Placement] = field(default_factory=dict)  # by full_name
     moves: dict[str, Moved] = field(default_factory=dict)  # by full_name ("FROM -> TO")
+    policies: dict[str, Policy] = field(default_factory=dict)
     sources: dict[tuple[str, str], Source] = field(default_factory=dict)  # (kind, name) -> Source
     asset_paths: dict[str, Path] = field(default_factory=dict)  # creative name -> absolute asset path

@@ -20,6 +20,7 @@ from typing import Any
 from reconciler.errors import SpecError, SpecIssue
 from reconciler.golive.hold import GATED_TYPES, Gate, Member
 from reconciler.model import Asset, Lifecycle, Rename, Resource, TargetConfig, make_address
+from reconciler.policy.document import Policy
 from reconciler.resource_types import types_of
 from reconciler.spec import SpecSet
 from reconciler.spec.models import (
@@ -152,6 +153,10 @@ class Compiled:
     # object recorded from a document still here follows what the document says now.
     lifecycles: dict[str, Lifecycle] = field(default_factory=dict)
     gates: list[Gate] = field(default_factory=list)  # campaigns x social targets with activation: after_review
+    # For the policy gate (reconciler/policy): the Policy documents, and each Campaign's labels
+    # (what a policy's scope.labels matches).
+    policies: list[Policy] = field(default_factory=list)
+    campaign_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def compile_specs(specs: SpecSet) -> Compiled:
@@ -162,6 +167,8 @@ def compile_specs(specs: SpecSet) -> Compiled:
     compiler.issues += issues
     if compiler.issues:
         raise SpecError(compiler.issues)
+    compiler.out.policies = list(specs.policies.values())
+    compiler.out.campaign_labels = {name: dict(c.labels) for name, c in specs.campaigns.items()}
     return compiler.out
 
 

@@ -53,6 +53,7 @@ _SPEC_SET_FIELDS = {
     "Campaign": "campaigns",
     "Placement": "placements",
     "Moved": "moves",
+    "Policy": "policies",
 }
 
 FieldLines = dict[str, int]  # dotted field path ("budget.daily", "targets.1") -> 1-based line

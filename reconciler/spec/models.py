@@ -355,6 +355,9 @@ class Moved(SpecModel):
         return f"{self.from_} -> {self.to}"
 
 
+# Defined in the policy package (what it means lives there), loaded and checked like every kind.
+from reconciler.policy.document import Policy  # noqa: E402
+
 KIND_MODELS: dict[str, Any] = {
     "Target": Target,
     "Advertiser": Advertiser,
@@ -363,6 +366,7 @@ KIND_MODELS: dict[str, Any] = {
     "Campaign": Campaign,
     "Placement": Placement,
     "Moved": Moved,
+    "Policy": Policy,
 }
 
 TARGET_MODELS = {

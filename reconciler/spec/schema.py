@@ -21,6 +21,7 @@ KIND_DESCRIPTIONS = {
     "Creative": "An ad: an image, video, HTML or text with its click URL.",
     "Campaign": "Creatives run for an advertiser on one or more targets, with dates, budget and audience.",
     "Placement": "A creative of a campaign shown in a Broadstreet zone.",
+    "Policy": "A gate on plans: budget ceilings, freeze windows, protected addresses; hard or soft.",
     "Moved": "A rename (no `name`): what is recorded under `from` now lives under `to`, keeping its platform ids.",
 }
 

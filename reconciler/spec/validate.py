@@ -91,6 +91,16 @@ class _Checker:
         for name, placement in specs.placements.items():
             self._placement(name, placement)
         self._moves()
+        for name, policy in specs.policies.items():
+            for index, target in enumerate(policy.scope.targets if policy.scope else ()):
+                if target not in specs.targets:
+                    self._issue(
+                        "Policy",
+                        name,
+                        f"scope.targets.{index}",
+                        f"`{target}` is not a declared Target; the scope would match nothing"
+                        + _close(target, specs.targets),
+                    )
         return self.issues
 
     def _moves(self) -> None:
@@ -253,3 +263,8 @@ def check_moved(specs: SpecSet, addresses: Set[str]) -> tuple[list[Rename], list
                 )
             )
     return renames, issues
+
+
+def _close(value: str, known: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""

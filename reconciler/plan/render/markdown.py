@@ -63,6 +63,7 @@ def render_markdown(plan: Plan, details_limit: int | None = None) -> str:
         **_spend_context(plan),
         "warnings": plan.warnings,
         "spending_banner": _spending_banner(plan),
+        **_policy_context(plan),
     }
     template = _ENV.get_template("plan.md.j2")
     shown = len(sections)
@@ -163,6 +164,28 @@ def _spend_context(plan: Plan) -> dict[str, Any]:
         starting.setdefault(spender.campaign, []).append(spender.target)
     warning = "; ".join(f"{campaign} on {', '.join(targets)}" for campaign, targets in starting.items())
     return {"spend_totals": totals, "spend_rows": rows, "starts_spending": warning}
+
+
+def _policy_context(plan: Plan) -> dict[str, Any]:
+    """The violations table and the overrides, shown first in the comment."""
+    rows = [
+        {
+            "policy": v.policy,
+            "rule": v.rule,
+            "address": v.address or "(whole plan)",
+            "limit": v.limit,
+            "value": v.value,
+            "enforcement": v.enforcement,
+            "status": "overridden" if v.overridden is not None else "❌ blocks apply",
+            "message": v.message,
+        }
+        for v in plan.violations
+    ]
+    return {
+        "violations": rows,
+        "blocking": len(plan.blocking_violations),
+        "overrides": [{"policy": o.policy, "reason": o.reason} for o in plan.overrides],
+    }
 
 
 def _spending(item: Spender) -> str:

@@ -69,8 +69,29 @@ def render_text(plan: Plan, color: bool) -> str:
         out += [f"{paint.yellow_bold('Warning:')} {warning}", ""]
     if plan.has_changes:
         out += spend_lines(spend_of(plan), paint.bold)
+    out += policy_lines(plan, paint)
     out.append(paint.bold(summary_line(plan)))
     return "\n".join(out) + "\n"
+
+
+def policy_lines(plan: Plan, paint: _Paint) -> list[str]:
+    """The "Policy violations" section, then the overrides of this run; empty when there are neither."""
+    out: list[str] = []
+    if plan.violations:
+        out.append(paint.bold("Policy violations:"))
+        for v in plan.violations:
+            where = f" {v.address}:" if v.address else ""
+            tag = f"overridden ({v.enforcement})" if v.overridden is not None else v.enforcement
+            out.append(f"  {paint.red('x') if v.blocking else '~'} [{tag}] {v.policy} {v.rule}:{where} {v.message}")
+        blocking = plan.blocking_violations
+        if blocking:
+            out.append(f"  {len(blocking)} violation{'s' * (len(blocking) != 1)}: apply will refuse this plan.")
+        out.append("")
+    if plan.overrides:
+        out.append(paint.bold("Policy overrides:"))
+        out += [f"  {o.policy}: {o.reason}" for o in plan.overrides]
+        out.append("")
+    return out
 
 
 def summary_line(plan: Plan) -> str:
