@@ -32,7 +32,10 @@ def apply_in_a_terminal(project: Path, answer: str) -> tuple[int, str]:
         if not chunk:
             break
         screen += chunk
-        if not answered and b"Apply these changes?" in screen:
+        if not answered and screen.rstrip().endswith(b"Apply these changes? [y/N]:"):
+            # As a person does, answer once the whole prompt is shown and the command waits for input
+            # (a key pressed while the prompt is still being written is another case than this test's).
+            time.sleep(0.2)
             os.write(fd, answer.encode())
             answered = True
     while not (exited := os.waitpid(pid, os.WNOHANG))[0] and time.monotonic() < deadline:
