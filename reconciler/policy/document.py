@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reconciler.timezones import check_time_zone
+
 _NAME = r"^[a-z0-9][a-z0-9._-]*$"
 _CURRENCY = r"^[A-Z]{3}$"
 Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
@@ -62,13 +64,7 @@ class FreezeWindow(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"`{value}` is not an IANA time zone name (e.g. UTC, America/New_York, Europe/Berlin)"
-            ) from None
-        return value
+        return check_time_zone(value)
 
     @field_validator("from_", "to")
     @classmethod

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any
@@ -19,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from reconciler.sandbox.context import REVIEW_STATUSES, AccountSettings, ReviewRule, Sandbox
 from reconciler.sandbox.faults import SETTING_NAMES, SettingError, parse_rejects
 from reconciler.sandbox.store import Store
+from reconciler.timezones import is_time_zone
 
 PREFIX = "/__sandbox__"
 TRUE_VALUES = ("1", "true", "yes")
@@ -47,14 +47,6 @@ async def _body(request: Request, *keys: str) -> dict[str, Any]:
     if unknown:
         raise BadRequest(f"unknown keys: {', '.join(unknown)}; allowed: {', '.join(keys)}", unknown[0])
     return body
-
-
-def _is_time_zone(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def routes(
@@ -142,7 +134,7 @@ def routes(
         account_id, timezone, currency = body.get("id"), body.get("timezone", "UTC"), body.get("currency", "USD")
         if not isinstance(account_id, str) or not account_id.strip() or len(account_id) > 64:
             raise BadRequest("id must be the account's id as its API writes it (a string)", "id")
-        if not isinstance(timezone, str) or not _is_time_zone(timezone):
+        if not isinstance(timezone, str) or not is_time_zone(timezone):
             raise BadRequest("timezone must be an IANA time zone name, e.g. America/Los_Angeles", "timezone")
         if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
             raise BadRequest("currency must be an ISO 4217 code, e.g. USD", "currency")

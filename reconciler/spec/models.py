@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from reconciler.timezones import check_time_zone
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=128)]
@@ -73,17 +74,7 @@ class BroadstreetTarget(TargetBase):
     credentials: TokenCredentials
 
 
-def _iana_time_zone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"`{value}` is not an IANA time zone name (e.g. UTC, America/Los_Angeles, Europe/Berlin)"
-        ) from None
-    return value
-
-
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_iana_time_zone)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_time_zone)]
 PixelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
