@@ -3,7 +3,7 @@
 The contract keys are format_version, state, changes (address, target, type,
 action, before, after, changed_fields, depends_on), warnings, summary and
 spend (plan/spend.py: budgets in major units, derived from the changes),
-violations and overrides (reconciler/policy). So
+violations and overrides (reconciler/policy), and digest (plan/digest.py). So
 that `apply PLANFILE` can run without the specs, each change also carries
 "reason", "refs", "asset", "moved_from", "lifecycle" and the recorded platform "id", each delete
 its "delete_mode" ("pause" or "delete"), and the top level carries "targets" (TargetConfig
@@ -33,6 +33,7 @@ from reconciler.model import (
     TargetConfig,
     split_address,
 )
+from reconciler.plan.digest import plan_digest
 from reconciler.plan.spend import spend_of
 from reconciler.policy.violations import Override, Violation
 from reconciler.resource_types import PLATFORMS
@@ -53,6 +54,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "spend": spend_of(plan).to_json(),
         "violations": [v.to_json() for v in plan.violations],
         "overrides": [o.to_json() for o in plan.overrides],
+        "digest": plan_digest(plan),
     }
 
 
@@ -122,6 +124,9 @@ def plan_from_json(data: Any, source: str) -> Plan:
     # A plan file from before `spend` existed has none, and is read as it was.
     if "spend" in data and data["spend"] != spend_of(plan).to_json():
         _fail(source, "spend", "does not match the budgets of the changes")
+    # The reviewed digest: a file whose changes were edited after review no longer matches it.
+    if "digest" in data and data["digest"] != plan_digest(plan):
+        _fail(source, "digest", "does not match the changes (the file was edited after it was made)")
     # Violations are shown as found at plan time; apply judges the plan again (policies, clock) itself.
     plan.overrides = [
         reader.override(f"overrides[{i}]", o) for i, o in enumerate(reader.get(data, "overrides", list, "", default=[]))
