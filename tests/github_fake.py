@@ -43,9 +43,11 @@ class FakeGitHub:
     identity: tuple[str, str] = ACTIONS_BOT
     user_endpoint: bool = False
     next_id: int = 1000
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # issues and pull requests, by number
 
     def reset(self) -> None:
         self.comments.clear()
+        self.issues.clear()
         self.requests.clear()
         self.broken.clear()
         self.identity = ACTIONS_BOT
@@ -116,14 +118,7 @@ class FakeGitHub:
             if request.method == "POST":
                 body = (await request.json())["body"]
                 return too_long(body) or JSONResponse(self.add(number, body), 201)
-            per_page = min(int(request.query_params.get("per_page", 30)), PAGE_CAP)
-            page = int(request.query_params.get("page", 1))
-            items = self.comments.get(number, [])
-            headers = {}
-            if page * per_page < len(items):
-                url = request.url.include_query_params(per_page=per_page, page=page + 1)
-                headers["Link"] = f'<{url}>; rel="next"'
-            return JSONResponse(items[(page - 1) * per_page : page * per_page], headers=headers)
+            return one_page(request, self.comments.get(number, []))
 
         async def edit_comment(request: Request) -> JSONResponse:
             if problem := denied(request):
@@ -146,8 +141,76 @@ class FakeGitHub:
                 Route("/user", user, methods=["GET"]),
                 Route("/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]),
                 Route("/repos/{owner}/{repo}/issues/comments/{comment_id:int}", edit_comment, methods=["PATCH"]),
+                *self._issue_routes(denied, too_long),
             ]
         )
+
+    # --- issues (the drift issue) ----------------------------------------------------------------
+
+    def add_issue(
+        self, title: str, body: str, author: tuple[str, str] | None = None, *, pull_request: bool = False
+    ) -> dict[str, Any]:
+        """An open issue, or a pull request as the issues listing serves it (with a pull_request key)."""
+        login, type_ = author or self.identity
+        number = len(self.issues) + 1  # issues and pull requests share one sequence
+        kind = "pull" if pull_request else "issues"
+        issue: dict[str, Any] = {
+            "id": 50_000 + number,
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "state_reason": None,
+            "html_url": f"https://github.example/{REPO}/{kind}/{number}",
+            "user": {"login": login, "type": type_},
+        }
+        if pull_request:
+            issue["pull_request"] = {"url": f"https://github.example/api/v3/repos/{REPO}/pulls/{number}"}
+        self.issues[number] = issue
+        return issue
+
+    def open_issues(self) -> list[dict[str, Any]]:
+        """Open issues, not pull requests, oldest first."""
+        return [i for i in self.issues.values() if i["state"] == "open" and "pull_request" not in i]
+
+    def _issue_routes(self, denied: Any, too_long: Any) -> list[Route]:
+        async def issues(request: Request) -> JSONResponse:
+            if problem := denied(request):
+                return problem
+            if request.method == "POST":
+                data = await request.json()
+                return too_long(data["body"]) or JSONResponse(self.add_issue(data["title"], data["body"]), 201)
+            state = request.query_params.get("state", "open")
+            newest_first = reversed(self.issues.values())
+            return one_page(request, [i for i in newest_first if state == "all" or i["state"] == state])
+
+        async def edit_issue(request: Request) -> JSONResponse:
+            if problem := denied(request):
+                return problem
+            issue = self.issues.get(int(request.path_params["number"]))
+            if issue is None:
+                return JSONResponse({"message": "Not Found"}, status_code=404)
+            data = await request.json()
+            if problem := too_long(data.get("body", "")):
+                return problem
+            issue.update({k: data[k] for k in ("title", "body", "state", "state_reason") if k in data})
+            return JSONResponse(issue)
+
+        return [
+            Route("/repos/{owner}/{repo}/issues", issues, methods=["GET", "POST"]),
+            Route("/repos/{owner}/{repo}/issues/{number:int}", edit_issue, methods=["PATCH"]),
+        ]
+
+
+def one_page(request: Request, items: list[dict[str, Any]]) -> JSONResponse:
+    """The requested page of a listing, at most PAGE_CAP items, with GitHub's Link header to the next."""
+    per_page = min(int(request.query_params.get("per_page", 30)), PAGE_CAP)
+    page = int(request.query_params.get("page", 1))
+    headers = {}
+    if page * per_page < len(items):
+        url = request.url.include_query_params(per_page=per_page, page=page + 1)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return JSONResponse(items[(page - 1) * per_page : page * per_page], headers=headers)
 
 
 @contextmanager

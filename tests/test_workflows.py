@@ -29,8 +29,8 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def test_the_three_workflows_exist():
-    assert [p.name for p in WORKFLOWS] == ["apply.yml", "ci.yml", "plan.yml"]
+def test_the_four_workflows_exist():
+    assert [p.name for p in WORKFLOWS] == ["apply.yml", "ci.yml", "drift.yml", "plan.yml"]
 
 
 def test_workflows_match_the_github_schema():
@@ -62,11 +62,71 @@ def test_plan_is_safe_for_forks():
     plan = load(ROOT / ".github" / "workflows" / "plan.yml")
     assert set(plan["on"]) == {"pull_request"}
     assert plan["on"]["pull_request"]["paths"] == ["specs/**"]
-    [job] = plan["jobs"].values()
-    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert "secrets" not in str(job)
-    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"]["persist-credentials"] is False
+    assert plan["permissions"] == {}
+    assert plan["jobs"]["workspaces"]["permissions"] == {"contents": "read"}
+    assert plan["jobs"]["plan"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "secrets" not in str(plan)
+    for job in plan["jobs"].values():
+        checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["persist-credentials"] is False
+
+
+def _step(job: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in job["steps"] if s.get("name") == name)
+
+
+def _runs_per_workspace(workflow: dict[str, Any], job_name: str) -> dict[str, Any]:
+    """The job runs once per workspace that the first job lists, each in a group of its own."""
+    lister = workflow["jobs"]["workspaces"]
+    assert "reconciler workspaces --format json" in _step(lister, "List the workspaces of the state")["run"]
+    assert lister["outputs"] == {"workspaces": "${{ steps.list.outputs.workspaces }}"}
+    job = workflow["jobs"][job_name]
+    assert job["needs"] == "workspaces"
+    assert job["strategy"]["matrix"] == {"workspace": "${{ fromJSON(needs.workspaces.outputs.workspaces) }}"}
+    assert job["strategy"]["fail-fast"] is False
+    assert "${{ matrix.workspace }}" in job["concurrency"]["group"]
+    # The name reaches scripts only as an environment variable, never interpolated into them.
+    assert job["env"] == {"WORKSPACE": "${{ matrix.workspace }}"}
+    assert "matrix." not in str([s.get("run", "") for s in job["steps"]])
+    return job
+
+
+def test_plan_comments_once_per_workspace():
+    plan = load(ROOT / ".github" / "workflows" / "plan.yml")
+    job = _runs_per_workspace(plan, "plan")
+    assert job["concurrency"] == {
+        "group": "plan-${{ github.event.pull_request.number }}-${{ matrix.workspace }}",
+        "cancel-in-progress": True,
+    }
+    assert '--workspace "$WORKSPACE" plan --out plan.json' in _step(job, "Plan")["run"]
+    assert _step(job, "Upload the plan")["with"]["name"] == "plan-${{ matrix.workspace }}"
+    comment = _step(job, "Comment the plan on the pull request")["run"]
+    assert comment == 'reconciler github comment --plan plan.json --workspace "$WORKSPACE"'
+
+
+def test_drift_runs_on_a_schedule_per_workspace_with_least_privilege():
+    drift = load(ROOT / ".github" / "workflows" / "drift.yml")
+    assert set(drift["on"]) == {"schedule", "workflow_dispatch"}
+    [schedule] = drift["on"]["schedule"]
+    assert len(schedule["cron"].split()) == 5
+    assert drift["permissions"] == {}
+    assert drift["jobs"]["workspaces"]["permissions"] == {"contents": "read"}
+    assert drift["jobs"]["workspaces"]["if"] == "github.ref == 'refs/heads/main'"
+    job = _runs_per_workspace(drift, "drift")
+    assert job["concurrency"] == {"group": "reconciler-drift-${{ matrix.workspace }}", "cancel-in-progress": False}
+    # Issues are written only here, and the platform secrets reach only the plan step.
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    assert job["environment"] == "drift"
+    plan = _step(job, "Plan against the live platforms")
+    assert 'reconciler --workspace "$WORKSPACE" plan --refresh --detailed-exitcode --out plan.json' in plan["run"]
+    assert [s["name"] for s in job["steps"] if "secrets" in str(s)] == [plan["name"]]
+    report = _step(job, "Open, update or close the drift issue")
+    assert report["run"] == 'reconciler github drift-issue --plan plan.json --workspace "$WORKSPACE"'
+    assert report["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert _step(job, "Upload the plan")["with"]["name"] == "drift-${{ matrix.workspace }}"
+    for each in drift["jobs"].values():
+        checkout = next(s for s in each["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["persist-credentials"] is False
 
 
 def test_apply_never_runs_twice_at_once_and_is_gated():

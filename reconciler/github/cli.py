@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from reconciler.github.comment import ACTIONS_BOT, post_plan_comment
+from reconciler.github.drift import report_drift
 from reconciler.github.environment import (
     API_URL,
     EVENT_PATH,
@@ -17,6 +18,7 @@ from reconciler.github.environment import (
     TOKEN,
     Variable,
     pull_request_context,
+    repository_context,
 )
 from reconciler.plan.planfile import read_plan_file
 
@@ -46,8 +48,7 @@ def github() -> None:
     """Commands for GitHub Actions workflows."""
 
 
-@github.command(environment=(TOKEN, REPOSITORY, EVENT_PATH, API_URL, STEP_SUMMARY))
-@click.option(
+plan_option = click.option(
     "--plan",
     "plan_file",
     required=True,
@@ -55,23 +56,33 @@ def github() -> None:
     type=click.Path(path_type=Path),
     help="Plan file written by `reconciler plan --out FILE`.",
 )
-@click.option(
-    "--workspace",
-    default=None,
-    help="Workspace whose comment to create or edit (default: the global --workspace, else 'default').",
-)
-@click.option(
+author_option = click.option(
     "--author",
     envvar="RECONCILER_GITHUB_AUTHOR",
     show_envvar=True,
     default=None,
     metavar="LOGIN",
     help=(
-        "Login whose marked comment is edited; others' comments are never touched. "
+        "Login whose marked comment or issue is edited; others' are never touched. "
         f"Default: the token's own login (GET /user), else {ACTIONS_BOT} (GITHUB_TOKEN). "
         "Set it to APP-SLUG[bot] for a GitHub App token."
     ),
 )
+
+
+def _workspace(ctx: click.Context, workspace: str | None) -> str:
+    """The command's --workspace, else the root group's (when the lead's main defines one), else 'default'."""
+    return workspace or ctx.find_root().params.get("workspace") or "default"
+
+
+@github.command(environment=(TOKEN, REPOSITORY, EVENT_PATH, API_URL, STEP_SUMMARY))
+@plan_option
+@click.option(
+    "--workspace",
+    default=None,
+    help="Workspace whose comment to create or edit (default: the global --workspace, else 'default').",
+)
+@author_option
 @click.pass_context
 def comment(ctx: click.Context, plan_file: Path, workspace: str | None, author: str | None) -> None:
     """Post the plan as one sticky comment on the pull request, editing it on later runs.
@@ -85,6 +96,30 @@ def comment(ctx: click.Context, plan_file: Path, workspace: str | None, author: 
     """
     plan = read_plan_file(plan_file)
     context = pull_request_context(os.environ)
-    # The root group's --workspace, when the lead's main defines one and it was given.
-    workspace = workspace or ctx.find_root().params.get("workspace") or "default"
-    click.echo(post_plan_comment(plan, workspace, context, author))
+    click.echo(post_plan_comment(plan, _workspace(ctx, workspace), context, author))
+
+
+@github.command("drift-issue", environment=(TOKEN, REPOSITORY, API_URL, STEP_SUMMARY))
+@plan_option
+@click.option(
+    "--workspace",
+    default=None,
+    help="Workspace whose drift issue to open, update or close (default: the global --workspace, else 'default').",
+)
+@author_option
+@click.pass_context
+def drift_issue(ctx: click.Context, plan_file: Path, workspace: str | None, author: str | None) -> None:
+    """Keep one open issue per workspace that shows the drift a `plan --refresh` found.
+
+    A plan with changes opens the workspace's issue, or rewrites the open one; a plan
+    without changes closes it with a comment. Also appends the plan to
+    GITHUB_STEP_SUMMARY when set. Prints what it did and the issue URL.
+
+    \b
+    Example (a scheduled workflow step; plan exits 2 when there is drift):
+      reconciler --workspace prod plan --refresh --detailed-exitcode --out plan.json || test $? -eq 2
+      reconciler github drift-issue --plan plan.json --workspace prod
+    """
+    plan = read_plan_file(plan_file)
+    context = repository_context(os.environ)
+    click.echo(report_drift(plan, _workspace(ctx, workspace), context, author))

@@ -1,4 +1,4 @@
-"""A tiny GitHub REST client: just the calls the plan comment needs.
+"""A tiny GitHub REST client: just the calls the plan comment and the drift issue need.
 
 Synchronous on purpose: one command makes a handful of sequential requests.
 Every answer is checked for the shape it must have; anything else is a one-line
@@ -28,6 +28,17 @@ class IssueComment:
     html_url: str
     author: str  # user.login; "" when the account was deleted (GitHub then serves user: null)
     author_type: str  # user.type: "User", "Bot" or "Organization"
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    title: str
+    body: str
+    html_url: str
+    author: str  # as on IssueComment
+    author_type: str
+    is_pull_request: bool  # the issues listing also serves pull requests, marked by a pull_request key
 
 
 class GitHubAPIError(ReconcilerError):
@@ -77,15 +88,33 @@ class GitHubClient:
 
     def list_issue_comments(self, repo: str, number: int) -> Iterator[IssueComment]:
         """All comments on an issue or pull request, oldest first, following the Link header."""
-        url: str | None = f"/repos/{repo}/issues/{number}/comments"
-        params: dict[str, Any] | None = {"per_page": PAGE_SIZE}
-        while url:
-            response = self._request("GET", url, params=params)
+        for item, where in self._pages(f"/repos/{repo}/issues/{number}/comments"):
+            yield _comment(item, where)
+
+    def list_open_issues(self, repo: str) -> Iterator[Issue]:
+        """The repository's open issues, newest first; pull requests, which GitHub lists here too, included."""
+        for item, where in self._pages(f"/repos/{repo}/issues", state="open"):
+            yield _issue(item, where)
+
+    def create_issue(self, repo: str, title: str, body: str) -> Issue:
+        url = f"/repos/{repo}/issues"
+        return _issue(self._object("POST", url, json={"title": title, "body": body}), f"POST {self._path(url)}")
+
+    def update_issue(self, repo: str, number: int, **fields: str) -> Issue:
+        """Change an issue's `body`, `title`, `state` or `state_reason`."""
+        url = f"/repos/{repo}/issues/{number}"
+        return _issue(self._object("PATCH", url, json=fields), f"PATCH {self._path(url)}")
+
+    def _pages(self, url: str, **query: str) -> Iterator[tuple[Any, str]]:
+        """Every item of a listing with where it came from, following the Link header."""
+        next_url: str | None = url
+        params: dict[str, Any] | None = {"per_page": PAGE_SIZE, **query}
+        while next_url:
+            response = self._request("GET", next_url, params=params)
             where = _where(response.request)
-            items = _json(response, list, where)
-            for i, item in enumerate(items):
-                yield _comment(item, f"{where} item {i}")
-            url = self._next_page(response, where)
+            for i, item in enumerate(_json(response, list, where)):
+                yield item, f"{where} item {i}"
+            next_url = self._next_page(response, where)
             params = None  # the next link already carries the query
 
     def create_issue_comment(self, repo: str, number: int, body: str) -> IssueComment:
@@ -163,16 +192,39 @@ def _json(response: httpx.Response, kind: type, where: str) -> Any:
 def _comment(data: Any, where: str) -> IssueComment:
     if not isinstance(data, dict):
         raise ReconcilerError(f"GitHub API {where} is {_kind(data)}, expected a comment object.")
-    user = data.get("user")
-    if user is not None and not isinstance(user, dict):
-        raise ReconcilerError(f"GitHub API {where}: user is {_kind(user)}, expected an object or null.")
+    author, author_type = _author(data, where)
     return IssueComment(
         id=_get(data, "id", int, where),
         body=_get(data, "body", str, where, default=""),
         html_url=_get(data, "html_url", str, where),
-        author=_get(user, "login", str, where, default="") if user else "",
-        author_type=_get(user, "type", str, where, default="") if user else "",
+        author=author,
+        author_type=author_type,
     )
+
+
+def _issue(data: Any, where: str) -> Issue:
+    if not isinstance(data, dict):
+        raise ReconcilerError(f"GitHub API {where} is {_kind(data)}, expected an issue object.")
+    author, author_type = _author(data, where)
+    return Issue(
+        number=_get(data, "number", int, where),
+        title=_get(data, "title", str, where),
+        body=_get(data, "body", str, where, default=""),
+        html_url=_get(data, "html_url", str, where),
+        author=author,
+        author_type=author_type,
+        is_pull_request=data.get("pull_request") is not None,
+    )
+
+
+def _author(data: dict[str, Any], where: str) -> tuple[str, str]:
+    """user.login and user.type; both "" when the account was deleted (GitHub then serves user: null)."""
+    user = data.get("user")
+    if user is None:
+        return "", ""
+    if not isinstance(user, dict):
+        raise ReconcilerError(f"GitHub API {where}: user is {_kind(user)}, expected an object or null.")
+    return _get(user, "login", str, where, default=""), _get(user, "type", str, where, default="")
 
 
 _REQUIRED = object()
@@ -230,8 +282,8 @@ def _describe_failure(response: httpx.Response) -> str:
 _HINTS = {
     401: "Check that GITHUB_TOKEN holds a valid token.",
     403: (
-        "The token may lack permission: the workflow needs `permissions: pull-requests: write`; "
-        "pull requests from forks only get a read-only token."
+        "The token may lack permission: the workflow needs `permissions: pull-requests: write` "
+        "(plan comment) or `issues: write` (drift issue); pull requests from forks only get a read-only token."
     ),
     404: "Check GITHUB_REPOSITORY and the pull request number, and that the token can see the repository.",
 }

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.github.client import GitHubAPIError, GitHubClient, IssueComment
+from reconciler.github.client import GitHubAPIError, GitHubClient, Issue, IssueComment
 from reconciler.github.environment import STEP_SUMMARY, PullRequestContext
 from reconciler.model import Plan
 from reconciler.plan.render.markdown import render_markdown
@@ -97,10 +97,15 @@ def comment_author(client: GitHubClient, override: str | None) -> str:
 
 def is_ours(comment: IssueComment, head: str, author: str) -> bool:
     """Our plan comment for this workspace: the marker, and written by us (anyone can copy a marker)."""
-    if not comment.body.startswith(head) or comment.author.casefold() != author.casefold():
+    return comment.body.startswith(head) and written_by(comment, author)
+
+
+def written_by(item: IssueComment | Issue, author: str) -> bool:
+    """Whether a comment or issue was written by `author` (see comment_author)."""
+    if item.author.casefold() != author.casefold():
         return False
     # A "[bot]" login is an App's (the Actions bot too): its comments must say so as well.
-    return comment.author_type == "Bot" or not author.endswith("[bot]")
+    return item.author_type == "Bot" or not author.endswith("[bot]")
 
 
 def post_plan_comment(plan: Plan, workspace: str, context: PullRequestContext, author: str | None = None) -> str:

@@ -50,18 +50,31 @@ _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
-class PullRequestContext:
-    """Where and how to post: everything the comment command takes from the environment."""
+class RepositoryContext:
+    """Where and how to call the API: what every `reconciler github` command takes from the environment."""
 
     token: str
     repository: str
-    number: int
     api_url: str
     step_summary: Path | None
 
 
+@dataclass(frozen=True)
+class PullRequestContext(RepositoryContext):
+    """The repository context plus the pull request of the triggering event."""
+
+    number: int
+
+
 def pull_request_context(environ: Mapping[str, str]) -> PullRequestContext:
     """Read and check the variables; a bad one is a ReconcilerError naming it (never the token's value)."""
+    repository = repository_context(environ)
+    number = pull_request_number(_require(environ, EVENT_PATH))
+    return PullRequestContext(**vars(repository), number=number)
+
+
+def repository_context(environ: Mapping[str, str]) -> RepositoryContext:
+    """The token, repository, API root and job summary, each checked."""
     token = _require(environ, TOKEN)
     if not _TOKEN_CHARS.fullmatch(token):
         raise ReconcilerError(
@@ -72,10 +85,9 @@ def pull_request_context(environ: Mapping[str, str]) -> PullRequestContext:
     if not _REPOSITORY.fullmatch(repository) or {".", ".."} & set(repository.split("/")):
         raise ReconcilerError(f"{REPOSITORY.name}={repository!r} is not of the form OWNER/NAME.")
     summary = environ.get(STEP_SUMMARY.name)
-    return PullRequestContext(
+    return RepositoryContext(
         token=token,
         repository=repository,
-        number=pull_request_number(_require(environ, EVENT_PATH)),
         api_url=api_url(environ.get(API_URL.name) or DEFAULT_API_URL),
         step_summary=Path(summary) if summary else None,
     )
