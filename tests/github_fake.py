@@ -25,6 +25,7 @@ PR = 17
 PAGE_CAP = 2  # the fake serves at most this many comments per page, to exercise pagination
 ACTIONS_BOT = ("github-actions[bot]", "Bot")  # who GITHUB_TOKEN posts as
 NOT_FOR_INTEGRATIONS = {"message": "Resource not accessible by integration"}
+MERGE_SHA = "3f786850e387550fdab836ed7e6dc881de23001b"  # the commit PR was merged as, in tests that merge it
 
 
 @dataclass
@@ -43,8 +44,10 @@ class FakeGitHub:
     identity: tuple[str, str] = ACTIONS_BOT
     user_endpoint: bool = False
     next_id: int = 1000
+    commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha -> its pull requests
 
     def reset(self) -> None:
+        self.commit_pulls.clear()
         self.comments.clear()
         self.requests.clear()
         self.broken.clear()
@@ -63,6 +66,18 @@ class FakeGitHub:
         }
         self.comments.setdefault(number, []).append(comment)
         return comment
+
+    def merge(self, number: int, sha: str = MERGE_SHA, *, merged: bool = True) -> None:
+        """Pull request `number` merged as commit `sha` (or, unmerged, merely containing it)."""
+        self.commit_pulls.setdefault(sha, []).append(
+            {
+                "number": number,
+                "html_url": f"https://github.example/{REPO}/pull/{number}",
+                "state": "closed",
+                "merged_at": "2026-06-01T12:00:00Z" if merged else None,
+                "merge_commit_sha": sha if merged else "0" * 40,
+            }
+        )
 
     def path(self, rest: str) -> str:
         """The request path of an API call, under the fake's /api/v3 prefix."""
@@ -116,14 +131,7 @@ class FakeGitHub:
             if request.method == "POST":
                 body = (await request.json())["body"]
                 return too_long(body) or JSONResponse(self.add(number, body), 201)
-            per_page = min(int(request.query_params.get("per_page", 30)), PAGE_CAP)
-            page = int(request.query_params.get("page", 1))
-            items = self.comments.get(number, [])
-            headers = {}
-            if page * per_page < len(items):
-                url = request.url.include_query_params(per_page=per_page, page=page + 1)
-                headers["Link"] = f'<{url}>; rel="next"'
-            return JSONResponse(items[(page - 1) * per_page : page * per_page], headers=headers)
+            return paged(request, self.comments.get(number, []))
 
         async def edit_comment(request: Request) -> JSONResponse:
             if problem := denied(request):
@@ -141,13 +149,34 @@ class FakeGitHub:
                     return JSONResponse(comment)
             return JSONResponse({"message": "Not Found"}, status_code=404)
 
+        # --- commits: the pull requests of a merge commit (reviewed-digest, comment --apply-result) ---
+
+        async def commit_pulls(request: Request) -> JSONResponse:
+            if problem := denied(request):
+                return problem
+            return paged(request, self.commit_pulls.get(request.path_params["sha"], []))
+
+        commit_routes = [Route("/repos/{owner}/{repo}/commits/{sha}/pulls", commit_pulls, methods=["GET"])]
+
         return Starlette(
             routes=[
+                *commit_routes,
                 Route("/user", user, methods=["GET"]),
                 Route("/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]),
                 Route("/repos/{owner}/{repo}/issues/comments/{comment_id:int}", edit_comment, methods=["PATCH"]),
             ]
         )
+
+
+def paged(request: Request, items: list[dict[str, Any]]) -> JSONResponse:
+    """One page of a listing, at most PAGE_CAP items, with GitHub's Link header to the next."""
+    per_page = min(int(request.query_params.get("per_page", 30)), PAGE_CAP)
+    page = int(request.query_params.get("page", 1))
+    headers = {}
+    if page * per_page < len(items):
+        url = request.url.include_query_params(per_page=per_page, page=page + 1)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return JSONResponse(items[(page - 1) * per_page : page * per_page], headers=headers)
 
 
 @contextmanager

@@ -30,6 +30,14 @@ class IssueComment:
     author_type: str  # user.type: "User", "Bot" or "Organization"
 
 
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    html_url: str
+    merged: bool  # merged_at is set (a closed, unmerged pull request has none)
+    merge_commit_sha: str | None
+
+
 class GitHubAPIError(ReconcilerError):
     """GitHub answered with an error status; `status` lets a caller recover from a 403 or 404."""
 
@@ -77,15 +85,24 @@ class GitHubClient:
 
     def list_issue_comments(self, repo: str, number: int) -> Iterator[IssueComment]:
         """All comments on an issue or pull request, oldest first, following the Link header."""
-        url: str | None = f"/repos/{repo}/issues/{number}/comments"
+        for item, where in self._pages(f"/repos/{repo}/issues/{number}/comments"):
+            yield _comment(item, where)
+
+    def list_commit_pulls(self, repo: str, sha: str) -> Iterator[PullRequest]:
+        """The pull requests associated with a commit: those it was merged by, or is the head of."""
+        for item, where in self._pages(f"/repos/{repo}/commits/{sha}/pulls"):
+            yield _pull_request(item, where)
+
+    def _pages(self, url: str) -> Iterator[tuple[Any, str]]:
+        """Every item of a listing with where it came from, following the Link header."""
+        next_url: str | None = url
         params: dict[str, Any] | None = {"per_page": PAGE_SIZE}
-        while url:
-            response = self._request("GET", url, params=params)
+        while next_url:
+            response = self._request("GET", next_url, params=params)
             where = _where(response.request)
-            items = _json(response, list, where)
-            for i, item in enumerate(items):
-                yield _comment(item, f"{where} item {i}")
-            url = self._next_page(response, where)
+            for i, item in enumerate(_json(response, list, where)):
+                yield item, f"{where} item {i}"
+            next_url = self._next_page(response, where)
             params = None  # the next link already carries the query
 
     def create_issue_comment(self, repo: str, number: int, body: str) -> IssueComment:
@@ -172,6 +189,17 @@ def _comment(data: Any, where: str) -> IssueComment:
         html_url=_get(data, "html_url", str, where),
         author=_get(user, "login", str, where, default="") if user else "",
         author_type=_get(user, "type", str, where, default="") if user else "",
+    )
+
+
+def _pull_request(data: Any, where: str) -> PullRequest:
+    if not isinstance(data, dict):
+        raise ReconcilerError(f"GitHub API {where} is {_kind(data)}, expected a pull request object.")
+    return PullRequest(
+        number=_get(data, "number", int, where),
+        html_url=_get(data, "html_url", str, where),
+        merged=_get(data, "merged_at", str, where, default=None) is not None,
+        merge_commit_sha=_get(data, "merge_commit_sha", str, where, default=None),
     )
 
 
