@@ -47,7 +47,7 @@ def read_events(path: Path) -> ApplyReport:
         try:
             event = json.loads(line)
         except ValueError as exc:
-            if number == len(lines):  # no newline after it: a line cut short by a killed apply
+            if number == len(lines) and report.events:  # no newline after it: cut short by a killed apply
                 break
             raise ReconcilerError(f"{path}:{number}: not a JSON line of `apply --events` ({exc})") from None
         if not isinstance(event, dict) or not isinstance(event.get("event"), str):
@@ -106,7 +106,11 @@ def _verdict(report: ApplyReport, errors: bool) -> str:
             return "✅ **Apply complete.**"
         if report.done.get("message") == "ok":
             return "❌ **Apply complete, but the step failed afterwards** (see the errors below)."
-        return "❌ **Apply failed.** Fix the cause and re-run the apply workflow; what was done is recorded."
+        return (
+            "❌ **Apply failed.** What was done is recorded in the state. Fix the cause in a new pull request "
+            "(its plan shows what remains), or review `reconciler plan` and run the apply workflow by hand "
+            "with that plan's digest."
+        )
     if report.events:
         return (
             "❌ **The apply stopped before it finished** (killed or cancelled). The state records every "
