@@ -89,7 +89,7 @@ def test_apply_runs_each_workspace_alone_applies_only_the_reviewed_plan_and_repo
     # Platform secrets reach only the apply step, and it applies only the reviewed digest.
     with_secrets = [s for s in job["steps"] if "secrets" in str(s)]
     assert [s["name"] for s in with_secrets] == ["Apply"]
-    assert "--expect-digest \"$DIGEST\"" in with_secrets[0]["run"]
+    assert '--expect-digest "$DIGEST"' in with_secrets[0]["run"]
     assert "secrets" not in str(job.get("env", {}))
     assert "reconciler github reviewed-digest" in str(job["steps"])
     assert "state/$WORKSPACE.history" in str(job["steps"])
