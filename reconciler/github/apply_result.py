@@ -114,7 +114,8 @@ def _verdict(report: ApplyReport, errors: bool) -> str:
     if report.events:
         return (
             "❌ **The apply stopped before it finished** (killed or cancelled). The state records every "
-            "operation sent; the next apply resolves the unfinished ones and carries on."
+            "operation sent; the next apply looks up the unfinished ones first, so nothing is made twice. "
+            "Review a new plan (what remains) and apply it."
         )
     if errors:
         return "❌ **The apply did not run: nothing was sent.**"

@@ -111,7 +111,12 @@ def comment_author(client: GitHubClient, override: str | None) -> str:
 
 def is_ours(comment: IssueComment, workspace: str, author: str) -> bool:
     """Our plan comment for this workspace: the marker, and written by us (anyone can copy a marker)."""
-    if not marked_digest(comment.body, workspace)[0] or comment.author.casefold() != author.casefold():
+    return marked_digest(comment.body, workspace)[0] and written_by(comment, author)
+
+
+def written_by(comment: IssueComment, author: str) -> bool:
+    """Whether `author` (a login, as comment_author finds it) wrote the comment."""
+    if comment.author.casefold() != author.casefold():
         return False
     # A "[bot]" login is an App's (the Actions bot too): its comments must say so as well.
     return comment.author_type == "Bot" or not author.endswith("[bot]")
