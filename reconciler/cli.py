@@ -23,6 +23,7 @@ from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
 from reconciler.golive.enable import parse_duration
 from reconciler.model import Plan, TargetConfig
+from reconciler.plan.digest import parse_digest
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.policy.violations import Override
@@ -344,6 +345,12 @@ def plan(
     type=DURATION,
     help="Wait up to DURATION (40s, 5m, 1h) for the reviews of campaigns with activation: after_review.",
 )
+@click.option(
+    "--expect-digest",
+    metavar="SHA",
+    callback=lambda _ctx, _param, value: _digest(value),
+    help="Apply only if the plan made now has this digest (the reviewed plan's; sha256:... allowed).",
+)
 @policy_options
 @sandbox_option
 @var_option
@@ -360,6 +367,7 @@ def apply(
     target_patterns: tuple[str, ...],
     prune: bool,
     wait_for_review: float | None,
+    expect_digest: str | None,
     use_sandbox: bool,
     variables: dict[str, Any],
     overrides: list[Override],
@@ -380,10 +388,13 @@ def apply(
       reconciler apply
       reconciler plan --out plan.json && reconciler apply plan.json
       reconciler apply --sandbox --auto-approve      # against the local emulator
+      reconciler apply --auto-approve --expect-digest "$(reconciler github reviewed-digest)"  # CI, on merge
     """
     project = _project(ctx, use_sandbox)
     if plan_file and (target_patterns or refresh or prune):
         raise click.UsageError("a saved plan is applied as it is: --target, --refresh and --prune go to `plan`")
+    if plan_file and expect_digest:
+        raise click.UsageError("--expect-digest plans afresh: give it without PLANFILE (a saved plan checks its own)")
     human = sys.stderr if events == "-" else sys.stdout
     declined = False
 
@@ -415,6 +426,7 @@ def apply(
                 prune=prune,
                 wait_for_review=wait_for_review,
                 overrides=overrides,
+                expect_digest=expect_digest,
             )
     except KeyboardInterrupt:
         if human.isatty():
@@ -424,6 +436,13 @@ def apply(
         raise ReconcilerError("apply cancelled: nothing was changed")
     if result is not None and not result.ok:
         ctx.exit(1)
+
+
+def _digest(value: str | None) -> str | None:
+    try:
+        return None if value is None else parse_digest(value)
+    except ReconcilerError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 class Interrupted(Exception):

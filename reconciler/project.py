@@ -19,6 +19,7 @@ from reconciler.golive import Gate, waiting_members
 from reconciler.golive.enable import GoLive, go_live
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
+from reconciler.plan.digest import check_digest
 from reconciler.plan.planfile import read_plan_file
 from reconciler.policy.evaluate import check_overrides, frozen, gate, refuse_violations
 from reconciler.policy.violations import Override
@@ -34,6 +35,7 @@ from reconciler.status import CampaignStatus, campaign_statuses
 
 # Builds the connection to use for a set of targets: live APIs or the sandbox.
 Connect = Callable[[Mapping[str, TargetConfig]], Connection]
+
 
 @dataclass(frozen=True)
 class Project:
@@ -120,6 +122,7 @@ class Project:
         prune: bool = False,
         wait_for_review: float | None = None,
         overrides: Sequence[Override] = (),
+        expect_digest: str | None = None,
     ) -> ApplyResult | None:
         """Plan (or load a saved plan) and carry it out, holding the state lock throughout.
 
@@ -167,6 +170,7 @@ class Project:
                 plan = self._plan(compiled, state, target_patterns, connection if refresh else None, prune=prune)
                 gate(plan, compiled.policies, compiled.campaign_labels, overrides)
                 refuse_violations(plan)
+            check_digest(plan, expect_digest)  # what was reviewed is what is applied, or nothing
             result = asyncio.run(_execute(plan, connection, store, events, confirming, parallelism, on_error))
             gates = compiled.gates
             if target_patterns:  # --target: only the gated campaigns this plan reaches

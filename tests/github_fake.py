@@ -25,6 +25,7 @@ PR = 17
 PAGE_CAP = 2  # the fake serves at most this many comments per page, to exercise pagination
 ACTIONS_BOT = ("github-actions[bot]", "Bot")  # who GITHUB_TOKEN posts as
 NOT_FOR_INTEGRATIONS = {"message": "Resource not accessible by integration"}
+MERGE_SHA = "3f786850e387550fdab836ed7e6dc881de23001b"  # the commit PR was merged as, in tests that merge it
 
 
 @dataclass
@@ -44,8 +45,10 @@ class FakeGitHub:
     user_endpoint: bool = False
     next_id: int = 1000
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # issues and pull requests, by number
+    commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha -> its pull requests
 
     def reset(self) -> None:
+        self.commit_pulls.clear()
         self.comments.clear()
         self.issues.clear()
         self.requests.clear()
@@ -65,6 +68,18 @@ class FakeGitHub:
         }
         self.comments.setdefault(number, []).append(comment)
         return comment
+
+    def merge(self, number: int, sha: str = MERGE_SHA, *, merged: bool = True) -> None:
+        """Pull request `number` merged as commit `sha` (or, unmerged, merely containing it)."""
+        self.commit_pulls.setdefault(sha, []).append(
+            {
+                "number": number,
+                "html_url": f"https://github.example/{REPO}/pull/{number}",
+                "state": "closed",
+                "merged_at": "2026-06-01T12:00:00Z" if merged else None,
+                "merge_commit_sha": sha if merged else "0" * 40,
+            }
+        )
 
     def path(self, rest: str) -> str:
         """The request path of an API call, under the fake's /api/v3 prefix."""
@@ -136,8 +151,18 @@ class FakeGitHub:
                     return JSONResponse(comment)
             return JSONResponse({"message": "Not Found"}, status_code=404)
 
+        # --- commits: the pull requests of a merge commit (reviewed-digest, comment --apply-result) ---
+
+        async def commit_pulls(request: Request) -> JSONResponse:
+            if problem := denied(request):
+                return problem
+            return one_page(request, self.commit_pulls.get(request.path_params["sha"], []))
+
+        commit_routes = [Route("/repos/{owner}/{repo}/commits/{sha}/pulls", commit_pulls, methods=["GET"])]
+
         return Starlette(
             routes=[
+                *commit_routes,
                 Route("/user", user, methods=["GET"]),
                 Route("/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]),
                 Route("/repos/{owner}/{repo}/issues/comments/{comment_id:int}", edit_comment, methods=["PATCH"]),

@@ -127,7 +127,8 @@ def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_every_command_has_help_with_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     commands = (["validate"], ["plan"], ["apply"], ["status"], ["graph"], ["state", "list"], ["state", "show"],
-                ["state", "rm"], ["schema"], ["sandbox", "serve"], ["github", "comment"])  # fmt: skip
+                ["state", "rm"], ["schema"], ["sandbox", "serve"], ["github", "comment"],
+                ["github", "reviewed-digest"])  # fmt: skip
     for command in commands:
         code, out, _ = run(capsys, *command, "--help")
         assert code == 0 and "Example" in out, command

@@ -15,8 +15,9 @@ from reconciler.errors import ReconcilerError, SpecIssue
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
 from reconciler.github.client import GitHubClient
-from reconciler.github.comment import COMMENT_LIMIT, cut_markdown, marker
+from reconciler.github.comment import COMMENT_LIMIT, cut_markdown, marked_digest, marker
 from reconciler.model import Action, Change, Plan, RecordedResource, Resource, TargetConfig
+from reconciler.plan.digest import plan_digest
 from reconciler.plan.planfile import plan_to_json
 from reconciler.plan.render.markdown import render_markdown
 from reconciler.plan.render.text import NO_CHANGES
@@ -112,7 +113,7 @@ def ours(fake: FakeGitHub, workspace: str = "default") -> list[dict[str, Any]]:
     return [
         c
         for c in fake.comments.get(PR, [])
-        if c["body"].startswith(marker(workspace)) and (c["user"]["login"], c["user"]["type"]) == fake.identity
+        if marked_digest(c["body"], workspace)[0] and (c["user"]["login"], c["user"]["type"]) == fake.identity
     ]
 
 
@@ -286,7 +287,7 @@ def test_oversize_summary_is_cut_on_a_line_with_a_note(tmp_path, fake, env):
     body = comment["body"]
     assert len(body) <= COMMENT_LIMIT
     _balanced(body)
-    text = body.removeprefix(marker("default") + "\n")
+    text = body.split("\n", 1)[1]
     note = r"\n\n> Plan truncated: (\d+) characters omitted\. The full plan is in the workflow run's artifacts\.\n$"
     match = re.search(note, text)
     assert match
@@ -316,7 +317,7 @@ def test_no_changes_is_one_line(tmp_path, fake, env):
     result = run_comment(tmp_path, no_change_plan(), env)
     assert result.exit_code == 0, result.output
     [comment] = ours(fake)
-    assert comment["body"].splitlines() == [marker("default"), NO_CHANGES]
+    assert comment["body"].splitlines() == [marker("default", plan_digest(no_change_plan())), NO_CHANGES]
 
 
 def test_step_summary_gets_the_same_markdown(tmp_path, fake, env):
@@ -327,7 +328,7 @@ def test_step_summary_gets_the_same_markdown(tmp_path, fake, env):
     [comment] = ours(fake)
     written = summary.read_text()
     assert written.startswith("earlier step\n")  # appended, never overwritten
-    assert comment["body"].removeprefix(marker("default") + "\n").strip() in written
+    assert comment["body"].split("\n", 1)[1].strip() in written
     assert "<!--" not in written
 
 

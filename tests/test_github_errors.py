@@ -10,6 +10,7 @@ import json
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -19,10 +20,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from reconciler.cli import main
 from reconciler.github.cli import GitHubCommand, github
 from reconciler.github.comment import marker
-from reconciler.github.environment import Kind
+from reconciler.github.environment import Kind, Variable
 from reconciler.plan.planfile import plan_to_json
 from tests import github_fake
-from tests.github_fake import PR, TOKEN, FakeGitHub, serve
+from tests.github_fake import MERGE_SHA, PR, TOKEN, FakeGitHub, serve
 from tests.test_github import small_plan
 
 fake_server = github_fake.fake_server
@@ -58,19 +59,29 @@ def _closed_port_url(tmp: Path) -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}/api/v3"
 
 
-BAD_READ_PATHS: list[Bad] = [
+UNREADABLE_PATHS: list[Bad] = [
     lambda tmp: str(tmp / "missing.json"),
     lambda tmp: str(tmp),  # a directory
     lambda tmp: _file(b"{}")(tmp) + "/x.json",  # under a file
-    _file(b""),
     _file(b'{"a": "\xff\xfe"}'),  # not UTF-8
+    _fifo,
+]
+EMPTY_FILE = _file(b"")
+BAD_READ_PATHS: list[Bad] = [
+    *UNREADABLE_PATHS,
+    EMPTY_FILE,
     _file(b"<html>not json</html>"),
     _file(b"[1, 2]"),
     _file(b'"x"'),
     _file(b'{"pull_request": "17", "format_version": 1}'),  # JSON of the wrong shape
     _file(b'{"pull_request": {"number": true}}'),
-    _fifo,
 ]
+# Options whose files may hold more than BAD_READ_PATHS allows: any text is a log, and an empty
+# events file is an apply that sent nothing.
+BAD_FOR_OPTION: dict[str, list[Bad]] = {
+    "--log": UNREADABLE_PATHS,
+    "--apply-result": [bad for bad in BAD_READ_PATHS if bad is not EMPTY_FILE],
+}
 BAD_APPEND_PATHS: list[Bad] = [
     lambda tmp: str(tmp),  # a directory
     lambda tmp: str(tmp / "missing" / "summary.md"),
@@ -114,37 +125,86 @@ BAD_ANSWERS = {
 }
 
 
-
 def _good_plan(directory: Path) -> str:
     path = directory / "plan.json"
     path.write_text(json.dumps(plan_to_json(small_plan())))
     return str(path)
 
 
+def _good_events(directory: Path) -> str:
+    path = directory / "events.jsonl"
+    path.write_text(json.dumps({"event": "apply:done", "counts": {"done": 2}, "message": "ok"}) + "\n")
+    return str(path)
+
+
+def _good_log(directory: Path) -> str:
+    path = directory / "errors.log"
+    path.write_text("")
+    return str(path)
+
+
 # A good value for each path or required option (given a directory for it), so that the others
 # can be made bad one at a time. A new option without an entry here fails the sweep.
-GOOD_OPTIONS: dict[str, Callable[[Path], str]] = {"--plan": _good_plan}
+GOOD_OPTIONS: dict[str, Callable[[Path], str]] = {
+    "--plan": _good_plan,
+    "--apply-result": _good_events,
+    "--log": _good_log,
+}
+# The ways of running a command that take different options: each option and the variables it leaves unread.
+MODES: dict[str, list[tuple[tuple[str, ...], set[str]]]] = {
+    "comment": [(("--plan",), {"GITHUB_SHA"}), (("--apply-result", "--log"), {"GITHUB_EVENT_PATH"})],
+}
 
 
-def commands() -> list[tuple[str, GitHubCommand]]:
-    found = sorted(github.commands.items())
-    for name, command in found:
+@dataclass(frozen=True)
+class Run:
+    """One good way of running a command: its path and required options, and the variables it reads."""
+
+    name: str
+    command: GitHubCommand
+    options: tuple[str, ...]
+    environment: tuple[Variable, ...]
+
+
+def commands() -> list[Run]:
+    runs = []
+    for name, command in sorted(github.commands.items()):
         assert isinstance(command, GitHubCommand), f"github {name} must declare the environment it reads"
-    return found  # type: ignore[return-value]
-
-
-def path_options(command: click.Command) -> list[str]:
-    return [p.opts[0] for p in command.params if isinstance(p, click.Option) and isinstance(p.type, click.Path)]
-
-
-def good_argv(name: str, command: click.Command, tmp: Path) -> list[str]:
-    argv = ["github", name]
-    for param in command.params:
-        if isinstance(param, click.Option) and (param.required or isinstance(param.type, click.Path)):
-            option = param.opts[0]
+        options = tuple(
+            p.opts[0]
+            for p in command.params
+            if isinstance(p, click.Option) and (p.required or isinstance(p.type, click.Path))
+        )
+        for option in options:
             assert option in GOOD_OPTIONS, f"github {name} {option}: add a good value to GOOD_OPTIONS"
-            argv += [option, GOOD_OPTIONS[option](tmp)]
+        modes = MODES.get(name, [(options, set())])
+        assert {o for mode, _ in modes for o in mode} == set(options), f"github {name}: MODES misses an option"
+        for mode, unread in modes:
+            environment = tuple(v for v in command.environment if v.name not in unread)
+            runs.append(Run(name, command, mode, environment))
+    return runs
+
+
+def good_argv(run: Run, tmp: Path) -> list[str]:
+    argv = ["github", run.name]
+    for option in run.options:
+        argv += [option, GOOD_OPTIONS[option](tmp)]
     return argv
+
+
+def path_options(run: Run) -> list[str]:
+    paths = {p.opts[0] for p in run.command.params if isinstance(p, click.Option) and isinstance(p.type, click.Path)}
+    return [option for option in run.options if option in paths]
+
+
+REVIEWED = "ab" * 32  # the digest our plan comment keeps
+
+
+def merged_and_reviewed(fake: FakeGitHub, ours: bool = True) -> None:
+    """PR merged as MERGE_SHA, with (when `ours`) our plan comment keeping a digest."""
+    fake.merge(PR)
+    if ours:
+        fake.add(PR, f"{marker('default', REVIEWED)}\nan earlier plan")
 
 
 @pytest.fixture()
@@ -156,12 +216,14 @@ def environment(tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatc
         "GITHUB_TOKEN": TOKEN,
         "GITHUB_REPOSITORY": github_fake.REPO,
         "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_SHA": MERGE_SHA,
         "GITHUB_API_URL": fake.base_url,
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("RECONCILER_GITHUB_AUTHOR", raising=False)
+    merged_and_reviewed(fake)
     return values
 
 
@@ -185,42 +247,42 @@ def assert_one_line_error(code: int, out: str, err: str, *names: str) -> None:
 
 def test_a_good_run_succeeds_for_every_command(tmp_path, environment, fake, capsys):
     """The baseline the sweeps below spoil one input at a time."""
-    for name, command in commands():
-        code, out, err = run(capsys, good_argv(name, command, tmp_path))
+    for command in commands():
+        code, out, err = run(capsys, good_argv(command, tmp_path))
         assert code == 0, err
         assert fake.requests
 
 
 def test_every_path_option_rejects_bad_files(tmp_path, environment, fake, capsys):
     swept = 0
-    for name, command in commands():
+    for command in commands():
         for option in path_options(command):
-            for bad in BAD_READ_PATHS:
-                scratch = tmp_path / f"{name}{option}-{swept}"
+            for bad in BAD_FOR_OPTION.get(option, BAD_READ_PATHS):
+                scratch = tmp_path / f"{command.name}{option}-{swept}"
                 scratch.mkdir()
-                argv = good_argv(name, command, scratch)
+                argv = good_argv(command, scratch)
                 argv[argv.index(option) + 1] = value = _value(bad, scratch)
                 code, out, err = run(capsys, argv)
                 assert_one_line_error(code, out, err, value)
                 swept += 1
-    assert swept >= len(BAD_READ_PATHS)  # at least --plan
+    assert swept >= 2 * len(BAD_READ_PATHS)  # at least --plan and --apply-result
     assert not any(method in ("POST", "PATCH") for method, _ in fake.requests)  # nothing posted
 
 
 def test_every_environment_variable_rejects_bad_values(tmp_path, environment, fake, monkeypatch, capsys):
     swept = set()
-    for name, command in commands():
+    for command in commands():
         for variable in command.environment:
             cases = BAD_BY_KIND[variable.kind] + ([""] if variable.required else [])
             for i, bad in enumerate(cases):
-                scratch = tmp_path / f"{name}-{variable.name}-{i}"
+                scratch = tmp_path / f"{command.name}-{command.options}-{variable.name}-{i}"
                 scratch.mkdir()
                 with monkeypatch.context() as patch:
                     patch.setenv(variable.name, _value(bad, scratch))
-                    code, out, err = run(capsys, good_argv(name, command, scratch))
+                    code, out, err = run(capsys, good_argv(command, scratch))
                 assert_one_line_error(code, out, err, variable.name)
                 swept.add(variable.name)
-    assert {"GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH", "GITHUB_API_URL"} <= swept
+    assert {"GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_API_URL"} <= swept
     assert "GITHUB_STEP_SUMMARY" in swept
     assert not any(method in ("POST", "PATCH") for method, _ in fake.requests)
 
@@ -230,19 +292,20 @@ def test_every_github_request_rejects_bad_answers(tmp_path, environment, fake, c
     def start_over(broken: dict[tuple[str, str], Response]) -> None:
         fake.reset()
         fake.broken.update(broken)
-        if ours_exists:
-            fake.add(PR, f"{marker('default')}\nan earlier plan")
+        merged_and_reviewed(fake, ours_exists)
 
-    for name, command in commands():
+    for command in commands():
+        if command.name == "reviewed-digest" and not ours_exists:
+            continue  # it reads our comment: without one, a good run fails (test_github_reviewed.py)
         start_over({})
-        code, _, err = run(capsys, good_argv(name, command, tmp_path))
+        code, _, err = run(capsys, good_argv(command, tmp_path))
         assert code == 0, err
         requests = sorted(set(fake.requests))
-        assert len(requests) >= 3  # who am I, the comments, then a POST or a PATCH
+        assert len(requests) >= 2  # at least a lookup (the comments, or the merged pull request) and a post
         for request in requests:
             for answer_name, answer in BAD_ANSWERS.items():
                 start_over({request: answer()})
-                code, out, err = run(capsys, good_argv(name, command, tmp_path))
+                code, out, err = run(capsys, good_argv(command, tmp_path))
                 assert_one_line_error(code, out, err, "GitHub API", request[0])
                 assert len(err) < 600, f"{request} {answer_name}: {err}"
                 assert request in fake.requests
@@ -254,6 +317,6 @@ def test_next_page_link_to_another_host_is_not_followed(tmp_path, environment, f
     with serve(elsewhere.asgi()) as other:
         listing = ("GET", fake.path(f"/repos/{github_fake.REPO}/issues/{PR}/comments"))
         fake.broken[listing] = JSONResponse([], headers={"Link": f'<{other}/api/v3/steal?page=2>; rel="next"'})
-        code, out, err = run(capsys, good_argv("comment", github.commands["comment"], tmp_path))
+        code, out, err = run(capsys, good_argv(commands()[0], tmp_path))
     assert_one_line_error(code, out, err, "next-page link", other)
     assert elsewhere.requests == []

@@ -129,14 +129,33 @@ def test_drift_runs_on_a_schedule_per_workspace_with_least_privilege():
         assert checkout["with"]["persist-credentials"] is False
 
 
-def test_apply_never_runs_twice_at_once_and_is_gated():
+def test_apply_runs_each_workspace_alone_applies_only_the_reviewed_plan_and_reports_it():
     apply = load(ROOT / ".github" / "workflows" / "apply.yml")
     assert apply["on"]["push"] == {"branches": ["main"], "paths": ["specs/**"]}
-    assert apply["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
-    [job] = apply["jobs"].values()
+    assert set(apply["on"]["workflow_dispatch"]["inputs"]) == {"workspace", "digest"}
+    assert apply["permissions"] == {}
+    jobs = apply["jobs"]
+    assert set(jobs) == {"workspaces", "apply", "report"}
+    assert jobs["workspaces"]["if"] == "github.ref == 'refs/heads/main'"
+    assert "reconciler workspaces --format json" in str(jobs["workspaces"]["steps"])
+    assert jobs["workspaces"]["permissions"] == {"contents": "read"}
+
+    job = jobs["apply"]
+    assert job["needs"] == "workspaces"
+    assert job["strategy"]["matrix"] == {"workspace": "${{ fromJSON(needs.workspaces.outputs.list) }}"}
+    assert job["concurrency"] == {"group": "reconciler-apply-${{ matrix.workspace }}", "cancel-in-progress": False}
     assert job["environment"] == "production"
-    assert job["permissions"] == {"contents": "write"}
-    # Platform secrets reach only the apply step.
-    with_secrets = [s["name"] for s in job["steps"] if "secrets" in str(s)]
-    assert with_secrets == ["Apply"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "read"}
+    # Platform secrets reach only the apply step, and it applies only the reviewed digest.
+    with_secrets = [s for s in job["steps"] if "secrets" in str(s)]
+    assert [s["name"] for s in with_secrets] == ["Apply"]
+    assert '--expect-digest "$DIGEST"' in with_secrets[0]["run"]
     assert "secrets" not in str(job.get("env", {}))
+    assert "reconciler github reviewed-digest" in str(job["steps"])
+    assert "state/$WORKSPACE.history" in str(job["steps"])
+
+    # Only the job without platform secrets may write to pull requests.
+    report = jobs["report"]
+    assert report["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "secrets" not in str(report)
+    assert "--apply-result" in str(report["steps"])

@@ -41,6 +41,14 @@ class Issue:
     is_pull_request: bool  # the issues listing also serves pull requests, marked by a pull_request key
 
 
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    html_url: str
+    merged: bool  # merged_at is set (a closed, unmerged pull request has none)
+    merge_commit_sha: str | None
+
+
 class GitHubAPIError(ReconcilerError):
     """GitHub answered with an error status; `status` lets a caller recover from a 403 or 404."""
 
@@ -104,6 +112,11 @@ class GitHubClient:
         """Change an issue's `body`, `title`, `state` or `state_reason`."""
         url = f"/repos/{repo}/issues/{number}"
         return _issue(self._object("PATCH", url, json=fields), f"PATCH {self._path(url)}")
+
+    def list_commit_pulls(self, repo: str, sha: str) -> Iterator[PullRequest]:
+        """The pull requests associated with a commit: those it was merged by, or is the head of."""
+        for item, where in self._pages(f"/repos/{repo}/commits/{sha}/pulls"):
+            yield _pull_request(item, where)
 
     def _pages(self, url: str, **query: str) -> Iterator[tuple[Any, str]]:
         """Every item of a listing with where it came from, following the Link header."""
@@ -225,6 +238,17 @@ def _author(data: dict[str, Any], where: str) -> tuple[str, str]:
     if not isinstance(user, dict):
         raise ReconcilerError(f"GitHub API {where}: user is {_kind(user)}, expected an object or null.")
     return _get(user, "login", str, where, default=""), _get(user, "type", str, where, default="")
+
+
+def _pull_request(data: Any, where: str) -> PullRequest:
+    if not isinstance(data, dict):
+        raise ReconcilerError(f"GitHub API {where} is {_kind(data)}, expected a pull request object.")
+    return PullRequest(
+        number=_get(data, "number", int, where),
+        html_url=_get(data, "html_url", str, where),
+        merged=_get(data, "merged_at", str, where, default=None) is not None,
+        merge_commit_sha=_get(data, "merge_commit_sha", str, where, default=None),
+    )
 
 
 _REQUIRED = object()

@@ -14,6 +14,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.github.client import GitHubAPIError, GitHubClient, Issue, IssueComment
 from reconciler.github.environment import STEP_SUMMARY, PullRequestContext
 from reconciler.model import Plan
+from reconciler.plan.digest import plan_digest
 from reconciler.plan.render.markdown import render_markdown
 from reconciler.plan.render.text import NO_CHANGES
 
@@ -26,9 +27,22 @@ _DETAILS_OPEN = re.compile(r"<details[\s>]", re.IGNORECASE)
 _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 
 
-def marker(workspace: str) -> str:
-    """The hidden first line that identifies this workspace's plan comment."""
-    return f"<!-- reconciler:plan workspace={workspace} -->"
+# The hidden first line of a plan comment. Comments from before the digest existed have none.
+_MARKER = re.compile(r"<!-- reconciler:plan workspace=(?P<workspace>\S+)(?: digest=(?P<digest>[0-9a-f]{64}))? -->")
+
+
+def marker(workspace: str, digest: str | None = None) -> str:
+    """The hidden first line that identifies this workspace's plan comment and keeps the plan's digest."""
+    kept = f" digest={digest}" if digest else ""
+    return f"<!-- reconciler:plan workspace={workspace}{kept} -->"
+
+
+def marked_digest(body: str, workspace: str) -> tuple[bool, str | None]:
+    """Whether `body` is a plan comment of `workspace`, and the digest its marker keeps (None if none)."""
+    match = _MARKER.fullmatch(body.split("\n", 1)[0])
+    if match is None or match["workspace"] != workspace:
+        return False, None
+    return True, match["digest"]
 
 
 def plan_markdown(plan: Plan, limit: int = COMMENT_LIMIT) -> str:
@@ -95,9 +109,9 @@ def comment_author(client: GitHubClient, override: str | None) -> str:
     return override or client.authenticated_login() or ACTIONS_BOT
 
 
-def is_ours(comment: IssueComment, head: str, author: str) -> bool:
+def is_ours(comment: IssueComment, workspace: str, author: str) -> bool:
     """Our plan comment for this workspace: the marker, and written by us (anyone can copy a marker)."""
-    return comment.body.startswith(head) and written_by(comment, author)
+    return marked_digest(comment.body, workspace)[0] and written_by(comment, author)
 
 
 def written_by(item: IssueComment | Issue, author: str) -> bool:
@@ -115,7 +129,7 @@ def post_plan_comment(plan: Plan, workspace: str, context: PullRequestContext, a
     so the summary is there even when the comment cannot be posted (fork pull requests).
     `author` overrides whose comment counts as ours (see comment_author).
     """
-    head = marker(workspace)
+    head = marker(workspace, plan_digest(plan))
     markdown = plan_markdown(plan, COMMENT_LIMIT - len(head) - 1)
     body = f"{head}\n{markdown}"
     if context.step_summary is not None:
@@ -125,7 +139,7 @@ def post_plan_comment(plan: Plan, workspace: str, context: PullRequestContext, a
     with GitHubClient(context.token, context.api_url) as client:
         login = comment_author(client, author)
         # The newest of ours: after a fallback post below, that is the one edited next time.
-        existing = [c for c in client.list_issue_comments(repo, number) if is_ours(c, head, login)]
+        existing = [c for c in client.list_issue_comments(repo, number) if is_ours(c, workspace, login)]
         if existing:
             try:
                 return client.update_issue_comment(repo, existing[-1].id, body).html_url

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -43,10 +44,12 @@ TOKEN = Variable("GITHUB_TOKEN", Kind.SECRET, True, "token for the REST API: `en
 REPOSITORY = Variable("GITHUB_REPOSITORY", Kind.VALUE, True, "OWNER/NAME of the repository")
 EVENT_PATH = Variable("GITHUB_EVENT_PATH", Kind.READ_PATH, True, "the triggering event's JSON (the pull request)")
 API_URL = Variable("GITHUB_API_URL", Kind.URL, False, f"REST API root (default {DEFAULT_API_URL})")
-STEP_SUMMARY = Variable("GITHUB_STEP_SUMMARY", Kind.APPEND_PATH, False, "the job summary; the plan is appended")
+STEP_SUMMARY = Variable("GITHUB_STEP_SUMMARY", Kind.APPEND_PATH, False, "the job summary; the comment is appended")
+SHA = Variable("GITHUB_SHA", Kind.VALUE, False, "the commit applied, merged from a pull request (default: git HEAD)")
 
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry: printable ASCII, no spaces
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 object names
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,25 @@ def repository_context(environ: Mapping[str, str]) -> RepositoryContext:
     )
 
 
+def current_commit(environ: Mapping[str, str], directory: Path) -> str:
+    """The commit being applied: GITHUB_SHA, else `git rev-parse HEAD` in `directory`."""
+    sha = environ.get(SHA.name)
+    if sha is None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ReconcilerError(f"{SHA.name} is not set and `git rev-parse HEAD` could not run: {exc}.") from None
+        if done.returncode != 0:
+            problem = " ".join(done.stderr.split()) or f"exit {done.returncode}"
+            raise ReconcilerError(f"{SHA.name} is not set and `git rev-parse HEAD` in {directory} failed: {problem}.")
+        sha = done.stdout.strip()
+    if not _COMMIT.fullmatch(sha):
+        raise ReconcilerError(f"{SHA.name}={sha!r} is not a commit id (40 or 64 lowercase hex digits).")
+    return sha
+
+
 def api_url(value: str) -> str:
     """The API root, refused unless it is an http(s) URL with a host and no credentials in it."""
     if "@" in value:  # userinfo; not shown, since what precedes the @ may be a password
@@ -115,7 +137,9 @@ def api_url(value: str) -> str:
 
 
 def _bad_url(value: str, problem: str) -> ReconcilerError:
-    return ReconcilerError(f"{API_URL.name}={value!r} {problem}; expected e.g. {DEFAULT_API_URL} or https://HOST/api/v3.")
+    return ReconcilerError(
+        f"{API_URL.name}={value!r} {problem}; expected e.g. {DEFAULT_API_URL} or https://HOST/api/v3."
+    )
 
 
 def pull_request_number(event_path: str) -> int:

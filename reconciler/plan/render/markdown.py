@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from reconciler.model import Action, Change, Plan
+from reconciler.plan.digest import plan_digest
 from reconciler.plan.lifecycle import spending_removals
 from reconciler.plan.render.text import (
     NO_CHANGES,
@@ -59,6 +60,7 @@ def render_markdown(plan: Plan, details_limit: int | None = None) -> str:
         "has_changes": plan.has_changes,
         "no_changes": NO_CHANGES,
         "summary_line": summary_line(plan),
+        "digest": plan_digest(plan),
         "summary": [(_ACTION_LABELS[Action(a)], n) for a, n in plan.summary.items()],
         **_spend_context(plan),
         "warnings": plan.warnings,
@@ -108,9 +110,13 @@ class _Section:
 
     @property
     def fence(self) -> str:
-        """A code fence longer than any run of backticks in the diff, so values cannot close it."""
-        longest = max((len(run) for run in re.findall(r"`+", self.diff)), default=0)
-        return "`" * max(3, longest + 1)
+        return code_fence(self.diff)
+
+
+def code_fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text`, so its content cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _diff(plan: Plan, changes: list[Change]) -> str:
