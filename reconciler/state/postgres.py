@@ -260,7 +260,9 @@ class PostgresStore:
             finally:
                 with self._mutex:
                     self._state = None
-                with database_errors(self.url):
+                # A session that died (ended by `unlock --force`, a lost connection) cannot remove its row:
+                # the next holder finds it stale. Its error must not hide the one that ended the apply.
+                with contextlib.suppress(psycopg.Error):
                     session.execute(f"DELETE FROM reconciler_locks WHERE {_KEY} AND lock_id = %(lock_id)s",
                                     {**self._key, "lock_id": self._lock_id})  # fmt: skip
                 self._lock_id = None
