@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.state import LocalFileStore
+from reconciler.state import LocalFileStore, StateLockedError
 from reconciler.state.backend import redact_url
 from reconciler.state.postgres import PostgresStore
 from tests.e2e import Sandbox, broadstreet_project, counts, expected_counts, run_reconciler, start_reconciler
@@ -166,3 +166,20 @@ def test_bad_urls_are_one_line_errors_without_the_password(tmp_path: Path, sandb
         output = result.stdout + result.stderr
         assert result.returncode == 1 and expected in output, output
         assert PASSWORD not in output and "Traceback" not in output and output.count("\n") == 1
+
+
+def test_file_store_lock_timeout_and_unlock(tmp_path: Path, sandbox: Sandbox) -> None:
+    project = broadstreet_project(tmp_path, sandbox.url, campaigns=1)
+    lock = project / "state" / "default.lock"
+    holder = LocalFileStore(project)
+    with holder.lock("apply"):
+        started = time.monotonic()
+        with pytest.raises(StateLockedError, match=r"waited 0.3s"), LocalFileStore(project).lock("plan", 0.3):
+            pass
+        assert time.monotonic() - started >= 0.3
+        explained = run_reconciler(project, "state", "unlock")
+        assert explained.returncode == 1 and "still running" in explained.stderr
+    lock.write_text(json.dumps({"host": "ci-7", "pid": 4242, "user": "deploy", "operation": "apply", "since": "x"}))
+    forced = ok(project, "state", "unlock", "--force")  # left by a killed process: nobody flocks it
+    assert f"Warning: removed the stale lock {lock} of pid 4242 on host ci-7, user deploy" in forced
+    assert not lock.exists()
