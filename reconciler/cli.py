@@ -29,7 +29,7 @@ from reconciler.policy.violations import Override
 from reconciler.project import Connect, Project
 from reconciler.providers.base import ProviderError
 from reconciler.spec.loader import read_var_file, var_value
-from reconciler.state.backend import STATE_URL_ENV
+from reconciler.state.backend import STATE_URL_ENV, redact_url
 from reconciler.state.cli import register as register_state_commands
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -858,7 +858,7 @@ def _scrubbed(text: str) -> str:
     from reconciler.providers.http import Redactor
 
     secret_names = ("TOKEN", "SECRET", "PASSWORD", "KEY")
-    return Redactor(v for k, v in os.environ.items() if any(n in k.upper() for n in secret_names))(text)
+    return redact_url(Redactor(v for k, v in os.environ.items() if any(n in k.upper() for n in secret_names))(text))
 
 
 def _fail(message: str) -> NoReturn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -107,7 +108,9 @@ HOLD = """
 """
 
 
-def test_lock_names_its_holder_waits_and_is_taken_over_when_killed(pg_url: str) -> None:
+def test_lock_names_its_holder_waits_and_is_taken_over_when_killed(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     holder = run_holder(pg_url, HOLD)
     try:
         started = time.monotonic()
@@ -132,8 +135,10 @@ def test_lock_names_its_holder_waits_and_is_taken_over_when_killed(pg_url: str) 
         if not (store.lock_holder() or stale).alive:
             break
         time.sleep(0.1)
-    with store.lock("apply", timeout=5):
+    with caplog.at_level(logging.WARNING), store.lock("apply", timeout=5):
         store.record("bs:zone/a", resource("bs:zone/a", "1"))
+    assert "took over the stale state lock of postgresql://reconciler:***@" in caplog.text
+    assert f"left by pid {holder.pid} on host" in caplog.text and PASSWORD not in caplog.text
     assert store.lock_holder() is None
 
 
@@ -169,3 +174,33 @@ def test_bad_password_and_refused_connection_are_one_line_without_the_password(p
     with pytest.raises(ReconcilerError, match="state database") as error:
         PostgresStore(pg_url.replace(f":{port}/", ":1/")).read()
     assert PASSWORD not in str(error.value)
+
+
+def test_a_writer_that_lost_its_lock_never_overwrites(pg_url: str) -> None:
+    first, second = PostgresStore(pg_url), PostgresStore(pg_url)
+    with first.lock("apply"):
+        first.record("bs:zone/a", resource("bs:zone/a", "1"))
+        assert "ended its database session" in (second.break_lock() or "")  # `state unlock --force`
+        with second.lock("apply"):
+            second.record("bs:zone/b", resource("bs:zone/b", "2"))
+            with pytest.raises(ReconcilerError, match="no longer holds the state lock"):
+                first.record("bs:zone/c", resource("bs:zone/c", "3"))
+        with pytest.raises(ReconcilerError, match="no longer holds the state lock"):
+            first.record("bs:zone/c", resource("bs:zone/c", "3"))  # refused from then on, even with the lock free
+    assert set(PostgresStore(pg_url).read().resources) == {"bs:zone/a", "bs:zone/b"}
+
+
+def test_a_new_migration_upgrades_an_existing_database(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = PostgresStore(pg_url)
+    with store.lock("apply"):
+        store.record("bs:zone/a", resource("bs:zone/a", "1"))
+    monkeypatch.setattr(
+        "reconciler.state.postgres.MIGRATIONS", [*MIGRATIONS, ("CREATE TABLE reconciler_runs (id text)",)]
+    )
+    assert set(PostgresStore(pg_url).read().resources) == {"bs:zone/a"}
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM reconciler_schema").fetchone() == (len(MIGRATIONS) + 1,)
+        assert conn.execute("SELECT count(*) FROM reconciler_runs").fetchone() == (0,)
+    monkeypatch.undo()
+    with pytest.raises(ReconcilerError, match="schema version 2, newer than this reconciler's 1: upgrade"):
+        PostgresStore(pg_url).read()

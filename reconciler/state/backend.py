@@ -49,22 +49,25 @@ def open_store(
         return LocalFileStore(
             project_dir, workspace, sandbox=sandbox, endpoint_of=endpoint_of, lock_timeout=lock_timeout
         )
-    scheme = url.partition(":")[0].lower()
-    if scheme not in POSTGRES_SCHEMES or "://" not in url:
-        raise ReconcilerError(
-            f"state URL {redact_url(url)!r} (--state-url or ${STATE_URL_ENV}): unsupported; use "
-            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE, or none for the files under state/"
-        )
+    _check_scheme(url)
     from reconciler.state.postgres import PostgresStore  # psycopg is loaded only when a database is used
 
     return PostgresStore(url, workspace, sandbox=sandbox, endpoint_of=endpoint_of, lock_timeout=lock_timeout)
 
 
 def workspaces(project_dir: Path, url: str | None) -> list[str]:
-    """The workspaces the store holds a state for, sorted."""
+    """The workspaces the store holds a (live) state for, sorted."""
     if not url:
         return list_workspaces(project_dir)
+    _check_scheme(url)
     from reconciler.state.postgres import list_workspaces as list_database_workspaces
 
-    open_store(project_dir, "default", url=url)  # checks the URL's scheme
     return list_database_workspaces(url)
+
+
+def _check_scheme(url: str) -> None:
+    if url.partition(":")[0].lower() not in POSTGRES_SCHEMES or "://" not in url:
+        raise ReconcilerError(
+            f"state URL {redact_url(url)!r} (--state-url or ${STATE_URL_ENV}): unsupported; use "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE, or none for the files under state/"
+        )

@@ -254,12 +254,13 @@ class PostgresStore:
                     if self._journal_rows:  # left by a crash: fold it in now
                         self._write_snapshot(self._state)
                 yield
-                with self._mutex:
-                    if self._failure is None:
-                        self._write_snapshot(self._locked_state())
             finally:
                 with self._mutex:
-                    self._state = None
+                    try:
+                        if self._failure is None and self._state is not None:
+                            self._write_snapshot(self._state)
+                    finally:
+                        self._state = None
                 # A session that died (ended by `unlock --force`, a lost connection) cannot remove its row:
                 # the next holder finds it stale. Its error must not hide the one that ended the apply.
                 with contextlib.suppress(psycopg.Error):
