@@ -61,7 +61,9 @@ def register(
         """
         project = state_project(ctx)
         files, files_name, backend_name = files_and_backend(project, "push")
-        click.echo(copy_state(files, project.store, force=force, source_name=files_name, target_name=backend_name))
+        done = copy_state(files, project.store, operation="state push", force=force,
+                          source_name=files_name, target_name=backend_name)  # fmt: skip
+        click.echo(done)
 
     @state.command("pull")
     @click.option("--force", is_flag=True, help="Replace a different or newer state/WORKSPACE.json.")
@@ -79,7 +81,9 @@ def register(
         """
         project = state_project(ctx)
         files, files_name, backend_name = files_and_backend(project, "pull")
-        click.echo(copy_state(project.store, files, force=force, source_name=backend_name, target_name=files_name))
+        done = copy_state(project.store, files, operation="state pull", force=force,
+                          source_name=backend_name, target_name=files_name)  # fmt: skip
+        click.echo(done)
 
     @state.command("unlock")
     @click.option("--force", is_flag=True, help="Remove the lock, whoever holds it.")

@@ -6,13 +6,15 @@ from reconciler.errors import ReconcilerError
 from reconciler.state.store import StateStore
 
 
-def copy_state(source: StateStore, target: StateStore, *, force: bool, source_name: str, target_name: str) -> str:
+def copy_state(
+    source: StateStore, target: StateStore, *, operation: str, force: bool, source_name: str, target_name: str
+) -> str:
     """Make `target` hold `source`'s state; returns what was done.
 
     Refused (nothing written) when `target` holds another lineage, or the same one further on
     (a higher serial: it has writes `source` lacks), unless `force`. Both locks are held throughout.
     """
-    with source.lock("state copy"), target.lock("state copy"):
+    with source.lock(operation), target.lock(operation):
         state, current = source.read(), target.read()
         if state.serial == 0:
             raise ReconcilerError(f"{source_name} holds no state for this workspace: nothing to copy")
