@@ -30,6 +30,8 @@ from reconciler.policy.violations import Override
 from reconciler.project import Connect, Project
 from reconciler.providers.base import ProviderError
 from reconciler.spec.loader import read_var_file, var_value
+from reconciler.state.backend import STATE_URL_ENV, redact_url
+from reconciler.state.cli import register as register_state_commands
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -41,7 +43,8 @@ def _project(ctx: click.Context, sandbox: bool = False) -> Project:
     """The project that -C and --workspace name: after the subcommand if given there, else before it."""
     root = ctx.find_root().params
     directory = Path(ctx.meta.get("project_dir", root["project_dir"]))
-    return Project(directory, ctx.meta.get("workspace", root["workspace"]), sandbox)
+    workspace = ctx.meta.get("workspace", root["workspace"])
+    return Project(directory, workspace, sandbox, root["state_url"], ctx.meta.get("lock_timeout", 0.0))
 
 
 def _given_after_the_subcommand(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -103,6 +106,18 @@ class _Duration(click.ParamType):
 
 
 DURATION = _Duration()
+
+
+def lock_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--lock-timeout DURATION, read by _project."""
+    return click.option(
+        "--lock-timeout",
+        metavar="DURATION",
+        type=DURATION,
+        expose_value=False,
+        callback=_given_after_the_subcommand,
+        help="Wait up to DURATION (30s, 5m) for the workspace lock (default: fail at once, naming its holder).",
+    )(command)
 
 
 def _as_text(name: str, content: str) -> str:
@@ -199,8 +214,15 @@ def _use_color() -> bool:
     show_envvar=True,
     help="State workspace: state/NAME.json. -C and --workspace may also follow the subcommand.",
 )
+@click.option(
+    "--state-url",
+    metavar="URL",
+    envvar=STATE_URL_ENV,
+    show_envvar=True,
+    help="Keep the state in this PostgreSQL database (postgresql://USER:PASSWORD@HOST/DB) instead of state/.",
+)
 @click.version_option(package_name="reconciler")
-def cli(project_dir: str, workspace: str) -> None:
+def cli(project_dir: str, workspace: str, state_url: str | None) -> None:
     """Ad operations as code: plan and apply ad campaigns declared in YAML.
 
     \b
@@ -354,6 +376,7 @@ def plan(
 @policy_options
 @sandbox_option
 @var_option
+@lock_timeout_option
 @project_options
 @click.pass_context
 def apply(
@@ -579,6 +602,7 @@ def state_show(ctx: click.Context, address: str) -> None:
 
 @state.command("rm")
 @click.argument("address")
+@lock_timeout_option
 @project_options
 @click.pass_context
 def state_rm(ctx: click.Context, address: str) -> None:
@@ -599,6 +623,8 @@ def state_rm(ctx: click.Context, address: str) -> None:
 @state.command("mv")
 @click.argument("old")
 @click.argument("new")
+@lock_timeout_option
+@project_options
 @click.pass_context
 def state_mv(ctx: click.Context, old: str, new: str) -> None:
     """Record the object at OLD under NEW (same target and type), keeping its platform id.
@@ -624,6 +650,7 @@ def state_mv(ctx: click.Context, old: str, new: str) -> None:
 @click.option("--name-contains", metavar="TEXT", help="Only objects whose platform name contains TEXT (any case).")
 @sandbox_option
 @var_option
+@lock_timeout_option
 @project_options
 @click.pass_context
 def import_(
@@ -693,6 +720,7 @@ def _inside_specs(directory: Path, out: Path) -> Path:
 @click.argument("platform_id", metavar="ID")
 @sandbox_option
 @var_option
+@lock_timeout_option
 @project_options
 @click.pass_context
 def state_import(
@@ -797,6 +825,9 @@ def sandbox_serve(
 
 
 cli.add_command(github)
+register_state_commands(
+    cli, state, project_of=_project, project_options=project_options, lock_timeout_option=lock_timeout_option
+)
 
 
 BUG_ENV = "RECONCILER_DEBUG"
@@ -846,7 +877,7 @@ def _scrubbed(text: str) -> str:
     from reconciler.providers.http import Redactor
 
     secret_names = ("TOKEN", "SECRET", "PASSWORD", "KEY")
-    return Redactor(v for k, v in os.environ.items() if any(n in k.upper() for n in secret_names))(text)
+    return redact_url(Redactor(v for k, v in os.environ.items() if any(n in k.upper() for n in secret_names))(text))
 
 
 def _fail(message: str) -> NoReturn:

@@ -28,7 +28,8 @@ from reconciler.refresh import refresh
 from reconciler.spec.compile import Compiled, compile_specs
 from reconciler.spec.files import FileRefused, regular_file
 from reconciler.spec.loader import load_specs
-from reconciler.state import LocalFileStore, State, StateStore
+from reconciler.state import State, StateStore
+from reconciler.state.backend import open_store
 from reconciler.state.local import workspace_files
 from reconciler.state.store import SANDBOX_ENDPOINT
 from reconciler.status import CampaignStatus, campaign_statuses
@@ -44,6 +45,8 @@ class Project:
     directory: Path
     workspace: str = "default"
     sandbox: bool = False
+    state_url: str | None = None  # a database holding the state (reconciler/state/backend.py); None: state/
+    lock_timeout: float = 0.0  # seconds to wait for the workspace lock
 
     def __post_init__(self) -> None:
         if not (self.directory / "specs").is_dir():
@@ -53,9 +56,16 @@ class Project:
             )
 
     @functools.cached_property
-    def store(self) -> LocalFileStore:
+    def store(self) -> StateStore:
         """One store per project object: its lock and its writes must be the same object's."""
-        return LocalFileStore(self.directory, self.workspace, sandbox=self.sandbox, endpoint_of=self.endpoint)
+        return open_store(
+            self.directory,
+            self.workspace,
+            sandbox=self.sandbox,
+            endpoint_of=self.endpoint,
+            url=self.state_url,
+            lock_timeout=self.lock_timeout,
+        )
 
     def endpoint(self, target: TargetConfig) -> str:
         """The endpoint this project's runs reach `target` through (recorded in the state, compared by plans)."""

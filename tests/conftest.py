@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.providers import http
 from tests.e2e import Sandbox, sandbox_server
+from tests.postgres import Server, postgres_server
 
 SPECS = """\
 kind: Target
@@ -126,3 +127,16 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff of milliseconds for the clients a test makes, so retried reads cost no time (a
     Retry-After still wins). Subprocesses (the e2e tests) keep the real policy."""
     monkeypatch.setattr(http, "DEFAULT_RETRY", http.RetryPolicy(base=0.001, max_wait=0.01))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """A throwaway PostgreSQL server for the whole session (skips the test if PostgreSQL is not installed)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: Server) -> str:
+    """The URL (with its password) of a database of this test's own."""
+    return pg_server.create_database()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import getpass
 import json
 import logging
 import os
@@ -39,9 +40,12 @@ from typing import Any
 from reconciler.errors import ReconcilerError
 from reconciler.model import RecordedResource, TargetConfig, split_address
 from reconciler.state.store import (
+    LockHolder,
     PendingOperation,
     State,
-    StateLockedError,
+    check_move,
+    check_remove,
+    lock_attempts,
     resource_from_json,
     target_from_json,
     utc_now_iso,
@@ -93,13 +97,28 @@ class WorkspaceFiles:
         return self.state, self.journal, self.lock
 
 
-def workspace_files(project_dir: Path, workspace: str) -> WorkspaceFiles:
-    """The files of `workspace`; raises ReconcilerError for a name that could collide with another's."""
+def check_workspace_name(workspace: str) -> None:
+    """Raise ReconcilerError for a name that could collide with another workspace's files."""
     if not WORKSPACE_RE.fullmatch(workspace):
         raise ReconcilerError(
             f"invalid workspace name {workspace!r}: use lowercase letters, digits, '_' and '-', "
             "starting with a letter or digit"
         )
+
+
+def list_workspaces(project_dir: Path) -> list[str]:
+    """The workspaces that have a state under `<project_dir>/state/` (a snapshot or a journal), sorted."""
+    found = set()
+    for path in (Path(project_dir) / "state").glob("*"):
+        workspace, _, role = path.name.partition(".")
+        if role in ("json", "journal") and WORKSPACE_RE.fullmatch(workspace):
+            found.add(workspace)
+    return sorted(found)
+
+
+def workspace_files(project_dir: Path, workspace: str) -> WorkspaceFiles:
+    """The files of `workspace`; raises ReconcilerError for a name that could collide with another's."""
+    check_workspace_name(workspace)
     directory = Path(project_dir) / "state"
     return WorkspaceFiles(
         state=directory / f"{workspace}.json",
@@ -113,7 +132,7 @@ def workspace_files(project_dir: Path, workspace: str) -> WorkspaceFiles:
 
 
 @dataclass(frozen=True)
-class _Entry:
+class JournalEntry:
     """One journal record: a single write to the state."""
 
     lineage: str
@@ -140,7 +159,7 @@ class _Entry:
         return line.encode() + b"\n"  # json.dumps escapes newlines inside strings: one record, one line
 
     @classmethod
-    def decode(cls, line: bytes) -> _Entry:
+    def decode(cls, line: bytes) -> JournalEntry:
         """Parse and validate one line; raises ValueError."""
         data = json.loads(line)
         if not isinstance(data, dict) or data.get("op") not in _OPS:
@@ -204,6 +223,7 @@ class LocalFileStore:
     `sandbox`: the state of `--sandbox` runs, in files of its own. `endpoint_of`: the endpoint
     this run reaches a target through; recorded with the target's configuration, and before the
     first write for a target whose state has none yet (a state from before endpoints were recorded).
+    `lock_timeout`: seconds `lock()` waits for another holder unless told otherwise.
     """
 
     def __init__(
@@ -213,8 +233,10 @@ class LocalFileStore:
         *,
         sandbox: bool = False,
         endpoint_of: Callable[[TargetConfig], str] | None = None,
+        lock_timeout: float = 0.0,
     ) -> None:
         files = workspace_files(project_dir, workspace)
+        self.lock_timeout = lock_timeout  # how long lock() waits for another holder when not told
         self.workspace = workspace
         self.directory = files.state.parent
         self.path, self.journal_path, self.lock_path = files.of_state(sandbox)
@@ -290,14 +312,14 @@ class LocalFileStore:
         except ValueError as exc:
             raise ReconcilerError(f"{self.path}: invalid state file: {exc}. {how_to_fix}") from None
 
-    def _read_journal(self, data: bytes) -> list[tuple[int, _Entry]]:
+    def _read_journal(self, data: bytes) -> list[tuple[int, JournalEntry]]:
         """(line number, record) for every complete line."""
         # The last piece is "" or a torn write that was never confirmed to anyone: ignored.
         lines = data.split(b"\n")[:-1]
         entries = []
         for number, line in enumerate(lines, 1):
             try:
-                entries.append((number, _Entry.decode(line)))
+                entries.append((number, JournalEntry.decode(line)))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise self._journal_error(number, f"unreadable record ({exc})") from None
         return entries
@@ -313,9 +335,10 @@ class LocalFileStore:
     # -- locking -----------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lock(self, operation: str) -> Iterator[None]:
-        """Hold the workspace lock; writes are allowed inside. The journal is compacted on release."""
-        fd = self._acquire_lock_file(operation)
+    def lock(self, operation: str, timeout: float | None = None) -> Iterator[None]:
+        """Hold the workspace lock (waiting up to `timeout` seconds, default the store's, for it); writes
+        are allowed inside. The journal is compacted on release."""
+        fd = self._acquire_lock_file(operation, self.lock_timeout if timeout is None else timeout)
         try:
             for leftover in self.directory.glob(f".{self.path.name}.*.tmp"):  # a compaction cut short
                 leftover.unlink()
@@ -338,8 +361,16 @@ class LocalFileStore:
         finally:
             self._release_lock_file(fd)
 
-    def _acquire_lock_file(self, operation: str) -> int:
+    def _acquire_lock_file(self, operation: str, timeout: float) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
+        for _ in lock_attempts(timeout):
+            fd = self._try_lock_file(operation)
+            if isinstance(fd, int):
+                return fd
+        raise _holder(fd, alive=True).locked_error(str(self.lock_path), None, timeout)
+
+    def _try_lock_file(self, operation: str) -> int | dict[str, Any]:
+        """The locked lock file's descriptor, or what its holder wrote in it if another process holds it."""
         while True:
             try:
                 fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
@@ -353,23 +384,51 @@ class LocalFileStore:
             except BlockingIOError:
                 holder = _read_holder(fd)
                 os.close(fd)
-                raise StateLockedError(
-                    str(self.lock_path),
-                    host=str(holder.get("host", "?")),
-                    pid=holder.get("pid") if isinstance(holder.get("pid"), int) else None,
-                    operation=str(holder.get("operation", "?")),
-                    since=str(holder.get("since", "?")),
-                ) from None
+                return holder
             if not _is_current(fd, self.lock_path):
                 os.close(fd)  # its holder unlinked it just before we locked it: start over
                 continue
             stale = _read_holder(fd)
             if stale:
                 log.warning("took over the stale state lock %s left by %s", self.lock_path, stale)
-            info = {"host": socket.gethostname(), "pid": os.getpid(), "operation": operation, "since": utc_now_iso()}
+            info = {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "user": _os_user(),
+                "operation": operation,
+                "since": utc_now_iso(),
+            }
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(info, sort_keys=True) + "\n").encode(), 0)
             return fd
+
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the lock file, or left it behind (not alive: its flock was released); None if there is none."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                alive = False
+            except BlockingIOError:
+                alive = True
+            return _holder(_read_holder(fd), alive=alive)
+        finally:
+            os.close(fd)  # also drops the probe's flock
+
+    def break_lock(self) -> str | None:
+        """Remove the lock file (`state unlock --force`); returns what was done, or None if there was none."""
+        holder = self.lock_holder()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.lock_path)
+        if holder is None:
+            return None
+        if holder.alive:  # a file lock cannot be taken from a live process: say what that means
+            return (f"removed {self.lock_path} of {holder.describe()}, which is still running: it goes on "
+                    "writing the state unchecked; stop it before you apply")  # fmt: skip
+        return f"removed the stale lock {self.lock_path} of {holder.describe()}"
 
     def _release_lock_file(self, fd: int) -> None:
         try:
@@ -404,29 +463,24 @@ class LocalFileStore:
     def remove(self, address: str) -> None:
         """Drop `address` (resource and pending entry) from state without touching the platform."""
         with self._mutex:
-            state = self._locked_state()
-            if address not in state.resources and address not in state.pending:
-                raise ReconcilerError(f"{address} is not in the state of workspace {self.workspace!r}")
+            check_remove(self._locked_state(), address, self.workspace)
         self._write("remove", address)
 
     def move(self, old: str, new: str) -> None:
         """Record the object at `old` under `new` instead, in one journal record (`state mv`, Moved)."""
-        old_target, old_type, _ = split_address(old)
-        new_target, new_type, _ = split_address(new)
-        if (old_target, old_type) != (new_target, new_type):
-            raise ReconcilerError(
-                f"cannot move {old} to {new}: a move keeps the target and type ({old_target}:{old_type}); "
-                "only the name may change"
-            )
         with self._mutex:
-            state = self._locked_state()
-            if old not in state.resources:
-                raise ReconcilerError(f"{old} is not in the state of workspace {self.workspace!r}")
-            if new in state.resources:
-                raise ReconcilerError(f"{new} is already recorded (id {state.resources[new].id}); nothing was moved")
-            if old in state.pending or new in state.pending:
-                raise ReconcilerError(f"{old} or {new} has an operation of unknown outcome: apply first")
+            check_move(self._locked_state(), old, new, self.workspace)
         self._write("move", old, new)
+
+    def replace(self, state: State) -> None:
+        """Make `state` (lineage, serial and all) this workspace's state in one atomic write (`state pull`)."""
+        with self._io_lock:
+            self._check_healthy()
+            with self._mutex:
+                self._locked_state()
+                self._state = state.copy()
+            self._snapshot_serial = -1  # the snapshot is written whatever its serial
+            self._compact_io()
 
     def compact(self) -> None:
         """Write the full snapshot atomically and drop the journal."""
@@ -449,12 +503,12 @@ class LocalFileStore:
 
     def _append(
         self, state: State, op: str, address: str, value: PendingOperation | RecordedResource | TargetConfig | None
-    ) -> _Entry:
+    ) -> JournalEntry:
         """Queue one record and apply it to `state`; caller holds _mutex."""
         endpoint = self._endpoint_of(value) if isinstance(value, TargetConfig) and self._endpoint_of else None
-        line = _Entry(state.lineage, state.serial + 1, op, address, value, endpoint).encode()
+        line = JournalEntry(state.lineage, state.serial + 1, op, address, value, endpoint).encode()
         # Apply what replay will read back, so memory and disk cannot disagree.
-        entry = _Entry.decode(line)
+        entry = JournalEntry.decode(line)
         entry.apply(state)
         self._buffer.append(line)
         return entry
@@ -558,6 +612,26 @@ def _read_holder(fd: int) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _holder(info: dict[str, Any], *, alive: bool) -> LockHolder:
+    pid = info.get("pid")
+    return LockHolder(
+        host=str(info.get("host", "?")),
+        pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        user=str(info["user"]) if info.get("user") else None,
+        operation=str(info.get("operation", "?")),
+        since=str(info.get("since", "?")),
+        alive=alive,
+    )
+
+
+def _os_user() -> str:
+    """The OS user running this process, as the lock records it."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (some containers)
+        return str(os.getuid())
 
 
 def _is_current(fd: int, path: Path) -> bool:

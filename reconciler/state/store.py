@@ -8,7 +8,9 @@ file fails with a message naming the bad field instead of a traceback.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -202,15 +204,90 @@ class State:
 
 
 class StateLockedError(ReconcilerError):
-    """Another process holds the workspace lock."""
+    """Another process holds the workspace lock. `remedy`: what to do if that process is gone."""
 
-    def __init__(self, lock_path: str, host: str, pid: int | None, operation: str, since: str) -> None:
+    def __init__(
+        self,
+        lock_path: str,
+        host: str,
+        pid: int | None,
+        operation: str,
+        since: str,
+        *,
+        user: str | None = None,
+        remedy: str | None = None,
+        waited: float = 0.0,
+    ) -> None:
         self.lock_path, self.host, self.pid, self.operation, self.since = lock_path, host, pid, operation, since
+        self.user = user
+        remedy = remedy or f"remove the stale lock: rm {lock_path}"
+        by_user = f" by user {user}" if user else ""
+        after = f" (waited {waited:g}s for it)" if waited else ""
         super().__init__(
             f"the state is locked by pid {pid if pid is not None else '?'} on host {host} "
-            f"for {operation!r} since {since}. Wait for it to finish. If that process is gone "
-            f"(crashed or killed on another machine), remove the stale lock: rm {lock_path}"
+            f"for {operation!r} since {since}{by_user}{after}. Wait for it to finish (--lock-timeout DURATION waits). "
+            f"If that process is gone (crashed or killed on another machine), {remedy}"
         )
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or held) a workspace lock, as its holder recorded it."""
+
+    host: str
+    pid: int | None
+    user: str | None
+    operation: str
+    since: str
+    alive: bool  # False: its process is gone (the lock is stale)
+
+    def describe(self) -> str:
+        by_user = f", user {self.user}" if self.user else ""
+        pid = self.pid if self.pid is not None else "?"
+        return f"pid {pid} on host {self.host}{by_user}, {self.operation!r} since {self.since}"
+
+    def locked_error(self, lock_path: str, remedy: str | None, waited: float) -> StateLockedError:
+        return StateLockedError(
+            lock_path, self.host, self.pid, self.operation, self.since, user=self.user, remedy=remedy, waited=waited
+        )
+
+
+def lock_attempts(timeout: float) -> Iterator[None]:
+    """One item before each attempt to take a lock; ends once `timeout` seconds have passed.
+
+    There is always a first attempt; the pause between attempts grows from 50 ms to 1 s.
+    """
+    start, pause = time.monotonic(), 0.05
+    while True:
+        yield None
+        waited = time.monotonic() - start
+        if waited >= timeout:
+            return
+        time.sleep(min(pause, timeout - waited))
+        pause = min(pause * 2, 1.0)
+
+
+def check_remove(state: State, address: str, workspace: str) -> None:
+    """Refuse a `remove` of what the state does not hold."""
+    if address not in state.resources and address not in state.pending:
+        raise ReconcilerError(f"{address} is not in the state of workspace {workspace!r}")
+
+
+def check_move(state: State, old: str, new: str, workspace: str) -> None:
+    """Refuse a `move` to another target or type, of an unrecorded `old`, onto a recorded `new`."""
+    old_target, old_type, _ = split_address(old)
+    new_target, new_type, _ = split_address(new)
+    if (old_target, old_type) != (new_target, new_type):
+        raise ReconcilerError(
+            f"cannot move {old} to {new}: a move keeps the target and type ({old_target}:{old_type}); "
+            "only the name may change"
+        )
+    if old not in state.resources:
+        raise ReconcilerError(f"{old} is not in the state of workspace {workspace!r}")
+    if new in state.resources:
+        raise ReconcilerError(f"{new} is already recorded (id {state.resources[new].id}); nothing was moved")
+    if old in state.pending or new in state.pending:
+        raise ReconcilerError(f"{old} or {new} has an operation of unknown outcome: apply first")
 
 
 @runtime_checkable
@@ -221,8 +298,18 @@ class StateStore(Protocol):
         """The current state; no lock needed. A workspace never written gives State.empty()."""
         ...
 
-    def lock(self, operation: str) -> contextlib.AbstractContextManager[None]:
-        """Exclusive workspace lock for a whole apply; raises StateLockedError at once if held."""
+    def lock(self, operation: str, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
+        """Exclusive workspace lock for a whole apply; raises StateLockedError, naming the holder, if it
+        is still held after `timeout` seconds (0: at once; None: the store's lock_timeout)."""
+        ...
+
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the workspace lock, or held it and left it behind; None when it is free."""
+        ...
+
+    def break_lock(self) -> str | None:
+        """Remove the workspace lock whoever holds it (`state unlock --force`); returns a sentence saying
+        what was done, or None when there was no lock."""
         ...
 
     def begin(self, op: PendingOperation) -> None:
@@ -249,6 +336,10 @@ class StateStore(Protocol):
     def move(self, old: str, new: str) -> None:
         """Record the object at `old` under `new` in one durable write; refuses another target or type,
         an unrecorded `old` or a recorded `new`."""
+        ...
+
+    def replace(self, state: State) -> None:
+        """Make `state` (lineage, serial and all) the workspace's state in one durable write (push, pull)."""
         ...
 
     def compact(self) -> None:
