@@ -17,6 +17,7 @@ from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
 from reconciler.golive import Gate, waiting_members
 from reconciler.golive.enable import GoLive, go_live
+from reconciler.history import HistoryStore, Recorder, open_history
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.planfile import read_plan_file
@@ -60,6 +61,11 @@ class Project:
         if self.sandbox:
             return SANDBOX_ENDPOINT  # whatever the spec's api_base_url: the connection replaces it
         return endpoint_of(target)
+
+    @functools.cached_property
+    def history(self) -> HistoryStore:
+        """The run history of this workspace (of its `--sandbox` runs when sandbox), beside its state."""
+        return open_history(self.directory, self.workspace, sandbox=self.sandbox)
 
     @property
     def sandbox_data(self) -> Path:
@@ -139,7 +145,9 @@ class Project:
             return proceed
 
         store = self.store
-        with store.lock("apply"):
+        recorder = Recorder(self.history, workspace=self.workspace, project_dir=self.directory, plan_file=plan_file,
+                            sandbox=self.sandbox, notify=notify)  # fmt: skip
+        with store.lock("apply"), recorder:
             state = store.read()
             compiled = self.compile(variables)
             check_overrides(compiled.policies, overrides)
@@ -167,7 +175,9 @@ class Project:
                 plan = self._plan(compiled, state, target_patterns, connection if refresh else None, prune=prune)
                 gate(plan, compiled.policies, compiled.campaign_labels, overrides)
                 refuse_violations(plan)
-            result = asyncio.run(_execute(plan, connection, store, events, confirming, parallelism, on_error))
+            result = asyncio.run(
+                _execute(plan, connection, store, events, confirming, parallelism, on_error, recorder)
+            )
             gates = compiled.gates
             if target_patterns:  # --target: only the gated campaigns this plan reaches
                 planned = {c.address for c in plan.changes}
@@ -236,15 +246,18 @@ async def _execute(
     confirm: Callable[[Plan], bool],
     parallelism: int,
     on_error: OnError,
+    recorder: Recorder,
 ) -> ApplyResult | None:
     if not confirm(plan):
         if not plan.has_changes:  # nothing to send; a changed lifecycle is still recorded (state only)
             await record_lifecycles(plan, store)
         return None
+    recorder.start(plan)
+    events.run_id = recorder.run_id
     names = {c.target for c in plan.changes if c.action is not Action.NOOP}
     limits = {name: t.concurrency for name, t in plan.targets.items() if t.concurrency}
     async with open_providers(connection, names) as providers:
-        return await execute(
+        result = await execute(
             plan,
             store=store,
             providers=providers,
@@ -252,7 +265,10 @@ async def _execute(
             target_concurrency=limits,
             on_error=on_error,
             events=events,
+            history=recorder,
         )
+        recorder.finish(result)
+        return result
 
 
 async def _go_live(
