@@ -186,3 +186,26 @@ def test_a_torn_last_line_is_ignored_and_an_end_is_found_from_the_tail(tmp_path:
     assert store.unfinished() == ["20260101T000000Z-aaaaaa"]
     run = store.get("20260101T000000Z-aaaaaa")
     assert len(run.operations) == 1 and run.end is None and run.outcome == "unfinished"
+
+
+def test_rollback_steps_are_recorded_with_what_they_undid(tmp_path: Path, sandbox: Sandbox) -> None:
+    project = broadstreet_project(tmp_path, sandbox.url, campaigns=1)
+    assert run_reconciler(project, "apply", "--auto-approve").returncode == 0
+    specs = project / "specs" / "main.yaml"
+    specs.write_text(specs.read_text().replace("end_date: 2026-08-31", "end_date: 2026-09-30")
+                     .replace("<b>offer 0a</b>", "<b>changed</b>"))  # fmt: skip
+    sandbox.control("POST", "faults", json={"reject": [{"platform": "broadstreet", "type": "advertisement"}]})
+    assert run_reconciler(project, "apply", "--auto-approve", "--on-error", "rollback").returncode == 1
+    newest = history(project)[0]
+    assert newest["outcome"] == "failed"
+    operations = history(project, "show", newest["run_id"])["operations"]
+    undone = {o["address"]: o for o in operations if o["action"] == "rollback"}
+    assert {(a, o["undoes"], o["outcome"]) for a, o in undone.items()} == {
+        ("bs-main:campaign/camp0", "update", "done"),
+        # destroy-before-create replaces: their deletes were done, and undone by making the placements again
+        ("bs-main:placement/camp0.c0-a.top", "replace", "done"),
+        ("bs-main:placement/camp0.c0-a.side", "replace", "done"),
+    }
+    undo = undone["bs-main:campaign/camp0"]
+    assert undo["before"]["attributes"]["end_date"] == "2026-09-30"
+    assert undo["after"]["attributes"]["end_date"] == "2026-08-31"

@@ -86,10 +86,10 @@ def show(ctx: click.Context, run_id: str, output_format: str, use_sandbox: bool)
     if not run.operations:
         return
     width = max(len(o.address) for o in run.operations)
-    click.echo(f"\n  {'ADDRESS':<{width}}  {'ACTION':<8} {'OUTCOME':<8} {'ID':<20} TRIES  DETAIL")
+    id_width = max(len(o.id or "-") for o in run.operations)
+    click.echo(f"\n  {'ADDRESS':<{width}}  {'ACTION':<8} {'OUTCOME':<8} {'ID':<{id_width}} TRIES  DETAIL")
     for op in run.operations:
-        ident = op.id or "-"
-        line = f"  {op.address:<{width}}  {op.action:<8} {op.outcome:<8} {ident:<20} {op.attempts:>5}"
+        line = f"  {op.address:<{width}}  {op.action:<8} {op.outcome:<8} {op.id or '-':<{id_width}} {op.attempts:>5}"
         click.echo(f"{line}  {_detail(op)}")
 
 

@@ -43,23 +43,24 @@ class Recorder:
     ) -> None:
         self.history, self.workspace, self.project_dir = history, workspace, project_dir
         self.plan_file, self.sandbox, self.notify, self.environ = plan_file, sandbox, notify, environ
-        self.run_id = new_run_id()
+        self.run_id = ""  # given on start: after the newest run's id
         self.started = False
         self.finished = False
         self._operations: list[OperationRecord] = []  # kept for the end's counts when no result is known
 
     def start(self, plan: Plan) -> None:
         """Record the run's start; first, end the runs a killed apply left unfinished."""
-        for run_id in self.history.unfinished():
-            run = self.history.get(run_id)
+        self.run_id = run_id = new_run_id(after=self.history.latest())
+        for killed in self.history.unfinished():
+            run = self.history.get(killed)
             ended_at = run.operations[-1].at if run.operations else run.start.started_at
             message = f"the apply was killed; found unfinished by run {self.run_id}"
-            self.history.finish(run_id, RunEnd(ended_at, "interrupted", count_outcomes(run.operations), message,
+            self.history.finish(killed, RunEnd(ended_at, "interrupted", count_outcomes(run.operations), message,
                                                found_by=self.run_id))  # fmt: skip
-            self.notify(f"Run {run_id} had been interrupted (its apply was killed): recorded as interrupted")
+            self.notify(f"Run {killed} had been interrupted (its apply was killed): recorded as interrupted")
         self.history.start(
             RunStart(
-                run_id=self.run_id,
+                run_id=run_id,
                 workspace=self.workspace,
                 started_at=now_iso(),
                 who=who(self.environ),

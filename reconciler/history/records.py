@@ -19,9 +19,14 @@ RUN_ID_RE = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 OUTCOMES = ("succeeded", "failed", "interrupted")
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    """`20261202T051500Z-3fa2c1`: sorts by start time; the random tail tells two runs of one second apart."""
-    return f"{(now or datetime.now(UTC)).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+def new_run_id(after: str | None = None, now: datetime | None = None) -> str:
+    """`20261202T051500Z-3fa2c1`: sorts by start time, and after `after` (the newest run so far), so that
+    two runs begun within one second still sort in the order they ran (runs are serialized by the lock)."""
+    run_id = f"{(now or datetime.now(UTC)).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    if after is None or run_id > after:
+        return run_id
+    stamp, _, tail = after.partition("-")
+    return f"{stamp}-{(int(tail, 16) + 1) % 0x1000000:06x}"
 
 
 def now_iso() -> str:

@@ -48,6 +48,10 @@ class HistoryStore(Protocol):
         """Ids of the runs that have no end (killed), oldest first."""
         ...
 
+    def latest(self) -> str | None:
+        """The id of the newest run, None when there is none."""
+        ...
+
 
 def open_history(project_dir: Path, workspace: str, *, sandbox: bool = False) -> HistoryStore:
     """The history store of a workspace: where its state is (the one place a new backend is chosen)."""
@@ -94,6 +98,9 @@ class FileHistoryStore:
 
     def unfinished(self) -> list[str]:
         return [run_id for run_id in sorted(self._ids()) if not self._ended(self._path(run_id))]
+
+    def latest(self) -> str | None:
+        return max(self._ids(), default=None)
 
     def _ids(self) -> list[str]:
         if not self.directory.is_dir():
