@@ -93,12 +93,42 @@ def test_what_cannot_be_restored_is_listed(
     assert code == 0, out
     plan = json.loads(out)
     cannot = [w for w in plan["warnings"] if w.startswith("cannot restore")]
-    assert any(w.startswith("cannot restore meta-us:adimage/banner: its file (sha256 ") for w in cannot), cannot
-    assert all("is not among the specs' assets" in w or "depends on it" in w for w in cannot)
+    gone = "cannot restore meta-us:adimage/banner: no file in the project has its content"
+    assert any(w.startswith(gone) for w in cannot), cannot
+    assert all("cannot be uploaded again" in w or "depends on it" in w for w in cannot)
     campaigns = [c for c in plan["changes"] if c["address"] == "bs-main:campaign/summer"]
     assert campaigns[0]["action"] == "update" and campaigns[0]["after"]["end_date"] == "2026-08-31"
     uploads = [c for c in plan["changes"] if c["address"] == "meta-us:adimage/banner"]
     assert uploads[0]["action"] == "noop"
+
+
+def test_a_removed_campaign_comes_back_where_the_platform_deleted_it(
+    tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    """Broadstreet deleted the campaign's objects: made again (the image found in the project). Meta, TikTok
+    and Snapchat paused them and they still exist: listed, never made twice."""
+    for variable in ("BROADSTREET_API_TOKEN", "META_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    kit.write_specs(tmp_path, SPECS, {"banner.png": png_bytes(1)})
+    reconciler = kit.Cli(capsys, tmp_path)
+    reconciler.apply()
+    run_a = json.loads(reconciler("history", "--sandbox", "--format", "json")[1])[0]["run_id"]
+    specs = tmp_path / "specs" / "main.yaml"
+    documents = specs.read_text().split("---\n")
+    specs.write_text("---\n".join(d for d in documents if not d.startswith(("kind: Campaign", "kind: Placement"))))
+    reconciler.apply()
+    code, out = reconciler("plan", "--sandbox", "--restore", run_a, "--out", str(tmp_path / "p.json"))
+    assert code == 0, out
+    for address in ("meta-us:campaign/summer", "tiktok-us:adgroup/summer", "snap-us:ad/summer.banner"):
+        assert f"cannot restore {address}: it was paused and dropped from the state" in out
+    assert "Plan: 10 to create, 0 to update, 0 to replace, 0 to delete." in out
+    code, out = reconciler("apply", "--sandbox", "--auto-approve", str(tmp_path / "p.json"))
+    assert code == 0, out
+    assert [o.type for o in kit.saved_objects(tmp_path, "broadstreet")].count("campaign") == 1  # made again
+    [meta] = [o for o in kit.saved_objects(tmp_path, "meta") if o.type == "campaign"]  # never twice
+    assert meta.fields["status"] == "PAUSED"
+    code, out = reconciler("plan", "--sandbox", "--restore", run_a)
+    assert "No changes." in out
 
 
 def _record(address: str, value: str) -> RecordedResource:

@@ -12,12 +12,15 @@ the plan's warnings. The specs are not changed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.apply.executor import infer_refs
 from reconciler.apply.steps import DEPOSED_SUFFIX
 from reconciler.history.records import OperationRecord, Run
+from reconciler.media import media_format
 from reconciler.model import Asset, Plan, RecordedResource, Resource, TargetConfig, split_address
 from reconciler.plan import plan_targets
 from reconciler.plan.diff import diff
@@ -43,6 +46,9 @@ def restore_plan(
     targets, notes = plan_targets(compiled.targets, state, project.endpoint)
     at_end, paused = _state_at_end(state.resources, later)
     assets = {r.asset.sha256: r.asset for r in compiled.resources if r.asset is not None}
+    wanted = {sha for r in at_end.values() if isinstance(sha := r.attributes.get("asset_sha256"), str)}
+    if wanted - assets.keys():  # a file no spec names now may still be in the project
+        assets = _project_files(project.directory, wanted - assets.keys()) | assets
     desired, problems = _desired(at_end, state.resources, targets, assets, paused)
     changes = apply_lifecycle(diff(desired, state.resources), targets, compiled.lifecycles)
     warnings = [
@@ -146,13 +152,30 @@ def _cannot_restore(
         return f"{target.platform} cannot create a {record.type}"
     if now is None and paused is not None:
         return (
-            f"it was paused and dropped from the state at {paused.at}; it still exists, paused, with id {record.id}: "
-            f"adopt it with `reconciler state import {record.address} {record.id}`, then plan the restore again"
+            f"it was paused and dropped from the state at {paused.at} and still exists, paused, with id {record.id}; "
+            "making it again would duplicate it. To bring it back, declare it in the specs again, adopt it with "
+            f"`reconciler state import {record.address} {record.id}`, and apply"
         )
     sha = record.attributes.get("asset_sha256")
     if sha and (now is None or now.attributes.get("asset_sha256") != sha) and sha not in assets:
-        return f"its file (sha256 {sha[:12]}...) is not among the specs' assets, so it cannot be uploaded again"
+        return f"no file in the project has its content (sha256 {sha[:12]}...), so it cannot be uploaded again"
     return None
+
+
+def _project_files(directory: Path, wanted: set[str]) -> dict[str, Asset]:
+    """Images and videos under specs/ and assets/ whose sha256 is one of `wanted` (hidden paths skipped)."""
+    found: dict[str, Asset] = {}
+    for folder in ("specs", "assets"):
+        for path in sorted((directory / folder).rglob("*")):
+            relative = path.relative_to(directory)
+            if any(part.startswith(".") for part in relative.parts) or path.is_symlink() or not path.is_file():
+                continue
+            data = path.read_bytes()
+            media_type = media_format(data)
+            sha = hashlib.sha256(data).hexdigest()
+            if media_type is not None and sha in wanted:
+                found.setdefault(sha, Asset(path=str(path.resolve()), sha256=sha, media_type=media_type))
+    return found
 
 
 def _resource(
