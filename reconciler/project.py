@@ -189,10 +189,13 @@ class Project:
                 notify(f"{g.campaign} on {g.target}: not taken live, a policy freeze window is in effect")
             gates = [g for g in gates if g not in held]
             if gates and not declined and not rolled_back:  # a rolled-back run makes nothing live
-                outcomes = asyncio.run(_go_live(gates, compiled, connection, store, notify, wait_for_review))
+                going_live = recorder.going_live(store, plan)  # what goes live is recorded as this run's
+                outcomes = asyncio.run(_go_live(gates, compiled, connection, going_live, notify, wait_for_review))
                 failed = [o.line() for o in outcomes if o.outcome == "failed"]
                 if failed:
                     raise ReconcilerError("; ".join(failed) + ". Run `reconciler apply` again to retry")
+            if recorder.started:
+                recorder.finish(result)
             return result
 
     def _plan(
@@ -257,7 +260,7 @@ async def _execute(
     names = {c.target for c in plan.changes if c.action is not Action.NOOP}
     limits = {name: t.concurrency for name, t in plan.targets.items() if t.concurrency}
     async with open_providers(connection, names) as providers:
-        result = await execute(
+        return await execute(
             plan,
             store=store,
             providers=providers,
@@ -267,8 +270,6 @@ async def _execute(
             events=events,
             history=recorder,
         )
-        recorder.finish(result)
-        return result
 
 
 async def _go_live(

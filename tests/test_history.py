@@ -17,6 +17,7 @@ from reconciler.history import FileHistoryStore
 from tests import provider_kit as kit
 from tests.conftest import SPECS, png_bytes
 from tests.e2e import Sandbox, broadstreet_project, run_reconciler, start_reconciler
+from tests.test_golive import CREDENTIALS, gated_project, review
 
 GITHUB = {
     "GITHUB_ACTOR": "octocat",
@@ -209,3 +210,26 @@ def test_rollback_steps_are_recorded_with_what_they_undid(tmp_path: Path, sandbo
     undo = undone["bs-main:campaign/camp0"]
     assert undo["before"]["attributes"]["end_date"] == "2026-09-30"
     assert undo["after"]["attributes"]["end_date"] == "2026-08-31"
+
+
+def test_what_goes_live_after_review_is_recorded_as_a_run(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in CREDENTIALS:
+        monkeypatch.setenv(variable, f"{variable.lower()}-e2e-credential")
+    project = gated_project(tmp_path, sandbox.url)
+    review(sandbox, "pending")
+    assert run_reconciler(project, "apply", "--auto-approve").returncode == 0
+    assert len(history(project)) == 1
+    review(sandbox, "approved")
+    assert run_reconciler(project, "apply", "--auto-approve").returncode == 0  # no change planned: go-live alone
+    went_live, first = history(project)
+    assert went_live["outcome"] == "succeeded" and went_live["counts"]["done"] == 9  # 3 objects on 3 targets
+    operations = {o["address"]: o for o in history(project, "show", went_live["run_id"])["operations"]}
+    campaign = operations["meta-us:campaign/summer"]
+    assert (campaign["action"], campaign["message"]) == ("update", "went live: every ad of its campaign on this "
+                                                         "target was approved")  # fmt: skip
+    assert (campaign["before"]["attributes"]["status"], campaign["after"]["attributes"]["status"]) == (
+        "PAUSED", "ACTIVE")  # fmt: skip
+    assert run_reconciler(project, "apply", "--auto-approve").returncode == 0  # live stays live: nothing recorded
+    assert len(history(project)) == 2

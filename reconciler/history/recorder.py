@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from reconciler.apply.executor import ApplyResult, StepOutcome
 from reconciler.apply.steps import Step
@@ -25,6 +26,7 @@ from reconciler.history.records import OperationRecord, RunEnd, RunStart, count_
 from reconciler.history.store import HistoryStore
 from reconciler.model import Action, Plan, RecordedResource
 from reconciler.plan.digest import plan_digest
+from reconciler.state.store import StateStore
 
 
 class Recorder:
@@ -100,15 +102,30 @@ class Recorder:
             after=after,
             undoes=action if rollback else None,
         )
+        self.append_operation(record)
+
+    def append_operation(self, record: OperationRecord) -> None:
         self._operations.append(record)
         self.history.append(self.run_id, record)
 
-    def finish(self, result: ApplyResult) -> None:
+    def finish(self, result: ApplyResult | None) -> None:
+        """The end of the run: the executor's `result`, None when only go-live wrote (always a success)."""
+        if result is None:
+            self._end(RunEnd(now_iso(), "succeeded", count_outcomes(self._operations)))
+            return
         outcome = "succeeded" if result.ok else "failed"
         message = "" if result.ok else "; ".join(f"{f.address}: {f.error_class}: {f.message}" for f in result.failures)
         if result.undo_failures:
             message += f"{'; ' if message else ''}{len(result.undo_failures)} step(s) could not be rolled back"
-        self._end(RunEnd(now_iso(), outcome, result.counts, message))
+        counts = result.counts
+        if went_live := sum(1 for o in self._operations if o.message == GO_LIVE):
+            counts = {**counts, "done": counts["done"] + went_live}
+        self._end(RunEnd(now_iso(), outcome, counts, message))
+
+    def going_live(self, store: StateStore, plan: Plan) -> StateStore:
+        """`store` for go-live (reconciler/golive) to write through: each object it enables is an operation of
+        this run, which starts with the first one when the plan itself had nothing to do."""
+        return _GoingLive(self, store, plan)  # type: ignore[return-value]  # a StateStore, by delegation
 
     def abort(self, error: BaseException) -> None:
         """The apply stopped on an error or an interrupt before the executor returned."""
@@ -128,6 +145,28 @@ class Recorder:
         """A started run that an exception cut short gets its end too."""
         if error is not None and self.started and not self.finished:
             self.abort(error)
+
+
+GO_LIVE = "went live: every ad of its campaign on this target was approved"
+
+
+class _GoingLive:
+    """A StateStore that records each write of go-live as an update of the run (see Recorder.going_live)."""
+
+    def __init__(self, recorder: Recorder, store: StateStore, plan: Plan) -> None:
+        self._recorder, self._store, self._plan = recorder, store, plan
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def record(self, address: str, resource: RecordedResource | None) -> None:
+        before = self._store.read().resources.get(address)  # go-live writes a few objects, each after reading
+        self._store.record(address, resource)
+        if not self._recorder.started:
+            self._recorder.start(self._plan)
+        id_ = resource.id if resource else None
+        self._recorder.append_operation(OperationRecord(address, "update", "done", now_iso(), id_, 1, 0, None, GO_LIVE,
+                                               before, resource))  # fmt: skip
 
 
 def who(environ: Mapping[str, str]) -> str:
