@@ -164,9 +164,19 @@ class _GoingLive:
         self._store.record(address, resource)
         if not self._recorder.started:
             self._recorder.start(self._plan)
-        id_ = resource.id if resource else None
-        self._recorder.append_operation(OperationRecord(address, "update", "done", now_iso(), id_, 1, 0, None, GO_LIVE,
-                                               before, resource))  # fmt: skip
+        self._recorder.append_operation(
+            OperationRecord(
+                address,
+                "update",
+                "done",
+                now_iso(),
+                id=resource.id if resource else None,
+                attempts=1,
+                message=GO_LIVE,
+                before=before,
+                after=resource,
+            )
+        )
 
 
 def who(environ: Mapping[str, str]) -> str:
