@@ -22,7 +22,7 @@ from reconciler.files import write_text
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
 from reconciler.golive.enable import parse_duration
-from reconciler.history.cli import history
+from reconciler.history.cli import register as register_history_commands
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
 from reconciler.plan.render import render_json, render_markdown, render_text
@@ -795,9 +795,7 @@ def sandbox_serve(
 
 
 cli.add_command(github)
-cli.add_command(history)
-for _command in (history, *history.commands.values()):  # -C and --workspace after `history` and `history show`
-    project_options(_command)
+register_history_commands(cli, project_of=_project, project_options=project_options)
 
 
 BUG_ENV = "RECONCILER_DEBUG"

@@ -1,43 +1,71 @@
-"""`reconciler history` (list the runs) and `reconciler history show RUN` (one run). cli.py registers them."""
+"""`reconciler history` (list the runs) and `reconciler history show RUN` (one run); cli.py registers them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.history.records import OperationRecord, Run
-from reconciler.history.store import HistoryStore
+
+if TYPE_CHECKING:
+    from reconciler.project import Project
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+FORMAT = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 
 
-def _history(ctx: click.Context) -> HistoryStore:
-    from reconciler.cli import _project  # at run time: cli.py imports this module to register it
+def register(
+    root: click.Group, *, project_of: Callable[[click.Context, bool], Project], project_options: Decorator
+) -> None:
+    """Add `history` to `root`; `project_of(ctx, sandbox)` is the project the options name."""
 
-    return _project(ctx, ctx.meta.get("sandbox_history", False)).history
+    @root.group(invoke_without_command=True)
+    @click.option("--limit", type=click.IntRange(1), metavar="N", help="Show the N newest runs only.")
+    @FORMAT
+    @click.option("--sandbox", "use_sandbox", is_flag=True, help="The history of --sandbox runs.")
+    @project_options
+    @click.pass_context
+    def history(ctx: click.Context, limit: int | None, output_format: str, use_sandbox: bool) -> None:
+        """List the recorded applies, newest first: id, start, duration, who, commit, outcome, counts.
+
+        Every apply that carries out changes is recorded in state/WORKSPACE.history/
+        (one JSON lines file per run, committed with the state).
+
+        \b
+        Examples:
+          reconciler history --limit 10
+          reconciler history show 20261202T051500Z-3fa2c1
+        """
+        ctx.meta["sandbox_history"] = use_sandbox
+        if ctx.invoked_subcommand is None:
+            _list(project_of(ctx, use_sandbox).history.runs(limit), output_format)
+
+    @history.command("show")
+    @click.argument("run_id", metavar="RUN")
+    @FORMAT
+    @click.option("--sandbox", "use_sandbox", is_flag=True, help="A run of the --sandbox history.")
+    @project_options
+    @click.pass_context
+    def show(ctx: click.Context, run_id: str, output_format: str, use_sandbox: bool) -> None:
+        """Show one run: who, where, commit, plan digest, overrides, then each operation.
+
+        Text shows the fields each operation changed; json has the attributes before and after.
+
+        \b
+        Example:
+          reconciler history show 20261202T051500Z-3fa2c1 --format json
+        """
+        sandbox = use_sandbox or ctx.meta.get("sandbox_history", False)
+        _show(project_of(ctx, sandbox).history.get(run_id), output_format)
 
 
-@click.group(invoke_without_command=True)
-@click.option("--limit", type=click.IntRange(1), metavar="N", help="Show the N newest runs only.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--sandbox", "use_sandbox", is_flag=True, help="The history of --sandbox runs.")
-@click.pass_context
-def history(ctx: click.Context, limit: int | None, output_format: str, use_sandbox: bool) -> None:
-    """List the recorded applies, newest first: id, start, duration, who, commit, outcome, counts.
-
-    Every apply that carries out changes is recorded in state/WORKSPACE.history/
-    (one JSON lines file per run, committed with the state).
-
-    \b
-    Examples:
-      reconciler history --limit 10
-      reconciler history show 20261202T051500Z-3fa2c1
-    """
-    ctx.meta["sandbox_history"] = use_sandbox or ctx.meta.get("sandbox_history", False)
-    if ctx.invoked_subcommand is not None:
-        return
-    runs = _history(ctx).runs(limit)
+def _list(runs: list[Run], output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps([_summary(r) for r in runs], indent=2))
         return
@@ -52,22 +80,7 @@ def history(ctx: click.Context, limit: int | None, output_format: str, use_sandb
         )
 
 
-@history.command("show")
-@click.argument("run_id", metavar="RUN")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--sandbox", "use_sandbox", is_flag=True, help="A run of the --sandbox history.")
-@click.pass_context
-def show(ctx: click.Context, run_id: str, output_format: str, use_sandbox: bool) -> None:
-    """Show one run: who, where, commit, plan digest, overrides, then each operation.
-
-    Text shows the fields each operation changed; json has the attributes before and after.
-
-    \b
-    Example:
-      reconciler history show 20261202T051500Z-3fa2c1 --format json
-    """
-    ctx.meta["sandbox_history"] = use_sandbox or ctx.meta.get("sandbox_history", False)
-    run = _history(ctx).get(run_id)
+def _show(run: Run, output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(run.to_json(), indent=2, sort_keys=True))
         return
