@@ -22,6 +22,7 @@ from reconciler.files import write_text
 from reconciler.github.annotations import format_annotation, in_github_actions
 from reconciler.github.cli import github
 from reconciler.golive.enable import parse_duration
+from reconciler.history.cli import register as register_history_commands
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.digest import parse_digest
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
@@ -280,6 +281,13 @@ def validate(ctx: click.Context, variables: dict[str, Any]) -> None:
     help="Delete what left the specs, even on Meta, TikTok and Snapchat (where it is otherwise paused and "
     "dropped from the state, keeping its reporting).",
 )
+@click.option(
+    "--restore",
+    "restore_run",
+    metavar="RUN",
+    help="Plan to bring the recorded objects back to how run RUN (`reconciler history`) left them; "
+    "the specs are not read for the changes.",
+)
 @policy_options
 @sandbox_option
 @var_option
@@ -293,6 +301,7 @@ def plan(
     target_patterns: tuple[str, ...],
     detailed_exitcode: bool,
     prune: bool,
+    restore_run: str | None,
     use_sandbox: bool,
     variables: dict[str, Any],
     overrides: list[Override],
@@ -308,10 +317,18 @@ def plan(
       reconciler plan
       reconciler plan --out plan.json --detailed-exitcode
       reconciler plan --format markdown --target 'bs-main:campaign/*'
+      reconciler plan --restore 20261202T051500Z-3fa2c1 --out restore.json
     """
     project = _project(ctx, use_sandbox)
     connect = _connector(project, use_sandbox) if refresh else None
-    result = project.plan(variables, target_patterns, refresh_with=connect, prune=prune, overrides=overrides)
+    if restore_run is not None:
+        if refresh or target_patterns or prune:
+            raise click.UsageError("--restore plans from the run history: --refresh, --target and --prune do not apply")
+        from reconciler.history.restore import restore_plan
+
+        result = restore_plan(project, restore_run, variables, overrides)
+    else:
+        result = project.plan(variables, target_patterns, refresh_with=connect, prune=prune, overrides=overrides)
     if out:
         write_text(out, render_json(result), "plan file")
     if output_format == "json":
@@ -828,6 +845,7 @@ cli.add_command(github)
 register_state_commands(
     cli, state, project_of=_project, project_options=project_options, lock_timeout_option=lock_timeout_option
 )
+register_history_commands(cli, project_of=_project, project_options=project_options)
 
 
 BUG_ENV = "RECONCILER_DEBUG"

@@ -17,6 +17,7 @@ from reconciler.connect import Connection, open_providers
 from reconciler.errors import ReconcilerError
 from reconciler.golive import Gate, waiting_members
 from reconciler.golive.enable import GoLive, go_live
+from reconciler.history import HistoryStore, Recorder, open_history
 from reconciler.model import Action, Plan, TargetConfig
 from reconciler.plan import build_plan, check_fresh, check_targets, plan_targets
 from reconciler.plan.digest import check_digest
@@ -72,6 +73,11 @@ class Project:
         if self.sandbox:
             return SANDBOX_ENDPOINT  # whatever the spec's api_base_url: the connection replaces it
         return endpoint_of(target)
+
+    @functools.cached_property
+    def history(self) -> HistoryStore:
+        """The run history of this workspace (of its `--sandbox` runs when sandbox), beside its state."""
+        return open_history(self.directory, self.workspace, sandbox=self.sandbox)
 
     @property
     def sandbox_data(self) -> Path:
@@ -152,7 +158,9 @@ class Project:
             return proceed
 
         store = self.store
-        with store.lock("apply"):
+        recorder = Recorder(self.history, workspace=self.workspace, project_dir=self.directory, plan_file=plan_file,
+                            sandbox=self.sandbox, notify=notify)  # fmt: skip
+        with store.lock("apply"), recorder:
             state = store.read()
             compiled = self.compile(variables)
             check_overrides(compiled.policies, overrides)
@@ -181,7 +189,9 @@ class Project:
                 gate(plan, compiled.policies, compiled.campaign_labels, overrides)
                 refuse_violations(plan)
             check_digest(plan, expect_digest)  # what was reviewed is what is applied, or nothing
-            result = asyncio.run(_execute(plan, connection, store, events, confirming, parallelism, on_error))
+            result = asyncio.run(
+                _execute(plan, connection, store, events, confirming, parallelism, on_error, recorder)
+            )
             gates = compiled.gates
             if target_patterns:  # --target: only the gated campaigns this plan reaches
                 planned = {c.address for c in plan.changes}
@@ -193,10 +203,13 @@ class Project:
                 notify(f"{g.campaign} on {g.target}: not taken live, a policy freeze window is in effect")
             gates = [g for g in gates if g not in held]
             if gates and not declined and not rolled_back:  # a rolled-back run makes nothing live
-                outcomes = asyncio.run(_go_live(gates, compiled, connection, store, notify, wait_for_review))
+                going_live = recorder.going_live(store, plan)  # what goes live is recorded as this run's
+                outcomes = asyncio.run(_go_live(gates, compiled, connection, going_live, notify, wait_for_review))
                 failed = [o.line() for o in outcomes if o.outcome == "failed"]
                 if failed:
                     raise ReconcilerError("; ".join(failed) + ". Run `reconciler apply` again to retry")
+            if recorder.started:
+                recorder.finish(result)
             return result
 
     def _plan(
@@ -250,11 +263,14 @@ async def _execute(
     confirm: Callable[[Plan], bool],
     parallelism: int,
     on_error: OnError,
+    recorder: Recorder,
 ) -> ApplyResult | None:
     if not confirm(plan):
         if not plan.has_changes:  # nothing to send; a changed lifecycle is still recorded (state only)
             await record_lifecycles(plan, store)
         return None
+    recorder.start(plan)
+    events.run_id = recorder.run_id
     names = {c.target for c in plan.changes if c.action is not Action.NOOP}
     limits = {name: t.concurrency for name, t in plan.targets.items() if t.concurrency}
     async with open_providers(connection, names) as providers:
@@ -266,6 +282,7 @@ async def _execute(
             target_concurrency=limits,
             on_error=on_error,
             events=events,
+            history=recorder,
         )
 
 

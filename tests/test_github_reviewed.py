@@ -212,7 +212,8 @@ def test_apply_result_of_a_real_failing_apply_with_its_run_id(tmp_path, env, fak
     lines = (project / "events.jsonl").read_text().splitlines()
     done = json.loads(lines[-1])
     assert done["event"] == "apply:done"
-    done.setdefault("run_id", "20260601T120000Z-4f2a")  # what the run history adds to apply:done
+    run_id = done["run_id"]  # the run history's id of this apply
+    assert (project / "state" / "default.history" / f"{run_id}.jsonl").is_file()
     events = events_file(tmp_path / "events.jsonl", [*map(json.loads, lines[:-1]), done])
     fake.merge(PR)
 
@@ -222,7 +223,7 @@ def test_apply_result_of_a_real_failing_apply_with_its_run_id(tmp_path, env, fak
     assert out.strip() == fake.comments[PR][0]["html_url"]
     assert "❌ **Apply failed.**" in body
     assert f"| done | {done['counts']['done']} |" in body and f"| failed | {done['counts']['failed']} |" in body
-    assert "Run id: `20260601T120000Z-4f2a`: `reconciler history show 20260601T120000Z-4f2a`" in body
+    assert f"Run id: `{run_id}`: `reconciler history show {run_id}`" in body
     failures = [json.loads(line) for line in lines if json.loads(line)["event"] == "op:error"]
     assert len(failures) == 4
     for failure in failures:

@@ -30,7 +30,7 @@ def test_every_file_name_tells_its_workspace_and_role(tmp_path: Path) -> None:
     roles = [
         {path.name.split(".", 1)[1] for path in workspace_files(tmp_path, workspace).all()} for workspace in TRICKY
     ]
-    assert all(r == roles[0] for r in roles) and len(roles[0]) == 8
+    assert all(r == roles[0] for r in roles) and len(roles[0]) == 10
     for workspace in TRICKY:
         assert {p.name.split(".", 1)[0] for p in workspace_files(tmp_path, workspace).all()} == {workspace}
 

@@ -48,6 +48,7 @@ class Event:
     id: str | None = None  # the platform id, on op:done of a create or update
     rollback: bool = False  # the call undoes an earlier step of this run
     counts: dict[str, int] | None = None  # on apply:done
+    run_id: str | None = None  # on apply:done: the run's id in the history (`reconciler history show RUN`)
     ts: str = field(default_factory=_now)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +69,8 @@ class Event:
             data["rollback"] = True
         if self.counts is not None:
             data["counts"] = self.counts
+        if self.run_id is not None:
+            data["run_id"] = self.run_id
         return data
 
 
@@ -190,6 +193,7 @@ class EventSink:
         self._jsonl_name = jsonl_name
         self._progress = progress
         self.failure: ReconcilerError | None = None
+        self.run_id: str | None = None  # set once the run history has started this apply's run
 
     def begin(self, total: int) -> None:
         """The walk is about to start `total` operations."""
@@ -215,6 +219,7 @@ class EventSink:
                 duration_ms=round(result.duration_s * 1000),
                 counts=result.counts,
                 message="ok" if result.ok else "failed",
+                run_id=self.run_id,
             )
         )
         if self._progress is not None:

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import networkx as nx
 
@@ -99,6 +99,21 @@ class ApplyResult:
         return [o for o in self.outcomes.values() if o.status == "skipped" and o.cause == key]
 
 
+class OperationLog(Protocol):
+    """Told of each step as it finishes (and of each undo of rollback), with the state entry of its
+    address before and after it: the run history (reconciler/history) keeps them."""
+
+    def operation(
+        self,
+        step: Step,
+        outcome: StepOutcome,
+        before: RecordedResource | None,
+        after: RecordedResource | None,
+        *,
+        rollback: bool = False,
+    ) -> None: ...
+
+
 async def execute(
     plan: Plan,
     *,
@@ -109,6 +124,7 @@ async def execute(
     on_error: OnError = "continue",
     events: EventSink,
     retry: RetryPolicy | None = None,
+    history: OperationLog | None = None,
 ) -> ApplyResult:
     """Apply `plan`. The caller holds the store's lock and closes the providers.
 
@@ -131,7 +147,7 @@ async def execute(
         if target in plan.targets and state.targets.get(target) != plan.targets[target]:
             await asyncio.to_thread(store.record_target, plan.targets[target])
     limits = {target: _target_limit(target, plan, target_concurrency or {}) for target in targets}
-    run = _Run(graph, state, store, providers, events, retry or RetryPolicy(), on_error, parallelism, limits)
+    run = _Run(graph, state, store, providers, events, retry or RetryPolicy(), on_error, parallelism, limits, history)
     # The plan, the state and the graph live until the end of the walk: kept out of the
     # collector's view, a full collection no longer pauses every call in flight to scan them.
     gc.freeze()
@@ -201,9 +217,10 @@ class _Run:
         on_error: OnError,
         parallelism: int,
         target_limits: Mapping[str, int],
+        history: OperationLog | None = None,
     ) -> None:
         self.graph, self.store, self.providers = graph, store, providers
-        self.events, self.retry, self.on_error = events, retry, on_error
+        self.events, self.retry, self.on_error, self.history = events, retry, on_error, history
         # Our own copy of the state, kept in step with every write we make: ref
         # ids are looked up here rather than re-reading the store for each call.
         self.resources = dict(state.resources)
@@ -290,7 +307,12 @@ class _Run:
         self.outcomes[step.key] = StepOutcome(
             step.key, step.state_address, step.action.value, "skipped", message=message, cause=cause
         )
+        self.log(step, self.outcomes[step.key], self.resources.get(step.state_address))
         self.events.emit(Event("op:skip", step.state_address, step.action.value, message=message))
+
+    def log(self, step: Step, outcome: StepOutcome, before: RecordedResource | None, *, rollback: bool = False) -> None:
+        if self.history is not None:
+            self.history.operation(step, outcome, before, self.resources.get(outcome.address), rollback=rollback)
 
     async def run_step(self, step: Step) -> None:
         # A delete that pauses says so in its events: "paused X", not "deleted X".
@@ -312,26 +334,30 @@ class _Run:
             self.skip(step, "not started: the apply stopped after a failure", cause=None)
             return
         except ProviderError as exc:
-            self.fail(step, call, exc.error_class.value, exc.message)
+            self.fail(step, call, before, exc.error_class.value, exc.message)
             return
         except Exception as exc:  # a bug or a state write failing: stop, whatever the policy
             self.stopping = True
-            self.fail(step, call, INTERNAL, f"{type(exc).__name__}: {exc}")
+            self.fail(step, call, before, INTERNAL, f"{type(exc).__name__}: {exc}")
             return
         self.completed.append(_Completed(step, before))
         duration = time.monotonic() - call.started if call.started else 0.0
         self.outcomes[step.key] = StepOutcome(
             step.key, call.address, call.action, "done", id_, call.attempts, duration, message=note
         )
+        self.log(step, self.outcomes[step.key], before)
         self.events.emit(self.event("op:done", call, id=id_, message=note or None))
 
-    def fail(self, step: Step, call: _Call, error_class: str, message: str) -> None:
+    def fail(
+        self, step: Step, call: _Call, before: RecordedResource | None, error_class: str, message: str
+    ) -> None:
         if self.on_error != "continue":
             self.stopping = True
         duration = time.monotonic() - call.started if call.started else 0.0
         self.outcomes[step.key] = StepOutcome(
             step.key, call.address, call.action, "failed", None, call.attempts, duration, error_class, message
         )
+        self.log(step, self.outcomes[step.key], before)
         self.events.emit(self.event("op:error", call, error_class=error_class, message=message))
 
     # -- one provider call, retried ----------------------------------------------------------------------
@@ -635,26 +661,33 @@ class _Run:
         undo = list(reversed(self.completed))
         for position, completed in enumerate(undo):
             step = completed.step
+            before = self.resources.get(step.state_address)
             try:
                 await self.undo(completed)
             except ProviderError as exc:
-                failures.append(self.undo_failure(step, exc.error_class.value, exc.message))
+                failures.append(self.undo_failure(step, exc.error_class.value, exc.message, before))
                 continue
             except _CannotUndo as exc:
-                failures.append(self.undo_failure(step, ErrorClass.DEPENDENCY.value, str(exc)))
+                failures.append(self.undo_failure(step, ErrorClass.DEPENDENCY.value, str(exc), before))
                 continue
             except Exception as exc:  # a bug or a state write failing: touch nothing more
-                failures.append(self.undo_failure(step, INTERNAL, f"{type(exc).__name__}: {exc}"))
+                failures.append(self.undo_failure(step, INTERNAL, f"{type(exc).__name__}: {exc}", before))
                 failures += [
-                    self.undo_failure(c.step, INTERNAL, "not attempted: rollback stopped after the failure above")
+                    self.undo_failure(c.step, INTERNAL, "not attempted: rollback stopped after the failure above",
+                                      self.resources.get(c.step.state_address))  # fmt: skip
                     for c in undo[position + 1 :]
                 ]
                 break
             self.outcomes[step.key] = replace(self.outcomes[step.key], status="rolled_back")
+            self.log(step, self.outcomes[step.key], before, rollback=True)
         return failures
 
-    @staticmethod
-    def undo_failure(step: Step, error_class: str, message: str) -> UndoFailure:
+    def undo_failure(
+        self, step: Step, error_class: str, message: str, before: RecordedResource | None
+    ) -> UndoFailure:
+        failed = StepOutcome(step.key, step.state_address, step.action.value, "failed", None, 0, 0.0, error_class,
+                             message)  # fmt: skip
+        self.log(step, failed, before, rollback=True)
         return UndoFailure(step.key, step.state_address, step.action.value, error_class, message)
 
     async def undo(self, completed: _Completed) -> None:

@@ -76,6 +76,9 @@ class WorkspaceFiles:
     sandbox_state: Path
     sandbox_journal: Path
     sandbox_lock: Path
+    # Directories of run history (reconciler/history): one JSON lines file per apply.
+    history: Path
+    sandbox_history: Path
 
     def all(self) -> tuple[Path, ...]:
         emulator_journal = self.emulator.with_name(self.emulator.name + ".journal")
@@ -88,6 +91,8 @@ class WorkspaceFiles:
             self.sandbox_state,
             self.sandbox_journal,
             self.sandbox_lock,
+            self.history,
+            self.sandbox_history,
         )
 
     def of_state(self, sandbox: bool) -> tuple[Path, Path, Path]:
@@ -128,6 +133,8 @@ def workspace_files(project_dir: Path, workspace: str) -> WorkspaceFiles:
         sandbox_state=directory / f"{workspace}.sandbox.json",
         sandbox_journal=directory / f"{workspace}.sandbox.journal",
         sandbox_lock=directory / f"{workspace}.sandbox.lock",
+        history=directory / f"{workspace}.history",
+        sandbox_history=directory / f"{workspace}.sandbox.history",
     )
 
 
