@@ -42,6 +42,8 @@ INVOCATIONS: dict[tuple[str, ...], list[str]] = {
     ("state", "pull"): ["state", "pull"],
     ("state", "unlock"): ["state", "unlock"],
     ("workspaces",): ["workspaces"],
+    ("history",): ["history"],
+    ("history", "show"): ["history", "show", "20260601T120000Z-4f2a1b"],
     ("state", "import"): ["state", "import", "--sandbox", "bs-main:campaign/summer", "100000"],
     ("import",): ["import", "--sandbox"],
     ("sandbox", "serve"): ["sandbox", "serve", "--port", "0"],
