@@ -232,6 +232,15 @@ def test_the_examples_validate_against_the_schema() -> None:
             assert [e.message for e in validator.iter_errors(as_json)] == [], path
 
 
+@pytest.fixture(scope="module")
+def schema_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `reconciler schema` prints, as an editor would be given it."""
+    path = tmp_path_factory.mktemp("schema") / "schema.json"
+    command = [sys.executable, "-m", "reconciler", "schema"]
+    path.write_text(subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout)
+    return path
+
+
 @pytest.mark.parametrize(
     ("document", "error"),
     [
@@ -239,14 +248,10 @@ def test_the_examples_validate_against_the_schema() -> None:
         ("kind: Target\nname: x\nplatform: metta\n", "$.platform: 'metta' is not one of ['broadstreet', 'meta'"),
     ],
 )
-def test_a_misspelled_kind_is_one_clear_error(tmp_path: Path, document: str, error: str) -> None:
-    schema = subprocess.run(
-        [sys.executable, "-m", "reconciler", "schema"], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    (tmp_path / "schema.json").write_text(schema)
+def test_a_misspelled_kind_is_one_clear_error(tmp_path: Path, schema_file: Path, document: str, error: str) -> None:
     (tmp_path / "spec.yaml").write_text(document)
     result = subprocess.run(
-        [str(BIN / "check-jsonschema"), "--schemafile", str(tmp_path / "schema.json"), str(tmp_path / "spec.yaml")],
+        [str(BIN / "check-jsonschema"), "--schemafile", str(schema_file), str(tmp_path / "spec.yaml")],
         capture_output=True,
         text=True,
         timeout=60,
