@@ -50,7 +50,10 @@ def test_schema_structure() -> None:
     schema = json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] and schema["description"]
-    assert [branch["$ref"] for branch in schema["oneOf"]] == [f"#/$defs/{kind}" for kind in KIND_MODELS]
+    # chosen by `kind`: one if/then per kind, so a misspelled kind is one error (tests/test_docs.py)
+    assert schema["properties"]["kind"]["enum"] == list(KIND_MODELS)
+    assert [branch["if"]["properties"]["kind"]["const"] for branch in schema["allOf"]] == list(KIND_MODELS)
+    assert [branch["then"]["$ref"] for branch in schema["allOf"]] == [f"#/$defs/{kind}" for kind in KIND_MODELS]
     for ref in refs(schema):
         assert ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in schema["$defs"], ref
     for kind in KIND_MODELS:
