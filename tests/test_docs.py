@@ -177,15 +177,20 @@ def test_every_kind_has_its_page_and_every_description_is_filled() -> None:
 
 def test_links_stay_inside_the_repository_and_reach_their_headings() -> None:
     for page, text in PAGES.items():
-        for target in _LINK.findall(text):
-            if re.match(r"https?://", target):
-                continue
-            path, _, anchor = target.partition("#")
-            file = (DOCS / path).resolve() if path else DOCS / page
-            assert file.is_relative_to(ROOT) and file.is_file(), f"{page}: link to {target}"
-            if anchor:
-                headings = re.findall(r"^#+ (.+)$", file.read_text(encoding="utf-8"), re.MULTILINE)
-                assert anchor in {_slug(h) for h in headings}, f"{page}: no heading for #{anchor}"
+        _check_links(page, text, DOCS, DOCS / page)
+
+
+def _check_links(page: str, text: str, base: Path, itself: Path) -> None:
+    """Every relative link of `text` names a file of the repository and, with #anchor, one of its headings."""
+    for target in _LINK.findall(text):
+        if re.match(r"https?://", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (base / path).resolve() if path else itself
+        assert file.is_relative_to(ROOT) and file.is_file(), f"{page}: link to {target}"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", file.read_text(encoding="utf-8"), re.MULTILINE)
+            assert anchor in {_slug(h) for h in headings}, f"{page}: no heading for #{anchor}"
 
 
 def _slug(heading: str) -> str:
@@ -259,3 +264,9 @@ def test_a_misspelled_kind_is_one_clear_error(tmp_path: Path, schema_file: Path,
     assert result.returncode == 1
     errors = [line for line in result.stdout.splitlines() if "spec.yaml::" in line]
     assert len(errors) == 1 and error in errors[0], result.stdout
+
+
+def test_the_readme_points_into_the_repository_only() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "../shared" not in readme and "DESIGN.md" not in readme  # a handout readers do not have
+    _check_links("README.md", readme, ROOT, ROOT / "README.md")
