@@ -181,3 +181,15 @@ def test_plan_restore_with_state_and_history_in_postgres(tmp_path: Path, sandbox
     restored = history(project, "--limit", "1")[0]
     assert restored["plan_file"] == "restore.json" and restored["outcome"] == "succeeded"
     assert "No changes." in ok(project, "plan", "--restore", run_a)
+
+
+def test_a_bad_state_url_is_one_line_without_the_password(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = broadstreet_project(tmp_path, "http://127.0.0.1:1", campaigns=1)  # `history` calls no platform
+    wrong = pg_url.replace(PASSWORD, "wrong-pass-9d41")
+    for url, expected in ((wrong, "password authentication failed"), ("mysql://u:wrong-pass-9d41@h/d", "unsupported")):
+        monkeypatch.setenv("RECONCILER_STATE_URL", url)
+        result = run_reconciler(project, "history")
+        assert result.returncode == 1 and expected in result.stderr, result.stderr
+        assert "wrong-pass-9d41" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

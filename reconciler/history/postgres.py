@@ -52,10 +52,10 @@ class PostgresHistory:
 
     def start(self, run: RunStart) -> None:
         row = _row(run.to_json(), _START_COLUMN)
-        columns = ", ".join(row)
+        values = ", ".join(f"%({c})s" for c in row)
         self._execute(
-            f"INSERT INTO reconciler_runs (workspace, sandbox, {columns}) "
-            f"VALUES (%(workspace)s, %(sandbox)s, {', '.join(f'%({c})s' for c in row)})",
+            f"INSERT INTO reconciler_runs (workspace, sandbox, {', '.join(row)}) "
+            f"VALUES (%(workspace)s, %(sandbox)s, {values})",
             row,
         )
 
@@ -70,7 +70,7 @@ class PostgresHistory:
         )
 
     def finish(self, run_id: str, end: RunEnd) -> None:
-        row = _row({"found_by": None, **end.to_json()}, {})
+        row = _row({"found_by": None, **end.to_json()}, {})  # found_by: written only when set
         updated = self._execute(
             "UPDATE reconciler_runs SET ended_at = %(ended_at)s, outcome = %(outcome)s, counts = %(counts)s, "
             f"message = %(message)s, found_by = %(found_by)s WHERE {_KEY} AND run_id = %(run_id)s",
