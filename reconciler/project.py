@@ -77,7 +77,7 @@ class Project:
     @functools.cached_property
     def history(self) -> HistoryStore:
         """The run history of this workspace (of its `--sandbox` runs when sandbox), beside its state."""
-        return open_history(self.directory, self.workspace, sandbox=self.sandbox)
+        return open_history(self.directory, self.workspace, sandbox=self.sandbox, url=self.state_url)
 
     @property
     def sandbox_data(self) -> Path:

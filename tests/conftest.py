@@ -140,3 +140,10 @@ def pg_server() -> Iterator[Server]:
 def pg_url(pg_server: Server) -> str:
     """The URL (with its password) of a database of this test's own."""
     return pg_server.create_database()
+
+
+@pytest.fixture
+def state_url(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`pg_url`, set as RECONCILER_STATE_URL for the `reconciler` commands the test runs."""
+    monkeypatch.setenv("RECONCILER_STATE_URL", pg_url)
+    return pg_url

@@ -18,12 +18,6 @@ from tests.e2e import Sandbox, broadstreet_project, counts, expected_counts, run
 from tests.postgres import PASSWORD
 
 
-@pytest.fixture
-def state_url(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("RECONCILER_STATE_URL", pg_url)
-    return pg_url
-
-
 def ok(project: Path, *args: str) -> str:
     result = run_reconciler(project, *args)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -195,12 +195,13 @@ def test_a_new_migration_upgrades_an_existing_database(pg_url: str, monkeypatch:
     with store.lock("apply"):
         store.record("bs:zone/a", resource("bs:zone/a", "1"))
     monkeypatch.setattr(
-        "reconciler.state.postgres.MIGRATIONS", [*MIGRATIONS, ("CREATE TABLE reconciler_runs (id text)",)]
+        "reconciler.state.postgres.MIGRATIONS", [*MIGRATIONS, ("CREATE TABLE reconciler_example (id text)",)]
     )
     assert set(PostgresStore(pg_url).read().resources) == {"bs:zone/a"}
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT version FROM reconciler_schema").fetchone() == (len(MIGRATIONS) + 1,)
-        assert conn.execute("SELECT count(*) FROM reconciler_runs").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM reconciler_example").fetchone() == (0,)
     monkeypatch.undo()
-    with pytest.raises(ReconcilerError, match="schema version 2, newer than this reconciler's 1: upgrade"):
+    newer = f"schema version {len(MIGRATIONS) + 1}, newer than this reconciler's {len(MIGRATIONS)}: upgrade"
+    with pytest.raises(ReconcilerError, match=newer):
         PostgresStore(pg_url).read()

@@ -35,7 +35,8 @@ def register(
         """List the recorded applies, newest first: id, start, duration, who, commit, outcome, counts.
 
         Every apply that carries out changes is recorded in state/WORKSPACE.history/
-        (one JSON lines file per run, committed with the state).
+        (one JSON lines file per run, committed with the state), or, with a state URL,
+        in the database's reconciler_runs and reconciler_run_operations tables.
 
         \b
         Examples:

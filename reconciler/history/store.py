@@ -1,6 +1,7 @@
 """Where run history lives: the HistoryStore protocol, the file store, and `open_history`.
 
-The file store keeps one JSON lines file per run, `state/WORKSPACE.history/RUN_ID.jsonl`
+With a state URL the history is in the state's database (postgres.py). Without one, the file
+store keeps one JSON lines file per run, `state/WORKSPACE.history/RUN_ID.jsonl`
 (`WORKSPACE.sandbox.history/` for `--sandbox` runs), committed with the state. Each line is
 appended with one write() as it happens, so a killed run keeps every line it wrote; no fsync:
 the page cache outlives the process, and the state journal, not the history, is what crash
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from reconciler.errors import ReconcilerError
 from reconciler.history.records import RUN_ID_RE, OperationRecord, Run, RunEnd, RunStart
+from reconciler.state.backend import check_state_url
 from reconciler.state.local import workspace_files
 
 _TAIL_BYTES = 4096  # an end line is short: the last line of a finished run is within this
@@ -53,10 +55,22 @@ class HistoryStore(Protocol):
         ...
 
 
-def open_history(project_dir: Path, workspace: str, *, sandbox: bool = False) -> HistoryStore:
-    """The history store of a workspace: where its state is (the one place a new backend is chosen)."""
+def open_history(project_dir: Path, workspace: str, *, sandbox: bool = False, url: str | None = None) -> HistoryStore:
+    """The history store of a workspace: where its state is, the database `url` names (the state URL) or
+    the project's state/ files without one."""
+    if url:
+        check_state_url(url)
+        from reconciler.history.postgres import PostgresHistory  # psycopg is loaded only when a database is used
+
+        return PostgresHistory(url, workspace, sandbox=sandbox)
     files = workspace_files(project_dir, workspace)
     return FileHistoryStore(files.sandbox_history if sandbox else files.history)
+
+
+def no_such_run(run_id: str, where: object) -> ReconcilerError:
+    return ReconcilerError(
+        f"no run {run_id!r} in {where}; `reconciler history` lists the runs (ids like 20261202T051500Z-3fa2c1)"
+    )
 
 
 class FileHistoryStore:
@@ -90,10 +104,7 @@ class FileHistoryStore:
     def get(self, run_id: str) -> Run:
         path = self._path(run_id) if RUN_ID_RE.fullmatch(run_id) else None
         if path is None or not path.is_file():
-            raise ReconcilerError(
-                f"no run {run_id!r} in {self.directory}; `reconciler history` lists the runs (ids like "
-                "20261202T051500Z-3fa2c1)"
-            )
+            raise no_such_run(run_id, self.directory)
         return _parse(path, path.read_bytes())
 
     def unfinished(self) -> list[str]:

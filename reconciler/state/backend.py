@@ -49,7 +49,7 @@ def open_store(
         return LocalFileStore(
             project_dir, workspace, sandbox=sandbox, endpoint_of=endpoint_of, lock_timeout=lock_timeout
         )
-    _check_scheme(url)
+    check_state_url(url)
     from reconciler.state.postgres import PostgresStore  # psycopg is loaded only when a database is used
 
     return PostgresStore(url, workspace, sandbox=sandbox, endpoint_of=endpoint_of, lock_timeout=lock_timeout)
@@ -59,13 +59,14 @@ def workspaces(project_dir: Path, url: str | None) -> list[str]:
     """The workspaces the store holds a (live) state for, sorted."""
     if not url:
         return list_workspaces(project_dir)
-    _check_scheme(url)
+    check_state_url(url)
     from reconciler.state.postgres import list_workspaces as list_database_workspaces
 
     return list_database_workspaces(url)
 
 
-def _check_scheme(url: str) -> None:
+def check_state_url(url: str) -> None:
+    """Refuse a state URL no store serves."""
     if url.partition(":")[0].lower() not in POSTGRES_SCHEMES or "://" not in url:
         raise ReconcilerError(
             f"state URL {redact_url(url)!r} (--state-url or ${STATE_URL_ENV}): unsupported; use "

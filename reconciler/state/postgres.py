@@ -14,6 +14,7 @@
   itself is a session advisory lock held on a connection of its own: PostgreSQL releases it when
   the holder's session ends (a killed process), so a row whose session is gone is stale and the
   next holder takes it over.
+- `reconciler_runs` and `reconciler_run_operations`: the run history (reconciler/history/postgres.py).
 - `reconciler_schema`: the schema version; MIGRATIONS[n] brings version n to n + 1, run on first use.
 """
 
@@ -91,6 +92,47 @@ MIGRATIONS: list[tuple[str, ...]] = [
             since text NOT NULL,
             backend_pid integer NOT NULL,
             PRIMARY KEY (workspace, sandbox)
+        )""",
+    ),
+    (  # run history (reconciler/history/postgres.py)
+        """CREATE TABLE reconciler_runs (
+            workspace text NOT NULL,
+            sandbox boolean NOT NULL,
+            run_id text NOT NULL,
+            started_at timestamptz NOT NULL,
+            who text NOT NULL,
+            origin text NOT NULL,
+            commit text,
+            plan_digest text NOT NULL,
+            plan_file text,
+            overrides jsonb NOT NULL,
+            planned jsonb NOT NULL,
+            ended_at timestamptz,
+            outcome text,
+            counts jsonb,
+            message text,
+            found_by text,
+            PRIMARY KEY (workspace, sandbox, run_id)
+        )""",
+        """CREATE TABLE reconciler_run_operations (
+            workspace text NOT NULL,
+            sandbox boolean NOT NULL,
+            run_id text NOT NULL,
+            seq integer NOT NULL,
+            address text NOT NULL,
+            action text NOT NULL,
+            outcome text NOT NULL,
+            at timestamptz NOT NULL,
+            platform_id text,
+            attempts integer NOT NULL,
+            duration_ms integer NOT NULL,
+            error_class text,
+            message text NOT NULL,
+            before jsonb,
+            after jsonb,
+            undoes text,
+            PRIMARY KEY (workspace, sandbox, run_id, seq),
+            FOREIGN KEY (workspace, sandbox, run_id) REFERENCES reconciler_runs ON DELETE CASCADE
         )""",
     ),
 ]
