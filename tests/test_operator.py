@@ -21,6 +21,7 @@ from reconciler.github.client import GitHubClient
 from reconciler.providers.http import redact_target, shown_url
 from reconciler.state import LocalFileStore
 from tests import github_fake
+from tests.conftest import SPECS
 from tests.e2e import TOKEN, Sandbox, broadstreet_project, run_reconciler
 from tests.test_apply_prompt import apply_in_a_terminal
 from tests.test_cli import write_state
@@ -36,6 +37,7 @@ SECRETS = {  # how each platform sends it: Broadstreet and Meta in the query, Ti
     "SNAP_ID": "snap-client-id",
     "SNAP_SECRET": "snap-client-s3cret-8e8e",
 }
+SPECS_OF_TARGETS = [doc for doc in SPECS.split("---") if "kind: Target" in doc]
 REQUEST_LINE = re.compile(r"^Debug: (GET|POST|PUT|PATCH|DELETE) (https?://\S+) -> (\d{3}) in \d+ ms \(attempt (\d+)\)$")
 
 
@@ -75,6 +77,20 @@ def test_debug_logs_each_request_with_no_secret_from_query_header_or_form(projec
         assert name == "SNAP_ID" or value not in output, name
     assert "Access-Token" not in output and "Bearer" not in output  # headers are never logged
     assert "Debug:" not in result.stdout  # the log goes to stderr only
+
+
+def test_downloads_of_imported_uploads_are_logged_without_their_query(project: Path, tmp_path: Path) -> None:
+    assert reconciler(project, "apply", "--sandbox", "--auto-approve").returncode == 0
+    adopting = tmp_path / "adopting"  # the targets alone, and the emulator's objects: everything is imported
+    (adopting / "specs").mkdir(parents=True)
+    (adopting / "state").mkdir()
+    (adopting / "specs" / "targets.yaml").write_text("---".join(SPECS_OF_TARGETS))
+    for data in (project / "state").glob("default.emulator.json*"):
+        shutil.copy(data, adopting / "state" / data.name)
+    result = reconciler(adopting, "--log-level", "debug", "import", "--sandbox")
+    assert result.returncode == 0, result.stderr
+    downloads = [m for line in result.stderr.splitlines() if (m := REQUEST_LINE.match(line)) and "/cdn/" in m[2]]
+    assert downloads and all(m[1] == "GET" and m[3] == "200" and "?" not in m[2] for m in downloads)
 
 
 def test_the_environment_sets_the_level_and_warning_is_the_default(project: Path) -> None:

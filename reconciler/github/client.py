@@ -169,13 +169,15 @@ class GitHubClient:
         try:
             response = self._http.send(request)
         except httpx.HTTPError as exc:
-            log_request(logger, request, f"no response ({type(exc).__name__})", time.monotonic() - started, 1,
+            seconds = time.monotonic() - started
+            log_request(logger, request.method, request.url, f"no response ({type(exc).__name__})", seconds, 1,
                         self._redact)  # fmt: skip
             problem = _one_line(str(exc) or type(exc).__name__)
             raise ReconcilerError(
                 self._redact(f"GitHub API {_where(request)} failed: {problem}; check GITHUB_API_URL and the network.")
             ) from None
-        log_request(logger, request, str(response.status_code), time.monotonic() - started, 1, self._redact)
+        seconds = time.monotonic() - started
+        log_request(logger, request.method, request.url, str(response.status_code), seconds, 1, self._redact)
         if response.is_success:
             return response
         raise GitHubAPIError(self._redact(_describe_failure(response)), response.status_code)

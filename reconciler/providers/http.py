@@ -16,7 +16,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
@@ -107,7 +107,7 @@ _BEARER_RE = re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.I)
 
 MIN_SECRET_LENGTH = 8
 # A query parameter so named holds a credential (`token`, `access_token`, `client_secret`, `api_key`...).
-_SECRET_PARAMETER_RE = re.compile(r"token|secret|password|signature|api[_-]?key|auth", re.I)
+_SECRET_PARAMETER_RE = re.compile(r"token|secret|password|signature|credential|auth|(^|[_-])key$", re.I)
 
 
 class Redactor:
@@ -137,18 +137,16 @@ class Redactor:
 _PATTERNS = Redactor()  # no known values: masks credential-named fields and bearer tokens
 
 
-def redact_target(target: str, redact: Callable[[str], str] | None = None) -> str:
+def redact_target(target: str) -> str:
     """A request target (path and query) as a log may show it.
 
     Each query parameter that names a credential is masked whole, whatever its
-    value holds (the generic patterns stop at characters such as `,`); `redact`
-    (default: the patterns alone) then masks known secret values anywhere.
+    value holds (the generic patterns stop at characters such as `,`).
     """
-    redact = redact or _PATTERNS
     path, sep, query = target.partition("?")
     if sep:
         query = "&".join(_redact_parameter(parameter) for parameter in query.split("&"))
-    return redact(path + sep + query)
+    return _PATTERNS(path + sep + query)
 
 
 def _redact_parameter(parameter: str) -> str:
@@ -174,7 +172,8 @@ def shown_url(url: httpx.URL, redact: Callable[[str], str] | None = None) -> str
 
 def log_request(
     log: logging.Logger,
-    request: httpx.Request,
+    method: str,
+    url: httpx.URL,
     outcome: str,
     seconds: float,
     attempt: int,
@@ -185,8 +184,8 @@ def log_request(
     Never a header or a body: those carry credentials and the people's data.
     """
     if log.isEnabledFor(logging.DEBUG):  # showing the URL costs a redaction: only when it is shown
-        shown = shown_url(request.url, redact)
-        log.debug("%s %s -> %s in %d ms (attempt %d)", request.method, shown, outcome, round(seconds * 1000), attempt)
+        shown = shown_url(url, redact)
+        log.debug("%s %s -> %s in %d ms (attempt %d)", method, shown, outcome, round(seconds * 1000), attempt)
 
 
 # The executor's attempt at the operation a write belongs to, for the log: it retries writes, the client reads.
@@ -445,15 +444,20 @@ class HttpClient:
         target = httpx.URL(url)
         if target.scheme not in ("http", "https") or not target.host:
             raise ProviderError(ErrorClass.VALIDATION, self.redact(f"not a download URL: {url!r}"))
-        return await self._retry.retrying(self._log_retry)(self._download_once, target, max_bytes)
+        attempts = count(1)
+        return await self._retry.retrying(self._log_retry)(self._download_once, target, max_bytes, attempts)
 
-    async def _download_once(self, url: httpx.URL, max_bytes: int) -> bytes:
-        shown = self.redact(f"GET {url.copy_with(query=None)}")  # a signed URL's query is not shown
+    async def _download_once(self, url: httpx.URL, max_bytes: int, attempts: Iterator[int]) -> bytes:
+        unsigned = url.copy_with(query=None)  # a signed URL's query is not shown
+        shown = self.redact(f"GET {unsigned}")
         if (url.scheme, url.host, url.port) == (self._client.base_url.scheme, self._client.base_url.host,
                                                  self._client.base_url.port):  # fmt: skip
             await self._limiter.acquire()
+        attempt, started = next(attempts), time.monotonic()
         try:
             async with self._client.stream("GET", url) as response:
+                log_request(logger, "GET", unsigned, str(response.status_code), time.monotonic() - started, attempt,
+                            self.redact)  # fmt: skip
                 if not response.is_success:
                     error_class = _class_for_status(response.status_code)
                     raise ProviderError(error_class, f"{shown} returned HTTP {response.status_code}")
@@ -465,6 +469,8 @@ class HttpClient:
                     chunks.append(chunk)
                 return b"".join(chunks)
         except httpx.HTTPError as exc:
+            log_request(logger, "GET", unsigned, f"failed ({type(exc).__name__})", time.monotonic() - started, attempt,
+                        self.redact)  # fmt: skip
             raise ProviderError(ErrorClass.NETWORK, self.redact(f"{shown} failed: {_describe(exc)}")) from None
 
     async def aclose(self) -> None:
@@ -475,7 +481,7 @@ class HttpClient:
         logger.info("%s; retrying in %.2fs (attempt %d of %d)", error, wait, next_attempt, self._retry.max_attempts)
 
     def _log_request(self, request: httpx.Request, outcome: str, started: float, attempt: int) -> None:
-        log_request(logger, request, outcome, time.monotonic() - started, attempt, self.redact)
+        log_request(logger, request.method, request.url, outcome, time.monotonic() - started, attempt, self.redact)
 
     def _describe_request(self, request: httpx.Request) -> str:
         """`POST /advertisers?network_id=85&access_token=***`: the path relative to the API root."""
