@@ -15,8 +15,9 @@ from typing import Any, NoReturn
 
 import click
 
-from reconciler import connect
+from reconciler import connect, logs
 from reconciler.apply import open_event_sink
+from reconciler.completion import address_completer
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.files import write_text
 from reconciler.github.annotations import format_annotation, in_github_actions
@@ -26,6 +27,7 @@ from reconciler.history.cli import register as register_history_commands
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.digest import parse_digest
 from reconciler.plan.graph import change_graph, to_dot, to_mermaid
+from reconciler.plan.planfile import read_plan_file
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.policy.violations import Override
 from reconciler.project import Connect, Project
@@ -46,6 +48,10 @@ def _project(ctx: click.Context, sandbox: bool = False) -> Project:
     directory = Path(ctx.meta.get("project_dir", root["project_dir"]))
     workspace = ctx.meta.get("workspace", root["workspace"])
     return Project(directory, workspace, sandbox, root["state_url"], ctx.meta.get("lock_timeout", 0.0))
+
+
+# ADDR arguments and --target complete from the recorded state (reconciler/completion.py).
+_complete_address = address_completer(_project)
 
 
 def _given_after_the_subcommand(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -222,8 +228,17 @@ def _use_color() -> bool:
     show_envvar=True,
     help="Keep the state in this PostgreSQL database (postgresql://USER:PASSWORD@HOST/DB) instead of state/.",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(logs.LEVELS, case_sensitive=False),
+    default=logs.DEFAULT_LEVEL,
+    show_default=True,
+    envvar=logs.LOG_ENV,
+    show_envvar=True,
+    help="What to log on stderr; debug: every HTTP request (method, redacted URL, status, duration, attempt).",
+)
 @click.version_option(package_name="reconciler")
-def cli(project_dir: str, workspace: str, state_url: str | None) -> None:
+def cli(project_dir: str, workspace: str, state_url: str | None, log_level: str) -> None:
     """Ad operations as code: plan and apply ad campaigns declared in YAML.
 
     \b
@@ -232,19 +247,39 @@ def cli(project_dir: str, workspace: str, state_url: str | None) -> None:
       reconciler plan --out plan.json
       reconciler apply plan.json
     """
+    logs.configure(log_level)
 
 
 @cli.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the problems as a list of {file, line, field, message} on stdout ([] when there are none).",
+)
 @var_option
 @project_options
 @click.pass_context
-def validate(ctx: click.Context, variables: dict[str, Any]) -> None:
+def validate(ctx: click.Context, output_format: str, variables: dict[str, Any]) -> None:
     """Check the specs: syntax, fields, references, assets. Sends no request.
 
     \b
-    Example:
+    Examples:
       reconciler -C my-project validate --var env=prod
+      reconciler validate --format json | jq -r '.[] | "\\(.file):\\(.line): \\(.message)"'
     """
+    if output_format == "json":
+        try:
+            compiled = _project(ctx).compile(variables)
+        except SpecError as error:
+            click.echo(json.dumps([dataclasses.asdict(issue) for issue in error.issues], indent=2))
+            ctx.exit(1)
+        for warning in compiled.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        click.echo("[]")
+        return
     compiled = _project(ctx).compile(variables)
     for warning in compiled.warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -268,6 +303,7 @@ def validate(ctx: click.Context, variables: dict[str, Any]) -> None:
     "target_patterns",
     multiple=True,
     metavar="ADDR",
+    shell_complete=_complete_address,
     help="Plan only ADDR (glob allowed, e.g. 'bs-main:*') and what it depends on. Repeatable.",
 )
 @click.option(
@@ -346,8 +382,35 @@ def plan(
 
 
 @cli.command()
+@click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan.",
+)
+def show(plan_file: Path, output_format: str) -> None:
+    """Print a saved plan (`plan --out FILE`) as `plan` does; reads neither the specs nor the state.
+
+    \b
+    Examples:
+      reconciler show plan.json
+      reconciler show plan.json --format markdown > plan.md
+    """
+    saved = read_plan_file(plan_file)
+    if output_format == "json":
+        click.echo(render_json(saved), nl=False)
+    elif output_format == "markdown":
+        click.echo(render_markdown(saved), nl=False)
+    else:
+        click.echo(render_text(saved, color=_use_color()), nl=False)
+
+
+@cli.command()
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (CI); a PLANFILE is applied without asking.")
 @click.option(
     "--parallelism",
     default=10,
@@ -370,7 +433,14 @@ def plan(
     help="Write one JSON line per event to FILE, or stdout with '-'.",
 )
 @click.option("--refresh", is_flag=True, help="Read the live objects first and undo out-of-band edits.")
-@click.option("--target", "target_patterns", multiple=True, metavar="ADDR", help="Apply only ADDR and its needs.")
+@click.option(
+    "--target",
+    "target_patterns",
+    multiple=True,
+    metavar="ADDR",
+    shell_complete=_complete_address,
+    help="Apply only ADDR and its needs.",
+)
 @click.option(
     "--prune",
     is_flag=True,
@@ -414,9 +484,9 @@ def apply(
 ) -> None:
     """Carry out the plan: create, update, replace and delete on the platforms.
 
-    With PLANFILE (from `plan --out`), apply exactly that reviewed plan; it is
-    refused if the state changed since, or if its targets are not those the
-    specs declare. Without it, plan now and ask first. A plan that breaks a
+    With PLANFILE (from `plan --out`), apply exactly that reviewed plan, without
+    asking again; it is refused if the state changed since, or if its targets
+    are not those the specs declare. Without it, plan now and ask first. A plan that breaks a
     Policy (judged again now, RECONCILER_NOW in tests) is refused before
     anything is sent; a saved plan keeps the overrides it was made with.
     State is saved after every operation; an interrupted apply is resumed
@@ -443,7 +513,7 @@ def apply(
         click.echo(render_text(plan, color=_use_color()), nl=False, file=human)
         if not plan.has_changes:
             return False
-        if auto_approve:
+        if auto_approve or plan_file is not None:  # a saved plan was reviewed already: as Terraform, no second ask
             return True
         if not sys.stdin.isatty():
             raise ReconcilerError("apply needs confirmation: run it in a terminal, or pass --auto-approve")
@@ -600,7 +670,7 @@ def state_list(ctx: click.Context) -> None:
 
 
 @state.command("show")
-@click.argument("address")
+@click.argument("address", shell_complete=_complete_address)
 @project_options
 @click.pass_context
 def state_show(ctx: click.Context, address: str) -> None:
@@ -618,7 +688,7 @@ def state_show(ctx: click.Context, address: str) -> None:
 
 
 @state.command("rm")
-@click.argument("address")
+@click.argument("address", shell_complete=_complete_address)
 @lock_timeout_option
 @project_options
 @click.pass_context
@@ -638,7 +708,7 @@ def state_rm(ctx: click.Context, address: str) -> None:
 
 
 @state.command("mv")
-@click.argument("old")
+@click.argument("old", shell_complete=_complete_address)
 @click.argument("new")
 @lock_timeout_option
 @project_options

@@ -14,11 +14,13 @@ from pathlib import Path
 from reconciler.state import LocalFileStore
 
 
-def apply_in_a_terminal(project: Path, answer: str) -> tuple[int, str]:
-    """Run `apply --sandbox` on a pseudo-terminal, type `answer` at the prompt, return (exit code, screen)."""
+def apply_in_a_terminal(project: Path, answer: str | None, *args: str) -> tuple[int, str]:
+    """Run `apply --sandbox [ARGS]` on a pseudo-terminal, type `answer` at the prompt (None: type nothing),
+    return (exit code, screen)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the real command, its stdin and stdout a terminal
-        os.execv(sys.executable, [sys.executable, "-m", "reconciler", "-C", str(project), "apply", "--sandbox"])
+        command = [sys.executable, "-m", "reconciler", "-C", str(project), "apply", "--sandbox", *args]
+        os.execv(sys.executable, command)
     screen = b""
     deadline = time.monotonic() + 90  # generous: a loaded CI machine starts Python slowly; a hang still fails
     answered = False
@@ -32,7 +34,7 @@ def apply_in_a_terminal(project: Path, answer: str) -> tuple[int, str]:
         if not chunk:
             break
         screen += chunk
-        if not answered and screen.rstrip().endswith(b"Apply these changes? [y/N]:"):
+        if answer is not None and not answered and screen.rstrip().endswith(b"Apply these changes? [y/N]:"):
             # As a person does, answer once the whole prompt is shown and the command waits for input
             # (a key pressed while the prompt is still being written is another case than this test's).
             time.sleep(0.2)

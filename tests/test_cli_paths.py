@@ -33,6 +33,7 @@ INVOCATIONS: dict[tuple[str, ...], list[str]] = {
     ("plan",): ["plan"],
     ("apply",): ["apply", "--sandbox", "--auto-approve"],
     ("graph",): ["graph"],
+    ("show",): ["show"],
     ("status",): ["status", "--sandbox"],
     ("state", "list"): ["state", "list"],
     ("state", "show"): ["state", "show", "bs-main:campaign/summer"],

@@ -273,9 +273,7 @@ def test_a_saved_plan_creates_paused_and_its_apply_goes_live_once_approved(tmp_p
     project = gated_project(tmp_path, served.url)
     run(project, "plan", "--out", "plan.json")
     review(served, "approved")  # e.g. the sandbox's default: reviewed by the time the plan is applied
-    run(project, "apply", "plan.json", code=1)  # not confirmed: nothing sent, nothing goes live
-    assert statuses(served) == {}
-    out = run(project, "apply", "--auto-approve", "plan.json")
+    out = run(project, "apply", "plan.json")  # a saved plan is applied without asking again
     assert "summer on snap-us: every ad approved; went live (enabled 3 objects)" in out
     assert statuses(served) == all_(1)
     run(project, "plan", "--detailed-exitcode")

@@ -30,7 +30,7 @@ from reconciler.apply.steps import Step, base_address, build_steps, deposed_addr
 from reconciler.errors import ReconcilerError
 from reconciler.model import Action, Lifecycle, Operation, Plan, RecordedResource, Resource, resolve_refs, split_address
 from reconciler.providers.base import ErrorClass, Provider, ProviderError
-from reconciler.providers.http import RetryPolicy
+from reconciler.providers.http import OPERATION_ATTEMPT, RetryPolicy
 from reconciler.resource_types import resource_type
 from reconciler.state import PendingOperation, State, StateStore
 
@@ -375,7 +375,11 @@ class _Run:
                     call.started = time.monotonic()
                     self.events.emit(self.event("op:start", call))
                 call.attempts += 1
-                return await attempt()
+                numbered = OPERATION_ATTEMPT.set(call.attempts)  # the request log's attempt of a write
+                try:
+                    return await attempt()
+                finally:
+                    OPERATION_ATTEMPT.reset(numbered)
 
         def on_retry(next_attempt: int, error: ProviderError, wait: float) -> None:
             self.events.emit(

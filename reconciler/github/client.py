@@ -8,6 +8,8 @@ ReconcilerError naming the request, never a traceback, and never the token.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +17,13 @@ from typing import Any
 import httpx
 
 from reconciler.errors import ReconcilerError
+from reconciler.providers.http import log_request
 
 API_VERSION = "2022-11-28"
 PAGE_SIZE = 100  # GitHub's maximum per_page
 _MESSAGE_LIMIT = 300  # characters of GitHub's own error message worth showing
+
+logger = logging.getLogger(__name__)  # each request at debug (RECONCILER_LOG=debug), as the providers'
 
 
 @dataclass(frozen=True)
@@ -160,13 +165,19 @@ class GitHubClient:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         request = self._http.build_request(method, url, **kwargs)
+        started = time.monotonic()
         try:
             response = self._http.send(request)
         except httpx.HTTPError as exc:
+            seconds = time.monotonic() - started
+            log_request(logger, request.method, request.url, f"no response ({type(exc).__name__})", seconds, 1,
+                        self._redact)  # fmt: skip
             problem = _one_line(str(exc) or type(exc).__name__)
             raise ReconcilerError(
                 self._redact(f"GitHub API {_where(request)} failed: {problem}; check GITHUB_API_URL and the network.")
             ) from None
+        seconds = time.monotonic() - started
+        log_request(logger, request.method, request.url, str(response.status_code), seconds, 1, self._redact)
         if response.is_success:
             return response
         raise GitHubAPIError(self._redact(_describe_failure(response)), response.status_code)

@@ -16,11 +16,13 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
+from itertools import count
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -104,6 +106,8 @@ _BEARER_RE = re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.I)
 
 
 MIN_SECRET_LENGTH = 8
+# A query parameter so named holds a credential (`token`, `access_token`, `client_secret`, `api_key`...).
+_SECRET_PARAMETER_RE = re.compile(r"token|secret|password|signature|credential|auth|(^|[_-])key$", re.I)
 
 
 class Redactor:
@@ -128,6 +132,64 @@ class Redactor:
             text = text.replace(secret, MASK)
         text = _SECRET_FIELD_RE.sub(rf"\1{MASK}", text)
         return _BEARER_RE.sub(rf"\1{MASK}", text)
+
+
+_PATTERNS = Redactor()  # no known values: masks credential-named fields and bearer tokens
+
+
+def redact_target(target: str) -> str:
+    """A request target (path and query) as a log may show it.
+
+    Each query parameter that names a credential is masked whole, whatever its
+    value holds (the generic patterns stop at characters such as `,`).
+    """
+    path, sep, query = target.partition("?")
+    if sep:
+        query = "&".join(_redact_parameter(parameter) for parameter in query.split("&"))
+    return _PATTERNS(path + sep + query)
+
+
+def _redact_parameter(parameter: str) -> str:
+    if not _holds_secret(unquote_plus(parameter)):  # `access%5Ftoken=` names a credential too
+        return parameter
+    name, sep, _ = parameter.partition("=")
+    return f"{name}={MASK}" if sep else MASK
+
+
+def _holds_secret(parameter: str) -> bool:
+    """Whether a decoded `name=value` (or a lone `value`) is a credential."""
+    name, sep, _ = parameter.partition("=")
+    return _PATTERNS(parameter) != parameter or bool(sep and _SECRET_PARAMETER_RE.search(name))
+
+
+def shown_url(url: httpx.URL, redact: Callable[[str], str] | None = None) -> str:
+    """`url` as a log may show it, decoded to be read: no user or password, credential parameters masked."""
+    query = "&".join(
+        f"{name}={MASK if _holds_secret(f'{name}={value}') else value}" for name, value in url.params.multi_items()
+    )
+    return (redact or _PATTERNS)(f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}{'?' * bool(query)}{query}")
+
+
+def log_request(
+    log: logging.Logger,
+    method: str,
+    url: httpx.URL,
+    outcome: str,
+    seconds: float,
+    attempt: int,
+    redact: Callable[[str], str] | None = None,
+) -> None:
+    """One debug line per request sent (RECONCILER_LOG=debug): method, URL, outcome, duration, attempt.
+
+    Never a header or a body: those carry credentials and the people's data.
+    """
+    if log.isEnabledFor(logging.DEBUG):  # showing the URL costs a redaction: only when it is shown
+        shown = shown_url(url, redact)
+        log.debug("%s %s -> %s in %d ms (attempt %d)", method, shown, outcome, round(seconds * 1000), attempt)
+
+
+# The executor's attempt at the operation a write belongs to, for the log: it retries writes, the client reads.
+OPERATION_ATTEMPT: ContextVar[int] = ContextVar("operation_attempt", default=1)
 
 
 class RateLimiter:
@@ -308,8 +370,13 @@ class HttpClient:
         repeatable = idempotent or method in SAFE_METHODS
         send = partial(self._send, method, path, params, json, data, files, write=not repeatable)
         if not repeatable:
-            return await send()
-        return await self._retry.retrying(self._log_retry)(send)
+            return await send(attempt=OPERATION_ATTEMPT.get())
+        attempts = count(1)
+
+        async def numbered() -> Any:
+            return await send(attempt=next(attempts))
+
+        return await self._retry.retrying(self._log_retry)(numbered)
 
     async def _send(
         self,
@@ -321,8 +388,9 @@ class HttpClient:
         files: Mapping[str, Any] | None,
         *,
         write: bool,
+        attempt: int,
     ) -> Any:
-        """One attempt; `write`: a request whose failure in flight leaves its outcome unknown."""
+        """One attempt (the `attempt`th); `write`: a request whose failure in flight leaves its outcome unknown."""
         request = self._client.build_request(
             method,
             path,
@@ -333,10 +401,12 @@ class HttpClient:
             headers=self._auth_headers,
         )
         await self._limiter.acquire()
+        started = time.monotonic()
         try:
             response = await self._client.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing reached the server.
+            self._log_request(request, f"not sent ({type(exc).__name__})", started, attempt)
             shown = self._describe_request(request)
             raise ProviderError(
                 ErrorClass.NETWORK, self.redact(f"{shown} could not be sent: {_describe(exc)}")
@@ -344,6 +414,7 @@ class HttpClient:
         except Exception as exc:
             # Failed while in flight (read timeout, connection dropped, or the
             # transport itself raised): the server may have carried it out.
+            self._log_request(request, f"no response ({type(exc).__name__})", started, attempt)
             shown = self._describe_request(request)
             note = " (the request may have been carried out)" if write else ""
             raise ProviderError(
@@ -351,8 +422,7 @@ class HttpClient:
                 self.redact(f"{shown} failed: {_describe(exc)}{note}"),
                 outcome_unknown=write,
             ) from None
-        if logger.isEnabledFor(logging.DEBUG):  # describing costs a redaction: only when it is shown
-            logger.debug("%s -> %s", self._describe_request(request), response.status_code)
+        self._log_request(request, str(response.status_code), started, attempt)
         if self._pace is not None and (hold := self._pace(response)):
             logger.debug("pacing: holding requests back %.2fs for the quota in use", hold)
             self._limiter.pause(hold)
@@ -374,15 +444,20 @@ class HttpClient:
         target = httpx.URL(url)
         if target.scheme not in ("http", "https") or not target.host:
             raise ProviderError(ErrorClass.VALIDATION, self.redact(f"not a download URL: {url!r}"))
-        return await self._retry.retrying(self._log_retry)(self._download_once, target, max_bytes)
+        attempts = count(1)
+        return await self._retry.retrying(self._log_retry)(self._download_once, target, max_bytes, attempts)
 
-    async def _download_once(self, url: httpx.URL, max_bytes: int) -> bytes:
-        shown = self.redact(f"GET {url.copy_with(query=None)}")  # a signed URL's query is not shown
+    async def _download_once(self, url: httpx.URL, max_bytes: int, attempts: Iterator[int]) -> bytes:
+        unsigned = url.copy_with(query=None)  # a signed URL's query is not shown
+        shown = self.redact(f"GET {unsigned}")
         if (url.scheme, url.host, url.port) == (self._client.base_url.scheme, self._client.base_url.host,
                                                  self._client.base_url.port):  # fmt: skip
             await self._limiter.acquire()
+        attempt, started = next(attempts), time.monotonic()
         try:
             async with self._client.stream("GET", url) as response:
+                log_request(logger, "GET", unsigned, str(response.status_code), time.monotonic() - started, attempt,
+                            self.redact)  # fmt: skip
                 if not response.is_success:
                     error_class = _class_for_status(response.status_code)
                     raise ProviderError(error_class, f"{shown} returned HTTP {response.status_code}")
@@ -394,6 +469,8 @@ class HttpClient:
                     chunks.append(chunk)
                 return b"".join(chunks)
         except httpx.HTTPError as exc:
+            log_request(logger, "GET", unsigned, f"failed ({type(exc).__name__})", time.monotonic() - started, attempt,
+                        self.redact)  # fmt: skip
             raise ProviderError(ErrorClass.NETWORK, self.redact(f"{shown} failed: {_describe(exc)}")) from None
 
     async def aclose(self) -> None:
@@ -402,6 +479,9 @@ class HttpClient:
     def _log_retry(self, next_attempt: int, error: ProviderError, wait: float) -> None:
         # The message is redacted already (every ProviderError raised here is).
         logger.info("%s; retrying in %.2fs (attempt %d of %d)", error, wait, next_attempt, self._retry.max_attempts)
+
+    def _log_request(self, request: httpx.Request, outcome: str, started: float, attempt: int) -> None:
+        log_request(logger, request.method, request.url, outcome, time.monotonic() - started, attempt, self.redact)
 
     def _describe_request(self, request: httpx.Request) -> str:
         """`POST /advertisers?network_id=85&access_token=***`: the path relative to the API root."""

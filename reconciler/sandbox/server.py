@@ -11,12 +11,11 @@ import copy
 import logging
 import socket
 from typing import Any
-from urllib.parse import unquote_plus
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
-from reconciler.providers.http import MASK, Redactor
+from reconciler.providers.http import Redactor, redact_target
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.faults import Faults, ResponseDropped
 
@@ -27,26 +26,6 @@ GRACEFUL_SHUTDOWN_SECONDS = 3
 
 _redact = Redactor()  # no known values: masks credential-named fields and bearer tokens
 _formatter = logging.Formatter()
-
-
-def redact_target(target: str) -> str:
-    """A request target (path and query) as the access log may show it.
-
-    Each query parameter that names a credential is masked whole, whatever its
-    value holds (the generic patterns stop at characters such as `,`).
-    """
-    path, sep, query = target.partition("?")
-    if sep:
-        query = "&".join(_redact_parameter(parameter) for parameter in query.split("&"))
-    return _redact(path + sep + query)
-
-
-def _redact_parameter(parameter: str) -> str:
-    decoded = unquote_plus(parameter)  # `access%5Ftoken=` names a credential too
-    if _redact(decoded) == decoded:
-        return parameter
-    name, sep, _ = parameter.partition("=")
-    return f"{name}={MASK}" if sep else MASK
 
 
 class RedactSecrets(logging.Filter):
