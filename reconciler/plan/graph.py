@@ -32,6 +32,11 @@ def change_graph(changes: Iterable[Change]) -> nx.DiGraph:
     return graph
 
 
+def changed(changes: Iterable[Change]) -> list[Change]:
+    """The changes that do something (a move counts): what `graph --changed-only` draws."""
+    return [c for c in changes if c.action is not Action.NOOP or c.moved_from]
+
+
 def restrict(changes: list[Change], patterns: Iterable[str]) -> list[Change]:
     """Only the changes matching `patterns` (addresses or globs like 'bs-main:*') and what they need.
 
@@ -75,6 +80,36 @@ def to_mermaid(graph: nx.DiGraph) -> str:
     for action, color in _DOT_COLORS.items():
         lines.append(f"  classDef {action.value} stroke:{color}")
     return "\n".join(lines) + "\n"
+
+
+MERMAID_LIMIT = 50_000  # characters: GitHub does not render a larger mermaid block
+
+
+def mermaid_by_type(graph: nx.DiGraph) -> str:
+    """The graph folded to one node per target and type, labelled with its counts per action.
+
+    For plans whose graph of resources is past MERMAID_LIMIT: the order of work stays readable.
+    """
+    groups: dict[str, dict[Action, int]] = {}
+    for address, data in graph.nodes(data=True):
+        counts = groups.setdefault(_target_type(address), {})
+        counts[data["change"].action] = counts.get(data["change"].action, 0) + 1
+    ids = {group: f"g{i}" for i, group in enumerate(groups)}
+    lines = ["flowchart LR"]
+    for group, counts in groups.items():
+        label = " ".join(f"{_SYMBOLS[a] or '='}{n}" for a, n in counts.items())
+        style = f":::{next(iter(counts)).value}" if len(counts) == 1 else ""
+        lines.append(f'  {ids[group]}["{group} {label}"]{style}')
+    edges = {(_target_type(source), _target_type(destination)) for source, destination in graph.edges}
+    lines += [f"  {ids[a]} --> {ids[b]}" for a, b in sorted(edges) if a != b]
+    for action, color in _DOT_COLORS.items():
+        lines.append(f"  classDef {action.value} stroke:{color}")
+    return "\n".join(lines) + "\n"
+
+
+def _target_type(address: str) -> str:
+    """`bs-main:placement/c.k.z` -> `bs-main:placement`."""
+    return address.split("/", 1)[0]
 
 
 _SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-", Action.NOOP: ""}
