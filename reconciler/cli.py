@@ -24,7 +24,7 @@ from reconciler.github.cli import github
 from reconciler.golive.enable import parse_duration
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.digest import parse_digest
-from reconciler.plan.graph import MERMAID_LIMIT, change_graph, changed, mermaid_by_type, to_dot, to_mermaid
+from reconciler.plan.graph import change_graph, changed, mermaid_within_limit, to_dot
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.policy.violations import Override
 from reconciler.project import Connect, Project
@@ -546,14 +546,9 @@ def graph(ctx: click.Context, output_format: str, changed_only: bool, variables:
     if output_format == "dot":
         click.echo(to_dot(graph_), nl=False)
         return
-    mermaid = to_mermaid(graph_)
-    if len(mermaid) > MERMAID_LIMIT:
-        _note(
-            ctx,
-            f"Note: the graph of {graph_.number_of_nodes()} resources is {len(mermaid) // 1000} KB of Mermaid, past "
-            f"GitHub's {MERMAID_LIMIT // 1000} KB limit: drawn by target and type (--format dot draws each resource).",
-        )
-        mermaid = mermaid_by_type(graph_)
+    mermaid, note = mermaid_within_limit(graph_)
+    if note:
+        _note(ctx, f"Note: {note}")
     click.echo(mermaid, nl=False)
 
 

@@ -455,7 +455,7 @@ def test_text_lines():
     assert '~ html = "…\\" alt=\\"Summer sale: 15% off | free shipping\\"></a></div>" -> "…\\" alt' in text
     assert text.endswith("\nPlan: 8 to create, 3 to update, 4 to replace, 3 to delete.\n")
     # The summary first: the verdict, the counts, spend and warnings, then the changes (and the verdict again).
-    assert text.startswith("Plan: 8 to create, 3 to update, 4 to replace, 3 to delete.\n\nChanges by target and type:\n")
+    assert text.startswith("Plan: 8 to create, 3 to update, 4 to replace, 3 to delete.\n\nChanges by target and type:")
     assert text.index("Spend (budgets") < text.index("Warning: creative `summer-html`") < text.index("Resource actions")
 
 

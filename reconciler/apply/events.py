@@ -199,7 +199,7 @@ class RichProgress:
         line = Text(no_wrap=True, overflow="ellipsis")
         if bar >= 5:  # on a very narrow terminal, the numbers without a bar
             done = round(bar * self._finished / self._total) if self._total else bar
-            line.append("━" * done, style="green").append("━" * (bar - done), style="grey35")
+            line.append("━" * done, style="green").append("─" * (bar - done), style="grey35")  # told apart uncoloured
         line.append_text(stats)
         line.truncate(width, overflow="ellipsis")
         yield line
@@ -211,10 +211,12 @@ class RichProgress:
 
 
 def _completion(outcome: StepOutcome) -> str:
-    """`ADDR: Creation complete after 0.21s [id=123]`, Terraform's words."""
+    """`ADDR: Creation complete after 2s [id=123]`, in Terraform's words and units."""
     what = _COMPLETE.get(outcome.action, outcome.action)
+    minutes, seconds = divmod(int(outcome.duration_s), 60)
+    took = f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
     ident = f" [id={outcome.id}]" if outcome.id else ""
-    return f"{outcome.address}: {what} complete after {outcome.duration_s:.2f}s{ident}"
+    return f"{outcome.address}: {what} complete after {took}{ident}"
 
 
 def _clock(seconds: float) -> str:

@@ -85,6 +85,18 @@ def to_mermaid(graph: nx.DiGraph) -> str:
 MERMAID_LIMIT = 50_000  # characters: GitHub does not render a larger mermaid block
 
 
+def mermaid_within_limit(graph: nx.DiGraph) -> tuple[str, str | None]:
+    """The Mermaid graph of each resource, or, past MERMAID_LIMIT, by target and type with a note saying why."""
+    mermaid = to_mermaid(graph)
+    if len(mermaid) <= MERMAID_LIMIT:
+        return mermaid, None
+    note = (
+        f"the graph of {graph.number_of_nodes()} resources is {len(mermaid) // 1000} KB of Mermaid, past GitHub's "
+        f"{MERMAID_LIMIT // 1000} KB limit: drawn by target and type (--format dot draws each resource)"
+    )
+    return mermaid_by_type(graph), note
+
+
 def mermaid_by_type(graph: nx.DiGraph) -> str:
     """The graph folded to one node per target and type, labelled with its counts per action.
 
