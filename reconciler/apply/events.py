@@ -177,7 +177,7 @@ class RichProgress:
         self.close()
         completed = [_completion(outcome) for outcome in result.outcomes.values() if outcome.status == "done"]
         if completed:
-            self._console.print(Text("\n".join(completed)), highlight=False, soft_wrap=True)
+            self._console.print(Text("\n" + "\n".join(completed)), highlight=False, soft_wrap=True)
         self._console.print(render_summary(result), end="", markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
