@@ -44,7 +44,7 @@ def reconciler(directory: Path, *args: str) -> str:
 
 def describe_plan(directory: Path, title: str) -> None:
     from reconciler.github.comment import COMMENT_LIMIT, plan_markdown
-    from reconciler.plan.graph import MERMAID_LIMIT, change_graph, changed, mermaid_within_limit
+    from reconciler.plan.graph import MERMAID_LIMIT, draw_graph
     from reconciler.project import Project
 
     text = reconciler(directory, "plan", "--sandbox")
@@ -55,7 +55,7 @@ def describe_plan(directory: Path, title: str) -> None:
     plan = Project(directory, sandbox=True).plan()
     comment = plan_markdown(plan)
     # What `graph --changed-only --format mermaid` prints, against the state of the --sandbox runs.
-    mermaid, why = mermaid_within_limit(change_graph(changed(plan.changes)))
+    mermaid, why = draw_graph(plan.changes, "mermaid", changed_only=True)
     print(f"== {title}")
     print(f"plan:            {len(lines):>6} lines; summary at line {summary_at}, changes from line {details_at}")
     print(f"plan --compact:  {len(compact):>6} lines")

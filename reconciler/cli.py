@@ -24,7 +24,7 @@ from reconciler.github.cli import github
 from reconciler.golive.enable import parse_duration
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.digest import parse_digest
-from reconciler.plan.graph import change_graph, changed, mermaid_within_limit, to_dot
+from reconciler.plan.graph import draw_graph
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.policy.violations import Override
 from reconciler.project import Connect, Project
@@ -541,15 +541,10 @@ def graph(ctx: click.Context, output_format: str, changed_only: bool, variables:
       reconciler graph | dot -Tsvg > plan.svg
       reconciler graph --changed-only --format mermaid
     """
-    changes = _project(ctx).plan(variables).changes
-    graph_ = change_graph(changed(changes) if changed_only else changes)
-    if output_format == "dot":
-        click.echo(to_dot(graph_), nl=False)
-        return
-    mermaid, note = mermaid_within_limit(graph_)
+    drawn, note = draw_graph(_project(ctx).plan(variables).changes, output_format, changed_only=changed_only)
     if note:
         _note(ctx, f"Note: {note}")
-    click.echo(mermaid, nl=False)
+    click.echo(drawn, nl=False)
 
 
 @cli.command()

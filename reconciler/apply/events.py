@@ -155,9 +155,13 @@ class RichProgress:
         self._started = time.monotonic()
         # Not redirecting stdout and stderr: the JSON lines of `--events -` go to the real stdout.
         self._live = Live(
-            self, console=self._console, refresh_per_second=8, transient=True, redirect_stdout=False,
+            self,
+            console=self._console,
+            refresh_per_second=8,
+            transient=True,  # the bar goes when the apply ends
+            redirect_stdout=False,
             redirect_stderr=False,
-        )  # fmt: skip
+        )
         self._live.start(refresh=True)
 
     def show(self, event: Event) -> None:

@@ -85,6 +85,12 @@ def to_mermaid(graph: nx.DiGraph) -> str:
 MERMAID_LIMIT = 50_000  # characters: GitHub does not render a larger mermaid block
 
 
+def draw_graph(changes: Iterable[Change], output_format: str, *, changed_only: bool = False) -> tuple[str, str | None]:
+    """`reconciler graph`: the graph in "dot" or "mermaid", and a note when it is drawn other than asked."""
+    graph = change_graph(changed(changes) if changed_only else changes)
+    return (to_dot(graph), None) if output_format == "dot" else mermaid_within_limit(graph)
+
+
 def mermaid_within_limit(graph: nx.DiGraph) -> tuple[str, str | None]:
     """The Mermaid graph of each resource, or, past MERMAID_LIMIT, by target and type with a note saying why."""
     mermaid = to_mermaid(graph)

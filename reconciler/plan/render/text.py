@@ -71,7 +71,7 @@ def render_text(plan: Plan, color: bool, *, compact: bool = False, warnings: boo
         spend_section.insert(-1, f"  {len(by_campaign)} campaigns change budget or delivery: {where}.")
     out += spend_section
     if warnings and plan.warnings:
-        out += [_warning_line(line, paint) for line in warning_lines(plan.warnings)] + [""]
+        out += warning_lines(plan.warnings, paint.yellow_bold("Warning:")) + [""]
     out += policy_lines(plan, paint)
     groups = changes_by_target(plan)
     if compact or not groups:
@@ -92,11 +92,6 @@ def render_text(plan: Plan, color: bool, *, compact: bool = False, warnings: boo
         out += [paint.bold("Spend") + " by campaign:"] + _campaign_spend_lines(spend) + [""]
     out.append(paint.bold(summary_line(plan)))
     return "\n".join(out) + "\n"
-
-
-def _warning_line(line: str, paint: _Paint) -> str:
-    label = "Warning:"
-    return paint.yellow_bold(label) + line[len(label) :] if line.startswith(label) else line
 
 
 def change_counts(plan: Plan) -> list[tuple[str, str | None, dict[str, int]]]:
