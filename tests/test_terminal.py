@@ -17,7 +17,7 @@ from reconciler.apply.executor import ApplyResult, StepOutcome
 from reconciler.github.comment import COMMENT_LIMIT, plan_markdown
 from reconciler.model import Plan
 from reconciler.plan.graph import MERMAID_LIMIT
-from reconciler.plan.render.text import render_text
+from reconciler.plan.render import render_markdown, render_text
 from reconciler.project import Project
 from reconciler.state import LocalFileStore
 from reconciler.warning_groups import WarningGroup, group_warnings, warning_lines
@@ -145,6 +145,10 @@ def test_repeated_warnings_grouped_each_listed_once() -> None:
     text = render_text(Plan([], warnings), color=False)
     assert text == "No changes. Recorded state matches the specs.\n\n" + "\n".join(warning_lines(warnings)) + "\n"
     assert "\n\n" not in text.split("\n\n", 1)[1] and text.count("teaser (text/html) on meta-us") == 1
+    assert (  # the PR comment groups them the same way
+        "- ⚠️ 3 creatives skipped on targets that cannot show them:\n"
+        "  - teaser (text/html) on meta-us: meta cannot show text/html\n"
+    ) in render_markdown(Plan([], warnings))
 
 
 def test_quiet_prints_only_what_the_command_is_for(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
