@@ -121,16 +121,17 @@ def count_lines(plan: Plan) -> list[str]:
     if not rows:
         return []
     columns = count_columns(plan)
-    names = [
-        f"{target} ({plan.targets[target].platform})" if type_ is None and target in plan.targets
-        else target if type_ is None else f"  {type_}"
-        for target, type_, _ in rows
-    ]  # fmt: skip
+    names = [f"  {type_}" if type_ else _target_name(plan, target) for target, type_, _ in rows]
     width = max(len(name) for name in names)
     out = ["Changes by target and type:", "  " + " " * width + "".join(f" {c:>7}" for c in columns)]
     for name, (_, _, counts) in zip(names, rows, strict=True):
         out.append(f"  {name.ljust(width)}" + "".join(f" {counts[c] or '.':>7}" for c in columns))
     return out + [""]
+
+
+def _target_name(plan: Plan, target: str) -> str:
+    config = plan.targets.get(target)
+    return f"{target} ({config.platform})" if config else target
 
 
 def policy_lines(plan: Plan, paint: _Paint) -> list[str]:
@@ -241,9 +242,7 @@ def changes_by_target(plan: Plan) -> list[tuple[str, list[Change]]]:
 
 
 def target_heading(plan: Plan, target: str, changes: list[Change]) -> str:
-    config = plan.targets.get(target)
-    platform = f" ({config.platform})" if config else ""
-    return f"{target}{platform}: {len(changes)} change{'s' if len(changes) != 1 else ''}"
+    return f"{_target_name(plan, target)}: {len(changes)} change{'s' if len(changes) != 1 else ''}"
 
 
 def change_lines(change: Change, plan: Plan) -> list[Line]:
