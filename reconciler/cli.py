@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from reconciler import connect, logs
-from reconciler.apply import open_event_sink
+from reconciler.apply import open_event_sink, render_summary
 from reconciler.completion import address_completer
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.files import write_text
@@ -26,7 +26,7 @@ from reconciler.golive.enable import parse_duration
 from reconciler.history.cli import register as register_history_commands
 from reconciler.model import Plan, TargetConfig
 from reconciler.plan.digest import parse_digest
-from reconciler.plan.graph import change_graph, to_dot, to_mermaid
+from reconciler.plan.graph import draw_graph
 from reconciler.plan.planfile import read_plan_file
 from reconciler.plan.render import render_json, render_markdown, render_text
 from reconciler.policy.violations import Override
@@ -35,6 +35,7 @@ from reconciler.providers.base import ProviderError
 from reconciler.spec.loader import read_var_file, var_value
 from reconciler.state.backend import STATE_URL_ENV, redact_url
 from reconciler.state.cli import register as register_state_commands
+from reconciler.warning_groups import warning_lines
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -206,6 +207,16 @@ def _connector(project: Project, use_sandbox: bool) -> Connect:
     return lambda targets: connect.live(targets, os.environ)
 
 
+def _quiet(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().params.get("quiet"))
+
+
+def _note(ctx: click.Context, message: str) -> None:
+    """A warning, hint or progress line: on stderr, and not at all with --quiet."""
+    if not _quiet(ctx):
+        click.echo(message, err=True)
+
+
 def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
@@ -237,8 +248,14 @@ def _use_color() -> bool:
     show_envvar=True,
     help="What to log on stderr; debug: every HTTP request (method, redacted URL, status, duration, attempt).",
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="For scripts: print only errors and what the command is for; no warnings, progress or hints.",
+)
 @click.version_option(package_name="reconciler")
-def cli(project_dir: str, workspace: str, state_url: str | None, log_level: str) -> None:
+def cli(project_dir: str, workspace: str, state_url: str | None, log_level: str, quiet: bool) -> None:
     """Ad operations as code: plan and apply ad campaigns declared in YAML.
 
     \b
@@ -247,7 +264,8 @@ def cli(project_dir: str, workspace: str, state_url: str | None, log_level: str)
       reconciler plan --out plan.json
       reconciler apply plan.json
     """
-    logs.configure(log_level)
+    # --quiet keeps the log to errors too, unless a level was asked for.
+    logs.configure("error" if quiet and log_level == logs.DEFAULT_LEVEL else log_level)
 
 
 @cli.command()
@@ -276,15 +294,16 @@ def validate(ctx: click.Context, output_format: str, variables: dict[str, Any]) 
         except SpecError as error:
             click.echo(json.dumps([dataclasses.asdict(issue) for issue in error.issues], indent=2))
             ctx.exit(1)
-        for warning in compiled.warnings:
-            click.echo(f"Warning: {warning}", err=True)
+        for line in warning_lines(compiled.warnings):
+            _note(ctx, line)
         click.echo("[]")
         return
     compiled = _project(ctx).compile(variables)
-    for warning in compiled.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+    for line in warning_lines(compiled.warnings):
+        _note(ctx, line)
     targets = len(compiled.targets)
-    click.echo(f"Specs are valid: {len(compiled.resources)} resources on {targets} target{'s' * (targets != 1)}.")
+    if not _quiet(ctx):
+        click.echo(f"Specs are valid: {len(compiled.resources)} resources on {targets} target{'s' * (targets != 1)}.")
 
 
 @cli.command()
@@ -298,6 +317,9 @@ def validate(ctx: click.Context, output_format: str, variables: dict[str, Any]) 
     help="How to print the plan.",
 )
 @click.option("--refresh", is_flag=True, help="Read the live objects first and plan to undo out-of-band edits.")
+@click.option(
+    "--compact", is_flag=True, help="Text format: the summary only (counts, spend, warnings), not each change."
+)
 @click.option(
     "--target",
     "target_patterns",
@@ -334,6 +356,7 @@ def plan(
     out: Path | None,
     output_format: str,
     refresh: bool,
+    compact: bool,
     target_patterns: tuple[str, ...],
     detailed_exitcode: bool,
     prune: bool,
@@ -354,6 +377,7 @@ def plan(
       reconciler plan --out plan.json --detailed-exitcode
       reconciler plan --format markdown --target 'bs-main:campaign/*'
       reconciler plan --restore 20261202T051500Z-3fa2c1 --out restore.json
+      reconciler plan --compact          # counts per target and type, spend, warnings
     """
     project = _project(ctx, use_sandbox)
     connect = _connector(project, use_sandbox) if refresh else None
@@ -372,8 +396,8 @@ def plan(
     elif output_format == "markdown":
         click.echo(render_markdown(result), nl=False)
     else:
-        click.echo(render_text(result, color=_use_color()), nl=False)
-        if out:
+        click.echo(render_text(result, color=_use_color(), compact=compact, warnings=not _quiet(ctx)), nl=False)
+        if out and not _quiet(ctx):
             click.echo(f"\nSaved the plan to {out}. Apply exactly this plan with: reconciler apply {out}")
     if result.blocking_violations:
         ctx.exit(1)
@@ -506,11 +530,14 @@ def apply(
     if plan_file and expect_digest:
         raise click.UsageError("--expect-digest plans afresh: give it without PLANFILE (a saved plan checks its own)")
     human = sys.stderr if events == "-" else sys.stdout
+    quiet = _quiet(ctx)
     declined = False
 
     def confirm(plan: Plan) -> bool:
         nonlocal declined
-        click.echo(render_text(plan, color=_use_color()), nl=False, file=human)
+        asks = not (auto_approve or plan_file is not None)
+        if asks or not quiet:  # a question is never asked without the plan it is about
+            click.echo(render_text(plan, color=_use_color(), warnings=not quiet), nl=False, file=human)
         if not plan.has_changes:
             return False
         if auto_approve or plan_file is not None:  # a saved plan was reviewed already: as Terraform, no second ask
@@ -521,12 +548,12 @@ def apply(
         return not declined
 
     try:
-        with open_event_sink(events) as sink:
+        with open_event_sink(events, progress=not quiet) as sink:
             result = project.apply(
                 connect=_connector(project, use_sandbox),
                 events=sink,
                 confirm=confirm,
-                notify=lambda line: click.echo(line, file=human),
+                notify=lambda line: None if quiet else click.echo(line, file=human),
                 plan_file=plan_file,
                 variables=variables,
                 target_patterns=target_patterns,
@@ -538,13 +565,13 @@ def apply(
                 overrides=overrides,
                 expect_digest=expect_digest,
             )
-    except KeyboardInterrupt:
-        if human.isatty():
-            click.echo(file=human)  # end the progress line
+    except KeyboardInterrupt:  # the progress bar has taken itself off the screen
         raise Interrupted(_after_interrupted_apply(project)) from None
     if declined:
         raise ReconcilerError("apply cancelled: nothing was changed")
     if result is not None and not result.ok:
+        if quiet:  # the failures are the errors --quiet still shows
+            click.echo(render_summary(result).lstrip("\n"), nl=False, err=True)
         ctx.exit(1)
 
 
@@ -588,19 +615,25 @@ def _after_interrupted_apply(project: Project) -> str:
 
 @cli.command()
 @click.option("--format", "output_format", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True)
+@click.option("--changed-only", is_flag=True, help="Draw only what the plan changes, not the unchanged resources.")
 @var_option
 @project_options
 @click.pass_context
-def graph(ctx: click.Context, output_format: str, variables: dict[str, Any]) -> None:
+def graph(ctx: click.Context, output_format: str, changed_only: bool, variables: dict[str, Any]) -> None:
     """Print the plan's dependency graph (Graphviz dot or Mermaid).
 
+    A Mermaid graph past GitHub's rendering limit (50 KB) is drawn by target
+    and type instead, with a note on stderr.
+
     \b
-    Example:
+    Examples:
       reconciler graph | dot -Tsvg > plan.svg
+      reconciler graph --changed-only --format mermaid
     """
-    result = _project(ctx).plan(variables)
-    graph_ = change_graph(result.changes)
-    click.echo(to_dot(graph_) if output_format == "dot" else to_mermaid(graph_), nl=False)
+    drawn, note = draw_graph(_project(ctx).plan(variables).changes, output_format, changed_only=changed_only)
+    if note:
+        _note(ctx, f"Note: {note}")
+    click.echo(drawn, nl=False)
 
 
 @cli.command()
@@ -775,14 +808,14 @@ def import_(
         project.endpoint,
         ImportRequest(targets=targets, out=out, types=types, name_contains=name_contains),
         variables=variables,
-        progress=lambda line: click.echo(line, err=True),
+        progress=lambda line: _note(ctx, line),
     )
     for skipped in result.skipped:
         click.echo(f"Skipped: {skipped.line()}")
     for path in result.files:
         click.echo(f"Wrote {path}")
-    for line in result.differences:
-        click.echo(f"Warning: {line}")
+    if not _quiet(ctx):
+        click.echo("".join(f"{line}\n" for line in warning_lines(result.differences)), nl=False)
     counts = (
         f"{sum(result.listed.values())} live objects listed, {result.already} already in the state, "
         f"{len(result.skipped)} skipped"

@@ -36,7 +36,12 @@ def test_validate_reports_resources_and_warnings(project: Path, capsys: pytest.C
     code, out, err = run(capsys, "-C", str(project), "validate")
     assert code == 0
     assert out == "Specs are valid: 20 resources on 4 targets.\n"
-    assert "Warning: creative teaser (text/html) skipped on meta-us" in err
+    assert err == (
+        "Warning: 3 creatives skipped on targets that cannot show them:\n"
+        "  - teaser (text/html) on meta-us: meta cannot show text/html\n"
+        "  - teaser (text/html) on tiktok-us: tiktok cannot show text/html\n"
+        "  - teaser (text/html) on snap-us: snapchat cannot show text/html\n"
+    )
 
 
 def test_spec_error_exits_1_with_file_line_and_field(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -519,7 +519,10 @@ def test_progress_plain_lines_and_tty_line(tmp_path: Path) -> None:
         assert f"created {resources[2].address} (id {campaign_id}) in " in text
         assert "\r" not in text and "Apply complete: 5 done in" in text
         drawn = tty.getvalue()
-        assert f"\r[0/1] creating {T}:zone/other" in drawn and "\r[1/1]" in drawn
+        # The rich bar, drawn when the walk starts and once more as it ends, then what was made, with its id.
+        assert " 0/1 " in drawn and " 1/1 " in drawn and "in flight: " in drawn
+        other = world.recorded(zone("other")).id
+        assert f"{T}:zone/other: Creation complete after " in drawn and f"s [id={other}]\n" in drawn
         assert "Apply complete: 1 done in" in drawn
         lines = (tmp_path / "events.jsonl").read_text().splitlines()
         assert [json.loads(line)["event"] for line in lines].count("apply:done") == 2  # appended, not replaced

@@ -154,7 +154,7 @@ def test_validate_json_lists_each_problem_with_file_line_field_and_message(
 ) -> None:
     code, out, err = run(capsys, "-C", str(project), "validate", "--format", "json")
     assert (code, json.loads(out)) == (0, [])
-    assert "Warning: creative teaser" in err  # warnings stay on stderr: stdout is JSON only
+    assert "Warning: 3 creatives skipped" in err and "  - teaser (text/html) on meta-us" in err  # stdout: JSON only
     specs = project / "specs" / "main.yaml"
     broken = specs.read_text().replace("daily: 50.00", "daily: -5").replace("zone: home-lb", "zone: home-lx")
     specs.write_text(broken)

@@ -75,7 +75,7 @@ def test_max_daily_budget_violated(reconciler: kit.Cli, rule: str, limit: str, a
     code, out = reconciler("plan", "--sandbox")
     assert code == 1
     assert "Policy violations:" in out and f"max_daily_budget.{rule}" in out
-    assert out.index("Policy violations:") < out.index("Plan: ")
+    assert out.index("Policy violations:") < out.rindex("Plan: ")
 
 
 def test_a_plan_without_changes_breaks_nothing(reconciler: kit.Cli) -> None:

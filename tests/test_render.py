@@ -454,7 +454,9 @@ def test_text_lines():
     # Long strings are cut around their first difference.
     assert '~ html = "…\\" alt=\\"Summer sale: 15% off | free shipping\\"></a></div>" -> "…\\" alt' in text
     assert text.endswith("\nPlan: 8 to create, 3 to update, 4 to replace, 3 to delete.\n")
-    assert text.index("Warning: creative `summer-html`") < text.index("Plan: ")
+    # The summary first: the verdict, the counts, spend and warnings, then the changes (and the verdict again).
+    assert text.startswith("Plan: 8 to create, 3 to update, 4 to replace, 3 to delete.\n\nChanges by target and type:")
+    assert text.index("Spend (budgets") < text.index("Warning: creative `summer-html`") < text.index("Resource actions")
 
 
 def test_replace_without_reason_names_the_force_new_fields():
@@ -467,7 +469,7 @@ def test_replace_without_reason_names_the_force_new_fields():
 
 def test_no_changes():
     plan = Plan([c for c in sample_plan().changes if c.action is Action.NOOP], warnings=["w <1>"])
-    assert render_text(plan, color=False) == "Warning: w <1>\n\nNo changes. Recorded state matches the specs.\n"
+    assert render_text(plan, color=False) == "No changes. Recorded state matches the specs.\n\nWarning: w <1>\n"
     markdown = render_markdown(plan)
     assert "No changes. Recorded state matches the specs." in markdown
     assert "<details>" not in markdown and "| Action |" not in markdown

@@ -108,7 +108,7 @@ def test_new_campaigns_start_spending_on_all_four_platforms(reconciler: kit.Cli)
     assert items(spend) == expected
 
     text = plan_text(reconciler)
-    section = text[text.index("Spend") : text.index("Plan: ")]
+    section = text[text.index("Spend") : text.index("Resource actions")]  # in the summary, before the changes
     assert "  USD daily    0.00 USD -> 150.00 USD (+150.00 USD)\n" in section
     assert "  USD lifetime 0.00 USD -> 0.00 USD (no change)\n" in section
     assert "    meta-us    daily none -> 50.00 USD (new, starts spending)\n" in section
@@ -135,7 +135,7 @@ def test_a_daily_budget_change_is_an_item_per_platform_and_totals_count_unchange
     assert items(spend) == {a: item(a, ("50.00", "75.00")) for a in SOCIAL.values()}  # Broadstreet has no budget
     text = plan_text(reconciler)
     assert "    snap-us    daily 50.00 USD -> 75.00 USD\n" in text
-    assert text.index("Spend (budgets") < text.index("Plan: 0 to create, 3 to update")
+    assert text.index("Spend (budgets") < text.rindex("Plan: 0 to create, 3 to update")
     code, markdown = reconciler("plan", "--sandbox", "--format", "markdown")
     assert "Starts spending" not in markdown and "| summer | meta-us | 50.00 USD → 75.00 USD | – |  |" in markdown
 

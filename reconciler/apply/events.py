@@ -1,8 +1,8 @@
 """What apply reports while it runs: JSON lines for machines, progress for people.
 
 `Event` is the data; `EventSink` fans each event out to an optional JSON lines
-stream (`--events FILE|-`) and an optional console renderer: `TtyProgress`, a
-single redrawn line on a terminal, or `PlainProgress`, one line per finished
+stream (`--events FILE|-`) and an optional console renderer: `RichProgress`, a
+bar redrawn by rich on a terminal, or `PlainProgress`, one line per finished
 operation (CI logs). `render_summary` writes the closing block from an
 ApplyResult. No event carries an attribute value, so no secret can leak here.
 """
@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.text import Text
+
 from reconciler.errors import ReconcilerError
 from reconciler.files import open_append, path_error
 
 if TYPE_CHECKING:
-    from reconciler.apply.executor import ApplyResult
+    from reconciler.apply.executor import ApplyResult, StepOutcome
 
 EventName = Literal["op:start", "op:retry", "op:done", "op:error", "op:skip", "apply:done"]
 
@@ -124,58 +130,120 @@ class PlainProgress:
         self._stream.write(render_summary(result))
         self._stream.flush()
 
+    def close(self) -> None:
+        pass  # nothing stays on the screen
 
-class TtyProgress:
-    """A single status line, redrawn in place: `[ 37/120] creating ADDR`.
 
-    Failures and retries are printed as lines of their own above it, so they stay visible.
+_COMPLETE = {"create": "Creation", "update": "Modifications", "delete": "Destruction", "pause": "Pause"}
+
+
+class RichProgress:
+    """On a terminal: a bar redrawn by rich, with done/total, rate, ETA, and calls in flight per target.
+
+    Failures and retries are printed above the bar as they happen. Each line of the bar is cut
+    to the terminal's width, so a narrow terminal never wraps it. At the end the bar goes, and
+    what was created, changed or deleted is listed with its id, as Terraform does, before the summary.
     """
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._live: Live | None = None
         self._total = 0
         self._finished = 0
-        self._current = ""
-        self._width = 0  # of the line currently drawn
+        self._failed = 0
+        self._in_flight: dict[str, int] = {}  # calls under way, by target
+        self._started = time.monotonic()
 
     def begin(self, total: int) -> None:
         self._total = total
-        self._draw()
+        self._started = time.monotonic()
+        # Not redirecting stdout and stderr: the JSON lines of `--events -` go to the real stdout.
+        self._live = Live(
+            self,
+            console=self._console,
+            refresh_per_second=8,
+            transient=True,  # the bar goes when the apply ends
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start(refresh=True)
 
     def show(self, event: Event) -> None:
+        target = (event.address or "").split(":", 1)[0]
         if event.event == "op:start":
-            self._current = f"{_DOING.get(event.action or '', event.action)} {event.address}"
-        elif event.event in ("op:error", "op:retry"):
-            self._print(describe(event) or "")
+            self._in_flight[target] = self._in_flight.get(target, 0) + 1
+        elif event.event in ("op:done", "op:error") and self._in_flight.get(target):
+            self._in_flight[target] -= 1
+        if event.event in ("op:error", "op:retry"):
+            style = "red" if event.event == "op:error" else "yellow"
+            self._console.print(Text(describe(event) or "", style=style))
         if event.event in ("op:done", "op:error", "op:skip") and not event.rollback:
             self._finished += 1
-        self._draw()
+            self._failed += event.event == "op:error"
 
     def end(self, result: ApplyResult) -> None:
-        self._clear()
-        self._stream.write(render_summary(result))
-        self._stream.flush()
+        self.close()
+        completed = [_completion(outcome) for outcome in result.outcomes.values() if outcome.status == "done"]
+        if completed:
+            self._console.print(Text("\n" + "\n".join(completed)), highlight=False, soft_wrap=True)
+        self._console.print(render_summary(result), end="", markup=False, highlight=False, soft_wrap=True)
 
-    def _draw(self) -> None:
-        digits = len(str(self._total))
-        line = f"[{self._finished:>{digits}}/{self._total}] {self._current}"
-        self._stream.write("\r" + line + " " * max(0, self._width - len(line)))
-        self._width = len(line)
-        self._stream.flush()
+    def close(self) -> None:
+        """Take the bar off the screen (also when the apply is interrupted)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
-    def _clear(self) -> None:
-        self._stream.write("\r" + " " * self._width + "\r")
-        self._width = 0
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = self._finished / elapsed
+        left = self._total - self._finished
+        eta = _clock(left / rate) if rate > 0 else "--:--"
+        stats = Text(f" {self._finished}/{self._total} {rate:.1f}/s ETA {eta}")
+        if self._failed:
+            stats.append(f" {self._failed} failed", style="bold red")
+        bar = width - len(stats)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if bar >= 5:  # on a very narrow terminal, the numbers without a bar
+            done = round(bar * self._finished / self._total) if self._total else bar
+            line.append("━" * done, style="green").append("─" * (bar - done), style="grey35")  # told apart uncoloured
+        line.append_text(stats)
+        line.truncate(width, overflow="ellipsis")
+        yield line
+        # A copy: rich redraws from its own thread while the executor's events update the counts.
+        flights = [(target, n) for target, n in list(self._in_flight.items()) if n]
+        calls = Text("in flight: " + (", ".join(f"{target} {n}" for target, n in flights) or "none"), no_wrap=True)
+        calls.truncate(width, overflow="ellipsis")
+        yield calls
 
-    def _print(self, line: str) -> None:
-        self._clear()
-        self._stream.write(line + "\n")
+
+def _completion(outcome: StepOutcome) -> str:
+    """`ADDR: Creation complete after 2s [id=123]`, in Terraform's words and units."""
+    what = _COMPLETE.get(outcome.action, outcome.action)
+    minutes, seconds = divmod(int(outcome.duration_s), 60)
+    took = f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+    ident = f" [id={outcome.id}]" if outcome.id else ""
+    return f"{outcome.address}: {what} complete after {took}{ident}"
 
 
-def progress_for(stream: TextIO) -> Progress:
-    """A redrawn progress line on a terminal, plain lines otherwise."""
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def progress_for(stream: TextIO) -> RichProgress | PlainProgress:
+    """A rich progress bar on a terminal, plain lines otherwise.
+
+    Also plain lines while the request log is on (--log-level info or debug): its stderr lines
+    would otherwise be drawn over by the bar.
+    """
     isatty = getattr(stream, "isatty", None)
-    return TtyProgress(stream) if isatty is not None and isatty() else PlainProgress(stream)
+    logging_requests = logging.getLogger("reconciler").isEnabledFor(logging.INFO)
+    if isatty is not None and isatty() and not logging_requests:
+        return RichProgress(Console(file=stream))
+    return PlainProgress(stream)
 
 
 class EventSink:
@@ -227,21 +295,26 @@ class EventSink:
 
 
 @contextlib.contextmanager
-def open_event_sink(events: str | None, *, console: TextIO | None = None) -> Iterator[EventSink]:
+def open_event_sink(
+    events: str | None, *, console: TextIO | None = None, progress: bool = True
+) -> Iterator[EventSink]:
     """The sink for `apply [--events FILE|-]`.
 
     `-` writes JSON lines to stdout, and progress then goes to stderr so stdout
-    stays pure JSON lines. `console` overrides where progress goes.
+    stays pure JSON lines. `console` overrides where progress goes; without
+    `progress` (--quiet) there is none.
     A FILE that cannot be opened, or written to during the apply, is a
     ReconcilerError naming it (raised once the apply is over, in the latter case).
     """
     to_stdout = events == "-"
     jsonl = sys.stdout if to_stdout else open_append(Path(events), "events file") if events else None
-    progress = progress_for(console or (sys.stderr if to_stdout else sys.stdout))
-    sink = EventSink(jsonl=jsonl, progress=progress, jsonl_name="stdout" if to_stdout else events or "")
+    shown = progress_for(console or (sys.stderr if to_stdout else sys.stdout)) if progress else None
+    sink = EventSink(jsonl=jsonl, progress=shown, jsonl_name="stdout" if to_stdout else events or "")
     try:
         yield sink
     finally:
+        if shown is not None:
+            shown.close()
         if jsonl is not None and not to_stdout:
             try:
                 jsonl.close()

@@ -20,12 +20,15 @@ from reconciler.plan.lifecycle import spending_removals
 from reconciler.plan.render.text import (
     NO_CHANGES,
     Line,
+    change_counts,
     change_lines,
     changes_by_target,
+    count_columns,
     summary_line,
     target_heading,
 )
 from reconciler.plan.spend import Spender, format_amount, signed_amount, spend_of
+from reconciler.warning_groups import group_warnings
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("reconciler", "templates"),
@@ -47,23 +50,35 @@ _ACTION_LABELS = {
     Action.NOOP: "unchanged",
 }
 
+STARTING_LISTED = 10  # campaigns named in the "Starts spending" line; the rest are counted
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def render_markdown(plan: Plan, details_limit: int | None = None) -> str:
-    """The PR comment. With `details_limit`, per-target diffs stop before the text exceeds it."""
+    """The PR comment. With `details_limit`, what does not fit goes, least needed first.
+
+    First the per-target diffs, from the last target, then the per-campaign spend rows:
+    the counts per target and type, the spend totals and the warnings always stay.
+    """
     sections = [
         _Section(target_heading(plan, target, changes), _diff(plan, changes))
         for target, changes in changes_by_target(plan)
     ]
+    columns = count_columns(plan)
     context = {
         "has_changes": plan.has_changes,
         "no_changes": NO_CHANGES,
         "summary_line": summary_line(plan),
         "digest": plan_digest(plan),
         "summary": [(_ACTION_LABELS[Action(a)], n) for a, n in plan.summary.items()],
+        "count_columns": columns,
+        "counts": [
+            {"target": target, "type": type_ or "all types", "counts": [counts[c] for c in columns]}
+            for target, type_, counts in change_counts(plan)
+        ],
         **_spend_context(plan),
-        "warnings": plan.warnings,
+        "spend_rows_omitted": 0,
+        "warnings": group_warnings(plan.warnings),
         "spending_banner": _spending_banner(plan),
         **_policy_context(plan),
     }
@@ -73,6 +88,9 @@ def render_markdown(plan: Plan, details_limit: int | None = None) -> str:
     while details_limit is not None and shown > 0 and len(text) > details_limit:
         shown -= 1
         text = template.render(context, sections=sections[:shown], omitted=len(sections) - shown)
+    if details_limit is not None and len(text) > details_limit and context["spend_rows"]:
+        context.update(spend_rows=[], spend_rows_omitted=len(context["spend_rows"]))
+        text = template.render(context, sections=[], omitted=len(sections))
     return text
 
 
@@ -168,7 +186,9 @@ def _spend_context(plan: Plan) -> dict[str, Any]:
     starting: dict[str, list[str]] = {}
     for spender in spend.starting:
         starting.setdefault(spender.campaign, []).append(spender.target)
-    warning = "; ".join(f"{campaign} on {', '.join(targets)}" for campaign, targets in starting.items())
+    listed = [f"{campaign} on {', '.join(targets)}" for campaign, targets in starting.items()]
+    more = len(listed) - STARTING_LISTED
+    warning = "; ".join(listed[:STARTING_LISTED]) + (f"; and {more} more campaigns" if more > 0 else "")
     return {"spend_totals": totals, "spend_rows": rows, "starts_spending": warning}
 
 

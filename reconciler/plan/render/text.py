@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.model import Action, Change, Plan, set_path
 from reconciler.plan.spend import Spend, Spender, format_amount, signed_amount, spend_of
 from reconciler.resource_types import ResourceType, resource_type
+from reconciler.warning_groups import warning_lines
 
 # NOOP shows only for a move: the object is renamed in the state, nothing is sent.
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-", Action.NOOP: "->"}
@@ -47,31 +48,90 @@ class Line:
     header: bool = False
 
 
-def render_text(plan: Plan, color: bool) -> str:
-    """The plan for a terminal; ANSI colours only when `color` (the CLI decides)."""
+SPEND_CAMPAIGNS_IN_SUMMARY = 10  # more campaigns with a budget change are listed after the changes
+COUNT_COLUMNS = ("create", "update", "replace", "delete")  # plus "move" when the plan moves anything
+
+
+def render_text(plan: Plan, color: bool, *, compact: bool = False, warnings: bool = True) -> str:
+    """The plan for a terminal; ANSI colours only when `color` (the CLI decides).
+
+    The summary comes first (counts per target and type, spend, warnings, policy), so a
+    plan of thousands of changes is read from the top; then the changes themselves, which
+    `compact` leaves out, and the one-line verdict again at the very end.
+    """
     paint = _Paint(color)
-    out: list[str] = []
-    groups = changes_by_target(plan)
-    if groups:
-        used = {change.action for _, changes in groups for change in changes}
-        out.append("Resource actions are indicated with the following symbols:")
-        out += [f"{paint.symbol(SYMBOLS[a])} {_LEGEND[a]}" for a in _LEGEND if a in used]
-        if any(c.delete_mode == "pause" for _, changes in groups for c in changes):
-            out.append(f"{paint.symbol(SYMBOLS[Action.DELETE])} (pause) {PAUSE_LEGEND}")
-        out += ["", "reconciler will perform the following actions:"]
-        for target, changes in groups:
-            out += ["", paint.bold(target_heading(plan, target, changes))]
-            for change in changes:
-                out.append("")
-                out += [_format(line, paint) for line in change_lines(change, plan)]
-        out.append("")
-    for warning in plan.warnings:
-        out += [f"{paint.yellow_bold('Warning:')} {warning}", ""]
-    if plan.has_changes:
-        out += spend_lines(spend_of(plan), paint.bold)
+    spend = spend_of(plan) if plan.has_changes else Spend(())
+    by_campaign = _spenders_by_campaign(spend)
+    listed_later = len(by_campaign) > SPEND_CAMPAIGNS_IN_SUMMARY
+    out = [paint.bold(summary_line(plan)), ""]
+    out += count_lines(plan)
+    spend_section = spend_lines(spend, paint.bold, campaigns=not listed_later)
+    if listed_later:  # before the section's closing blank line
+        where = "listed without --compact" if compact else "listed by campaign after the changes"
+        spend_section.insert(-1, f"  {len(by_campaign)} campaigns change budget or delivery: {where}.")
+    out += spend_section
+    if warnings and plan.warnings:
+        out += warning_lines(plan.warnings, paint.yellow_bold("Warning:")) + [""]
     out += policy_lines(plan, paint)
+    groups = changes_by_target(plan)
+    if compact or not groups:
+        return "\n".join(out).rstrip("\n") + "\n"
+    used = {change.action for _, changes in groups for change in changes}
+    out.append("Resource actions are indicated with the following symbols:")
+    out += [f"{paint.symbol(SYMBOLS[a])} {_LEGEND[a]}" for a in _LEGEND if a in used]
+    if any(c.delete_mode == "pause" for _, changes in groups for c in changes):
+        out.append(f"{paint.symbol(SYMBOLS[Action.DELETE])} (pause) {PAUSE_LEGEND}")
+    out += ["", "reconciler will perform the following actions:"]
+    for target, changes in groups:
+        out += ["", paint.bold(target_heading(plan, target, changes))]
+        for change in changes:
+            out.append("")
+            out += [_format(line, paint) for line in change_lines(change, plan)]
+    out.append("")
+    if listed_later:
+        out += [paint.bold("Spend") + " by campaign:"] + _campaign_spend_lines(spend) + [""]
     out.append(paint.bold(summary_line(plan)))
     return "\n".join(out) + "\n"
+
+
+def change_counts(plan: Plan) -> list[tuple[str, str | None, dict[str, int]]]:
+    """(target, None, counts) per target, each followed by (target, type, counts) per type, in plan order.
+
+    Counts by action name over COUNT_COLUMNS, plus "move" for renames in the state.
+    """
+    rows: list[tuple[str, str | None, dict[str, int]]] = []
+    for target, changes in changes_by_target(plan):
+        by_type: dict[str, dict[str, int]] = {}
+        for change in changes:
+            counts = by_type.setdefault(change.type, dict.fromkeys((*COUNT_COLUMNS, "move"), 0))
+            counts["move" if change.action is Action.NOOP else change.action.value] += 1
+        total = {column: sum(counts[column] for counts in by_type.values()) for column in (*COUNT_COLUMNS, "move")}
+        rows.append((target, None, total))
+        rows += [(target, type_, counts) for type_, counts in by_type.items()]
+    return rows
+
+
+def count_columns(plan: Plan) -> tuple[str, ...]:
+    return (*COUNT_COLUMNS, "move") if plan.moves else COUNT_COLUMNS
+
+
+def count_lines(plan: Plan) -> list[str]:
+    """The table of changes per target and per type under it; empty when nothing changes."""
+    rows = change_counts(plan)
+    if not rows:
+        return []
+    columns = count_columns(plan)
+    names = [f"  {type_}" if type_ else _target_name(plan, target) for target, type_, _ in rows]
+    width = max(len(name) for name in names)
+    out = ["Changes by target and type:", "  " + " " * width + "".join(f" {c:>7}" for c in columns)]
+    for name, (_, _, counts) in zip(names, rows, strict=True):
+        out.append(f"  {name.ljust(width)}" + "".join(f" {counts[c] or '.':>7}" for c in columns))
+    return out + [""]
+
+
+def _target_name(plan: Plan, target: str) -> str:
+    config = plan.targets.get(target)
+    return f"{target} ({config.platform})" if config else target
 
 
 def policy_lines(plan: Plan, paint: _Paint) -> list[str]:
@@ -107,8 +167,8 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def spend_lines(spend: Spend, bold: Callable[[str], str] = str) -> list[str]:
-    """The Spend section: totals per currency, then each campaign whose budget or delivery changes.
+def spend_lines(spend: Spend, bold: Callable[[str], str] = str, *, campaigns: bool = True) -> list[str]:
+    """The Spend section: totals per currency, then (with `campaigns`) each campaign whose budget or delivery changes.
 
     Empty when the plan touches nothing that carries a budget or can spend.
     """
@@ -125,14 +185,25 @@ def spend_lines(spend: Spend, bold: Callable[[str], str] = str) -> list[str]:
             out.append(
                 f"  {currency} {kind:<8} {format_amount(before, currency)} -> {format_amount(after, currency)}{change}"
             )
+    if campaigns:
+        out += _campaign_spend_lines(spend)
+    return out + [""]
+
+
+def _spenders_by_campaign(spend: Spend) -> dict[str, list[Spender]]:
     by_campaign: dict[str, list[Spender]] = {}
     for item in spend.items:
         by_campaign.setdefault(item.campaign, []).append(item)
+    return by_campaign
+
+
+def _campaign_spend_lines(spend: Spend) -> list[str]:
     width = max((len(item.target) for item in spend.items), default=0)
-    for campaign, items in by_campaign.items():
+    out = []
+    for campaign, items in _spenders_by_campaign(spend).items():
         out.append(f"  {campaign}:")
         out += [f"    {item.target.ljust(width)}  {spend_row(item)}" for item in items]
-    return out + [""]
+    return out
 
 
 def spend_row(item: Spender) -> str:
@@ -171,9 +242,7 @@ def changes_by_target(plan: Plan) -> list[tuple[str, list[Change]]]:
 
 
 def target_heading(plan: Plan, target: str, changes: list[Change]) -> str:
-    config = plan.targets.get(target)
-    platform = f" ({config.platform})" if config else ""
-    return f"{target}{platform}: {len(changes)} change{'s' if len(changes) != 1 else ''}"
+    return f"{_target_name(plan, target)}: {len(changes)} change{'s' if len(changes) != 1 else ''}"
 
 
 def change_lines(change: Change, plan: Plan) -> list[Line]:
