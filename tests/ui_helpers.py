@@ -20,10 +20,14 @@ UI_TOKEN = "ui-secret-token-7d21e0"  # distinctive: tests assert it never appear
 
 
 @contextlib.contextmanager
-def ui_server(project: Path, *args: str, host: str = "127.0.0.1", ui_token: str | None = None) -> Iterator[str]:
-    """`reconciler -C project ui --host HOST --port FREE ARGS...`; yields its base URL (via 127.0.0.1)."""
+def ui_server(
+    project: Path, *args: str, host: str = "127.0.0.1", ui_token: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`reconciler -C project ui --host HOST --port FREE ARGS...`; yields its base URL (via 127.0.0.1).
+
+    `env`: more environment variables (credentials) for it."""
     port = free_port()
-    env = {**os.environ, "NO_COLOR": "1", "BROADSTREET_API_TOKEN": TOKEN}
+    env = {**os.environ, "NO_COLOR": "1", "BROADSTREET_API_TOKEN": TOKEN, **(env or {})}
     env.pop("RECONCILER_UI_TOKEN", None)
     if ui_token:
         env["RECONCILER_UI_TOKEN"] = ui_token
