@@ -107,6 +107,10 @@ def test_apply_from_the_api_streams_its_events_and_a_second_is_refused(
     for text in (str(events), str(recorded), home):
         assert_no_secret(text)
 
+    again = httpx.post(url + "/api/runs", json={"action": "apply"}).json()
+    assert sse_events(url + again["events_url"])[1][-1]["message"] == "nothing to do"
+    assert httpx.get(url + f"/api/runs/{again['id']}").json()["status"] == "succeeded"
+
 
 def test_apply_from_the_ui_obeys_policies(live: tuple[str, Path], slow_sandbox: Sandbox) -> None:
     url, project = live
@@ -127,6 +131,24 @@ def test_apply_from_the_ui_obeys_policies(live: tuple[str, Path], slow_sandbox: 
         assert "freeze-all" in httpx.get(url + "/plan").text  # the plan page lists the violation
     finally:
         policy.unlink()
+
+
+def test_failures_are_streamed_as_they_happen(live: tuple[str, Path], slow_sandbox: Sandbox) -> None:
+    url, project = live
+    specs = project / "specs" / "main.yaml"
+    specs.write_text(specs.read_text() + "---\nkind: Zone\nname: footer\ntarget: bs-main\ndisplay_name: Footer\n")
+    slow_sandbox.control("POST", "faults", json={"reject": [{"platform": "broadstreet", "type": "zone"}]})
+    try:
+        job = httpx.post(url + "/api/runs", json={"action": "apply"}).json()
+        _, events = sse_events(url + job["events_url"])
+    finally:
+        slow_sandbox.control("POST", "faults", json={"reject": []})
+    errors = [e for e in events if e["event"] == "op:error"]
+    assert [e["address"] for e in errors] == ["bs-main:zone/footer"] and errors[0]["error_class"] == "VALIDATION"
+    assert events[-1]["event"] == "apply:done" and events[-1]["message"] == "failed"
+    polled = httpx.get(url + f"/api/runs/{job['id']}").json()
+    assert polled["status"] == "failed" and polled["failed"] == 1
+    assert httpx.get(url + f"/api/runs/{polled['run_id']}").json()["outcome"] == "failed"
 
 
 def test_bad_requests(live: tuple[str, Path]) -> None:

@@ -23,6 +23,7 @@ from reconciler.providers.base import ProviderError
 
 JobAction = Literal["plan", "apply"]
 FINAL_EVENTS = ("apply:done", "plan:done")
+KEEP_FINISHED = 50  # finished jobs (and their events) kept in memory; the history keeps every apply
 
 
 @dataclass
@@ -134,6 +135,9 @@ class Jobs:
             if action == "apply" and running is not None:
                 raise Busy(running)
             job = Job(f"job-{secrets.token_hex(4)}", action, project.workspace)
+            for old in [j for j in self._jobs.values() if j.finished][:-KEEP_FINISHED]:
+                del self._jobs[old.id]
+                del self._subscribers[old.id]
             self._jobs[job.id] = job
             self._subscribers[job.id] = []
         target = self._apply if action == "apply" else self._plan
@@ -183,21 +187,18 @@ class Jobs:
 
     def _apply(self, job: Job, project: Project) -> None:
         sink = _JobSink(self, job)
-        result = None
         try:
             # No prompt: the POST was the confirmation. Policies and prevent_destroy still refuse in apply.
-            result = project.apply(connect=self._connect(project), events=sink,
-                                   confirm=lambda plan: self._planned(job, plan.summary, plan.has_changes),
-                                   notify=job.notes.append)  # fmt: skip
-        except (ReconcilerError, ProviderError) as error:
-            job.error = str(error)
-        except Exception as error:  # a bug: said in one line, as the CLI does, without credentials
-            job.error = self._scrub(f"internal error (a bug in reconciler): {type(error).__name__}: {error}")
+            project.apply(connect=self._connect(project), events=sink,
+                          confirm=lambda plan: self._planned(job, plan.summary, plan.has_changes),
+                          notify=job.notes.append)  # fmt: skip
+        except Exception as error:
+            job.error = self._error_text(error)
         job.run_id = sink.run_id
         if sink.done is not None:
             self.publish(job, sink.done)
         else:  # nothing to do, or refused before the walk: the stream still ends with apply:done
-            message = job.error or ("nothing to do" if result is None else "ok" if result.ok else "failed")
+            message = job.error or "nothing to do"
             self.publish(job, Event("apply:done", message=message, counts={}, run_id=sink.run_id).to_json())
 
     def _plan(self, job: Job, project: Project) -> None:
@@ -205,13 +206,17 @@ class Jobs:
         try:
             plan = project.plan()
             self._planned(job, plan.summary, plan.has_changes)
-        except (ReconcilerError, ProviderError) as error:
-            job.error = message = str(error)
         except Exception as error:
-            job.error = message = self._scrub(f"internal error (a bug in reconciler): {type(error).__name__}: {error}")
+            job.error = message = self._error_text(error)
         # The keys of every other event, under its own name: a plan is not an apply.
         self.publish(job, {**Event("apply:done", message=message).to_json(), "event": "plan:done",
                            "summary": job.summary})  # fmt: skip
+
+    def _error_text(self, error: Exception) -> str:
+        """What the CLI would say: the message of an expected error; a bug in one line, without credentials."""
+        if isinstance(error, (ReconcilerError, ProviderError)):
+            return str(error)
+        return self._scrub(f"internal error (a bug in reconciler): {type(error).__name__}: {error}")
 
     @staticmethod
     def _planned(job: Job, summary: dict[str, int], has_changes: bool) -> bool:
