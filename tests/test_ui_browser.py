@@ -128,7 +128,7 @@ def test_the_dashboard_after_it(page: Page, demo: tuple[str, Path], shots: Path)
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sandbox]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sandbox, Path]]:
     """The example specs' dashboard on the live connection, every target at `sandbox serve` (whose reviews
     a test can set), applied once."""
     project = tmp_path_factory.mktemp("served")
@@ -151,11 +151,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sand
             assert httpx.get(url + job["events_url"], timeout=60).status_code == 200  # the stream ends with it
             summer = project / "specs" / "acme" / "summer.yaml"
             summer.write_text(summer.read_text().replace("daily: 50.00", "daily: 65.00"))  # not applied yet
-            yield url, sandbox
+            yield url, sandbox, project
 
 
-def test_rejected_ads_show_with_their_reasons(browser: Browser, served: tuple[str, Sandbox], shots: Path) -> None:
-    url, sandbox = served
+def test_rejected_ads_show_with_their_reasons(
+    browser: Browser, served: tuple[str, Sandbox, Path], shots: Path
+) -> None:
+    url, sandbox, _ = served
     sandbox.control("POST", "review", json={"name_contains": "northwind-320x50", "status": "rejected",
                                             "reason": "landing page does not load"})  # fmt: skip
     sandbox.control("POST", "review", json={"name_contains": "summer-vertical", "status": "pending"})
@@ -174,6 +176,27 @@ def test_rejected_ads_show_with_their_reasons(browser: Browser, served: tuple[st
         shutil.copyfile(shots / "dashboard.png", REPO / "docs" / "dashboard.png")
     page.goto(url + "/?health=critical")
     expect(page.locator("tr.campaign")).to_have_count(2)
+    page.close()
+
+
+def test_the_apply_button_and_failures_as_they_happen(
+    browser: Browser, served: tuple[str, Sandbox, Path], shots: Path
+) -> None:
+    url, sandbox, project = served
+    zones = project / "specs" / "zones.yaml"
+    zones.write_text(zones.read_text() + "---\nkind: Zone\nname: footer\ntarget: bs-main\ndisplay_name: Footer\n")
+    sandbox.control("POST", "faults", json={"reject": [{"platform": "broadstreet", "type": "zone"}]})
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(url + "/plan")
+    expect(page.locator("#plan-summary")).to_contain_text("1 to create, 2 to update")
+    page.click("button[data-start=apply]")
+    expect(page.locator("#job-status")).to_have_text("failed", timeout=60_000)
+    expect(page.locator("#failures li")).to_have_count(1)
+    expect(page.locator("#failures")).to_contain_text("bs-main:zone/footer (create): VALIDATION")
+    expect(page.locator("#counts")).to_contain_text("3 / 3 operations · 1 failed")
+    page.screenshot(path=shots / "apply-failed.png", full_page=True)
+    page.goto(url + "/")  # the budgets went out: only the reviews are left to worry about
+    expect(page.locator(".tile.warning .count")).to_have_text("2")
     page.close()
 
 

@@ -93,6 +93,7 @@ function follow(element) {
     draw();
     $("job-status").textContent = state.status;
     $("job-status").className = `badge ${state.status}`;
+    $("bar").classList.add(state.status);
     $("outcome").textContent = state.error ? `Error: ${state.error}` :
       element.dataset.action === "plan" ? planned(state.summary) : `Apply ${event.message}.`;
     for (const note of state.notes) {
