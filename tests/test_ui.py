@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from reconciler.apply.events import Event
+from reconciler.model import Action, Change
+from reconciler.ui.layout import MAX_NODES, layout
 from tests.e2e import TOKEN, Sandbox, broadstreet_project, run_reconciler, sandbox_server
 from tests.ui_helpers import UI_TOKEN, sse_events, ui_server
 
@@ -170,6 +172,20 @@ def test_state_changing_requests_need_the_same_origin(live: tuple[str, Path]) ->
     assert same.status_code == 202
     # DNS rebinding: another name resolved to 127.0.0.1 is not this dashboard.
     assert httpx.get(url + "/api/status", headers={"Host": "evil.example"}).status_code == 421
+
+
+def test_the_graph_all_resources_or_changed_only(live: tuple[str, Path]) -> None:
+    url, _ = live  # applied by now: most resources have nothing to do
+    changed_only = httpx.get(url + "/plan").text
+    everything = httpx.get(url + "/plan", params={"graph": "all"}).text
+    assert changed_only.count('<g class="node noop"') == 0 < everything.count('<g class="node noop"')
+    assert everything.count('<g class="node ') >= 17
+
+
+def test_a_huge_graph_is_drawn_in_part() -> None:
+    changes = [Change(f"t:zone/z{n}", "t", "zone", Action.CREATE, None, {}) for n in range(MAX_NODES + 50)]
+    drawing = layout(changes)
+    assert len(drawing.nodes) == MAX_NODES and drawing.left_out == 50
 
 
 def test_other_addresses_need_a_token(project: Path) -> None:
