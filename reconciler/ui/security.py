@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -85,7 +85,7 @@ class Guard:
         if self.token is None or request.url.path.startswith(OPEN_PATHS) or self._authenticated(request):
             return None
         if request.method in SAFE_METHODS and "text/html" in request.headers.get("accept", ""):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         return JSONResponse({"error": f"authentication required: send Authorization: Bearer ${TOKEN_ENV}, or "
                                       "log in at /login"}, status_code=401)  # fmt: skip
 
