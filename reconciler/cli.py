@@ -35,6 +35,7 @@ from reconciler.providers.base import ProviderError
 from reconciler.spec.loader import read_var_file, var_value
 from reconciler.state.backend import STATE_URL_ENV, redact_url
 from reconciler.state.cli import register as register_state_commands
+from reconciler.ui.cli import register as register_ui_command
 from reconciler.warning_groups import warning_lines
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -949,6 +950,7 @@ register_state_commands(
     cli, state, project_of=_project, project_options=project_options, lock_timeout_option=lock_timeout_option
 )
 register_history_commands(cli, project_of=_project, project_options=project_options)
+register_ui_command(cli, project_of=_project, project_options=project_options, scrub=lambda text: _scrubbed(text))
 
 
 BUG_ENV = "RECONCILER_DEBUG"

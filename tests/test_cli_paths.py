@@ -48,6 +48,7 @@ INVOCATIONS: dict[tuple[str, ...], list[str]] = {
     ("state", "import"): ["state", "import", "--sandbox", "bs-main:campaign/summer", "100000"],
     ("import",): ["import", "--sandbox"],
     ("sandbox", "serve"): ["sandbox", "serve", "--port", "0"],
+    ("ui",): ["ui", "--port", "0"],
 }
 
 # (command, parameter, case) the code does not handle yet, with why; reported in the PR, not run.
