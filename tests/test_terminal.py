@@ -12,8 +12,9 @@ import pytest
 from rich.console import Console
 
 from bench.plan_scale import write_project
-from reconciler.apply.events import Event, RichProgress
+from reconciler.apply.events import Event
 from reconciler.apply.executor import ApplyResult, StepOutcome
+from reconciler.apply.terminal import RichProgress
 from reconciler.github.comment import COMMENT_LIMIT, plan_markdown
 from reconciler.model import Plan
 from reconciler.plan.graph import MERMAID_LIMIT

@@ -40,11 +40,10 @@ from typing import Any
 from reconciler.errors import ReconcilerError
 from reconciler.model import RecordedResource, TargetConfig, split_address
 from reconciler.state.store import (
+    JournaledWrites,
     LockHolder,
     PendingOperation,
     State,
-    check_move,
-    check_remove,
     lock_attempts,
     resource_from_json,
     target_from_json,
@@ -224,7 +223,7 @@ class JournalEntry:
         state.serial = self.serial
 
 
-class LocalFileStore:
+class LocalFileStore(JournaledWrites):
     """The StateStore of one workspace in `<project_dir>/state/`. Thread-safe.
 
     `sandbox`: the state of `--sandbox` runs, in files of its own. `endpoint_of`: the endpoint
@@ -445,39 +444,6 @@ class LocalFileStore:
             os.close(fd)
 
     # -- writing -----------------------------------------------------------------------------------------
-
-    def begin(self, op: PendingOperation) -> None:
-        """Durably record that `op` is about to be sent."""
-        self._write("begin", op.address, op)
-
-    def record(self, address: str, resource: RecordedResource | None) -> None:
-        """Durably record an operation's result (None: the object is gone); clears its pending entry."""
-        if resource is not None and resource.address != address:
-            raise ValueError(f"record({address!r}) given the resource of {resource.address!r}")
-        self._write("record", address, resource)
-
-    def forget_pending(self, address: str) -> None:
-        """Drop the pending entry of `address`; nothing is written if there is none."""
-        with self._mutex:
-            if address not in self._locked_state().pending:
-                return
-        self._write("forget_pending", address)
-
-    def record_target(self, target: TargetConfig) -> None:
-        """Durably record the configuration `target` applies with, and the endpoint this run reaches it through."""
-        self._write("target", target.name, target)
-
-    def remove(self, address: str) -> None:
-        """Drop `address` (resource and pending entry) from state without touching the platform."""
-        with self._mutex:
-            check_remove(self._locked_state(), address, self.workspace)
-        self._write("remove", address)
-
-    def move(self, old: str, new: str) -> None:
-        """Record the object at `old` under `new` instead, in one journal record (`state mv`, Moved)."""
-        with self._mutex:
-            check_move(self._locked_state(), old, new, self.workspace)
-        self._write("move", old, new)
 
     def replace(self, state: State) -> None:
         """Make `state` (lineage, serial and all) this workspace's state in one atomic write (`state pull`)."""

@@ -45,11 +45,10 @@ from reconciler.state.local import (
 )
 from reconciler.state.store import (
     FORMAT_VERSION,
+    JournaledWrites,
     LockHolder,
     PendingOperation,
     State,
-    check_move,
-    check_remove,
     lock_attempts,
     utc_now_iso,
 )
@@ -192,7 +191,7 @@ def list_workspaces(url: str) -> list[str]:
         return [row[0] for row in rows]
 
 
-class PostgresStore:
+class PostgresStore(JournaledWrites):
     """The StateStore of one workspace in the PostgreSQL database `url` names. Thread-safe.
 
     `sandbox`, `endpoint_of` and `lock_timeout` as for LocalFileStore.
@@ -373,33 +372,6 @@ class PostgresStore:
         return f"removed the stale lock of {holder.describe()} (its session had already ended)"
 
     # -- writing -----------------------------------------------------------------------------------------
-
-    def begin(self, op: PendingOperation) -> None:
-        self._write("begin", op.address, op)
-
-    def record(self, address: str, resource: RecordedResource | None) -> None:
-        if resource is not None and resource.address != address:
-            raise ValueError(f"record({address!r}) given the resource of {resource.address!r}")
-        self._write("record", address, resource)
-
-    def forget_pending(self, address: str) -> None:
-        with self._mutex:
-            if address not in self._locked_state().pending:
-                return
-        self._write("forget_pending", address)
-
-    def record_target(self, target: TargetConfig) -> None:
-        self._write("target", target.name, target)
-
-    def remove(self, address: str) -> None:
-        with self._mutex:
-            check_remove(self._locked_state(), address, self.workspace)
-        self._write("remove", address)
-
-    def move(self, old: str, new: str) -> None:
-        with self._mutex:
-            check_move(self._locked_state(), old, new, self.workspace)
-        self._write("move", old, new)
 
     def compact(self) -> None:
         with self._mutex:

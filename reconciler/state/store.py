@@ -8,6 +8,7 @@ file fails with a message naming the bad field instead of a traceback.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -267,27 +268,71 @@ def lock_attempts(timeout: float) -> Iterator[None]:
         pause = min(pause * 2, 1.0)
 
 
-def check_remove(state: State, address: str, workspace: str) -> None:
-    """Refuse a `remove` of what the state does not hold."""
-    if address not in state.resources and address not in state.pending:
-        raise ReconcilerError(f"{address} is not in the state of workspace {workspace!r}")
+class JournaledWrites:
+    """The StateStore write methods, shared by the stores: each check, then one journal record via `_write`.
 
+    A store provides `workspace`, `_mutex` (guarding the state in memory), `_locked_state()` (that state,
+    or an error outside the lock) and `_write(op, address, value)` (durable when it returns).
+    """
 
-def check_move(state: State, old: str, new: str, workspace: str) -> None:
-    """Refuse a `move` to another target or type, of an unrecorded `old`, onto a recorded `new`."""
-    old_target, old_type, _ = split_address(old)
-    new_target, new_type, _ = split_address(new)
-    if (old_target, old_type) != (new_target, new_type):
-        raise ReconcilerError(
-            f"cannot move {old} to {new}: a move keeps the target and type ({old_target}:{old_type}); "
-            "only the name may change"
-        )
-    if old not in state.resources:
-        raise ReconcilerError(f"{old} is not in the state of workspace {workspace!r}")
-    if new in state.resources:
-        raise ReconcilerError(f"{new} is already recorded (id {state.resources[new].id}); nothing was moved")
-    if old in state.pending or new in state.pending:
-        raise ReconcilerError(f"{old} or {new} has an operation of unknown outcome: apply first")
+    workspace: str
+    _mutex: threading.Lock
+
+    def _locked_state(self) -> State:
+        raise NotImplementedError
+
+    def _write(
+        self, op: str, address: str, value: PendingOperation | RecordedResource | TargetConfig | str | None = None
+    ) -> None:
+        raise NotImplementedError
+
+    def begin(self, op: PendingOperation) -> None:
+        """Durably record that `op` is about to be sent."""
+        self._write("begin", op.address, op)
+
+    def record(self, address: str, resource: RecordedResource | None) -> None:
+        """Durably record an operation's result (None: the object is gone); clears its pending entry."""
+        if resource is not None and resource.address != address:
+            raise ValueError(f"record({address!r}) given the resource of {resource.address!r}")
+        self._write("record", address, resource)
+
+    def forget_pending(self, address: str) -> None:
+        """Drop the pending entry of `address`; nothing is written if there is none."""
+        with self._mutex:
+            if address not in self._locked_state().pending:
+                return
+        self._write("forget_pending", address)
+
+    def record_target(self, target: TargetConfig) -> None:
+        """Durably record the configuration `target` applies with, and the endpoint this run reaches it through."""
+        self._write("target", target.name, target)
+
+    def remove(self, address: str) -> None:
+        """Drop `address` (resource and pending entry) from state without touching the platform."""
+        with self._mutex:
+            state = self._locked_state()
+            if address not in state.resources and address not in state.pending:
+                raise ReconcilerError(f"{address} is not in the state of workspace {self.workspace!r}")
+        self._write("remove", address)
+
+    def move(self, old: str, new: str) -> None:
+        """Record the object at `old` under `new` instead, in one journal record (`state mv`, Moved)."""
+        old_target, old_type, _ = split_address(old)
+        new_target, new_type, _ = split_address(new)
+        if (old_target, old_type) != (new_target, new_type):
+            raise ReconcilerError(
+                f"cannot move {old} to {new}: a move keeps the target and type ({old_target}:{old_type}); "
+                "only the name may change"
+            )
+        with self._mutex:
+            state = self._locked_state()
+            if old not in state.resources:
+                raise ReconcilerError(f"{old} is not in the state of workspace {self.workspace!r}")
+            if new in state.resources:
+                raise ReconcilerError(f"{new} is already recorded (id {state.resources[new].id}); nothing was moved")
+            if old in state.pending or new in state.pending:
+                raise ReconcilerError(f"{old} or {new} has an operation of unknown outcome: apply first")
+        self._write("move", old, new)
 
 
 @runtime_checkable
