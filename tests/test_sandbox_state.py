@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def files_of(project: Path) -> dict[str, bytes]:
     """Every file under state/ with its content: "nothing written" compares two of these."""
-    return {p.name: p.read_bytes() for p in sorted((project / "state").iterdir())}
+    state = project / "state"  # run history is a directory of files: a refused run writes none either
+    return {str(p.relative_to(state)): p.read_bytes() for p in sorted(state.rglob("*")) if p.is_file()}
 
 
 def set_api_url(project: Path, old: str, new: str | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,23 @@ def test_apply_runs_each_workspace_alone_applies_only_the_reviewed_plan_and_repo
     assert report["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert "secrets" not in str(report)
     assert "--apply-result" in str(report["steps"])
+
+
+def test_every_dependency_is_pinned_and_every_install_uses_the_pins():
+    """A merge applies with the versions CI tested: constraints.txt pins each one, and each install uses it."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not NAME==VERSION"
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    for requirement in wanted:
+        name = re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", requirement).group()).lower()
+        assert name in pins, f"{name} is not pinned in constraints.txt: run `make lock`"
+    for path in [*WORKFLOWS, ROOT / "action.yml", ROOT / "Makefile"]:
+        for install in [line for line in path.read_text().splitlines() if "pip install" in line]:
+            if "--upgrade pip" in install or ".lock-venv" in install:  # pip itself; `make lock` resolves afresh
+                continue
+            assert "-c " in install and "constraints.txt" in install, f"{path.name}: {install}"
