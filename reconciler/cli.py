@@ -307,9 +307,7 @@ def validate(ctx: click.Context, output_format: str, variables: dict[str, Any]) 
         click.echo(f"Specs are valid: {len(compiled.resources)} resources on {targets} target{'s' * (targets != 1)}.")
 
 
-@cli.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan as JSON to FILE.")
-@click.option(
+plan_format_option = click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "markdown", "json"]),
@@ -317,6 +315,11 @@ def validate(ctx: click.Context, output_format: str, variables: dict[str, Any]) 
     show_default=True,
     help="How to print the plan.",
 )
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan as JSON to FILE.")
+@plan_format_option
 @click.option("--refresh", is_flag=True, help="Read the live objects first and plan to undo out-of-band edits.")
 @click.option(
     "--compact", is_flag=True, help="Text format: the summary only (counts, spend, warnings), not each change."
@@ -408,14 +411,7 @@ def plan(
 
 @cli.command()
 @click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the plan.",
-)
+@plan_format_option
 def show(plan_file: Path, output_format: str) -> None:
     """Print a saved plan (`plan --out FILE`) as `plan` does; reads neither the specs nor the state.
 
