@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 # a second sandbox plan has nothing left to do (--detailed-exitcode: exit 0 = no changes).
 DEMO := $(BIN)/reconciler --workspace demo
 demo: $(STAMP)
-	@rm -f state/demo.sandbox.json state/demo.sandbox.journal state/demo.emulator.json state/demo.emulator.json.journal
+	@rm -rf state/demo.sandbox.json state/demo.sandbox.journal state/demo.sandbox.history state/demo.emulator.json state/demo.emulator.json.journal
 	$(DEMO) validate
 	$(DEMO) plan --sandbox
 	$(DEMO) apply --sandbox --auto-approve
