@@ -161,56 +161,95 @@ class Project:
         recorder = Recorder(self.history, workspace=self.workspace, project_dir=self.directory, plan_file=plan_file,
                             sandbox=self.sandbox, notify=notify)  # fmt: skip
         with store.lock("apply"), recorder:
-            state = store.read()
             compiled = self.compile(variables)
             check_overrides(compiled.policies, overrides)
-            targets, _ = plan_targets(compiled.targets, state, self.endpoint)
             if plan_file is not None:
-                plan = read_plan_file(plan_file)
-                if state.pending:
-                    raise ReconcilerError(
-                        "the state holds operations whose outcome is unknown (an earlier apply was interrupted); "
-                        "run `reconciler apply` without a plan file to resolve them, then plan again"
-                    )
-                check_fresh(plan, state, str(plan_file))
-                check_targets(plan, targets, str(plan_file))
-                _check_assets_inside(plan, self.directory, str(plan_file))
-                # Judged again: the clock moved (a freeze may have begun) and the policies are the specs' now.
-                gate(plan, compiled.policies, compiled.campaign_labels, [*plan.overrides, *overrides])
-                refuse_violations(plan, str(plan_file))
-                connection = connect(plan.targets)
+                plan, connection = self._saved_plan(plan_file, compiled, connect, overrides)
             else:
-                connection = connect(targets)
-                if state.pending:
-                    for line in asyncio.run(_resolve(state, connection, store)):
-                        notify(line)
-                    state = store.read()
-                plan = self._plan(compiled, state, target_patterns, connection if refresh else None, prune=prune)
-                gate(plan, compiled.policies, compiled.campaign_labels, overrides)
-                refuse_violations(plan)
+                plan, connection = self._fresh_plan(compiled, connect, notify, target_patterns, refresh, prune,
+                                                    overrides)  # fmt: skip
             check_digest(plan, expect_digest)  # what was reviewed is what is applied, or nothing
             result = asyncio.run(
                 _execute(plan, connection, store, events, confirming, parallelism, on_error, recorder)
             )
-            gates = compiled.gates
-            if target_patterns:  # --target: only the gated campaigns this plan reaches
-                planned = {c.address for c in plan.changes}
-                gates = [g for g in gates if any(m.address in planned for m in g.members)]
             rolled_back = on_error == "rollback" and result is not None and not result.ok
-            held = [g for g in gates if frozen(compiled.policies, compiled.campaign_labels, g.campaign, g.target,
-                                               plan.overrides)]  # fmt: skip
-            for g in held:
-                notify(f"{g.campaign} on {g.target}: not taken live, a policy freeze window is in effect")
-            gates = [g for g in gates if g not in held]
-            if gates and not declined and not rolled_back:  # a rolled-back run makes nothing live
-                going_live = recorder.going_live(store, plan)  # what goes live is recorded as this run's
-                outcomes = asyncio.run(_go_live(gates, compiled, connection, going_live, notify, wait_for_review))
-                failed = [o.line() for o in outcomes if o.outcome == "failed"]
-                if failed:
-                    raise ReconcilerError("; ".join(failed) + ". Run `reconciler apply` again to retry")
+            if not declined and not rolled_back:  # a rolled-back run makes nothing live
+                self._take_live(plan, compiled, connection, recorder, notify, target_patterns, wait_for_review)
             if recorder.started:
                 recorder.finish(result)
             return result
+
+    def _saved_plan(
+        self, plan_file: Path, compiled: Compiled, connect: Connect, overrides: Sequence[Override]
+    ) -> tuple[Plan, Connection]:
+        """A plan from `plan --out`, checked against the state, the specs' targets and policies as they are now."""
+        state = self.store.read()
+        targets, _ = plan_targets(compiled.targets, state, self.endpoint)
+        plan = read_plan_file(plan_file)
+        if state.pending:
+            raise ReconcilerError(
+                "the state holds operations whose outcome is unknown (an earlier apply was interrupted); "
+                "run `reconciler apply` without a plan file to resolve them, then plan again"
+            )
+        check_fresh(plan, state, str(plan_file))
+        check_targets(plan, targets, str(plan_file))
+        _check_assets_inside(plan, self.directory, str(plan_file))
+        # Judged again: the clock moved (a freeze may have begun) and the policies are the specs' now.
+        gate(plan, compiled.policies, compiled.campaign_labels, [*plan.overrides, *overrides])
+        refuse_violations(plan, str(plan_file))
+        return plan, connect(plan.targets)
+
+    def _fresh_plan(
+        self,
+        compiled: Compiled,
+        connect: Connect,
+        notify: Callable[[str], None],
+        target_patterns: Sequence[str],
+        refresh: bool,
+        prune: bool,
+        overrides: Sequence[Override],
+    ) -> tuple[Plan, Connection]:
+        """Plan now, after resolving what an interrupted apply left pending (by lookup, never resent)."""
+        store = self.store
+        state = store.read()
+        targets, _ = plan_targets(compiled.targets, state, self.endpoint)
+        connection = connect(targets)
+        if state.pending:
+            for line in asyncio.run(_resolve(state, connection, store)):
+                notify(line)
+            state = store.read()
+        plan = self._plan(compiled, state, target_patterns, connection if refresh else None, prune=prune)
+        gate(plan, compiled.policies, compiled.campaign_labels, overrides)
+        refuse_violations(plan)
+        return plan, connection
+
+    def _take_live(
+        self,
+        plan: Plan,
+        compiled: Compiled,
+        connection: Connection,
+        recorder: Recorder,
+        notify: Callable[[str], None],
+        target_patterns: Sequence[str],
+        wait_for_review: float | None,
+    ) -> None:
+        """Enable the campaigns with activation: after_review whose ads all passed review (reconciler/golive)."""
+        gates = compiled.gates
+        if target_patterns:  # --target: only the gated campaigns this plan reaches
+            planned = {c.address for c in plan.changes}
+            gates = [g for g in gates if any(m.address in planned for m in g.members)]
+        held = [g for g in gates if frozen(compiled.policies, compiled.campaign_labels, g.campaign, g.target,
+                                           plan.overrides)]  # fmt: skip
+        for g in held:
+            notify(f"{g.campaign} on {g.target}: not taken live, a policy freeze window is in effect")
+        gates = [g for g in gates if g not in held]
+        if not gates:
+            return
+        going_live = recorder.going_live(self.store, plan)  # what goes live is recorded as this run's
+        outcomes = asyncio.run(_go_live(gates, compiled, connection, going_live, notify, wait_for_review))
+        failed = [o.line() for o in outcomes if o.outcome == "failed"]
+        if failed:
+            raise ReconcilerError("; ".join(failed) + ". Run `reconciler apply` again to retry")
 
     def _plan(
         self,
