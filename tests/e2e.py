@@ -43,6 +43,21 @@ class Sandbox:
         return sum(n for method, n in counts.items() if method != "GET")
 
 
+def wait_until_serving(process: subprocess.Popen[Any], probe: str, what: str, *, timeout: float) -> None:
+    """Return once `probe` answers; kill `process` and raise if it exits or `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(probe, timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                stderr = process.communicate()[1] if process.stderr else None
+                raise RuntimeError(f"{what} did not start" + (f": {stderr!r}" if stderr else "")) from None
+            time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def sandbox_server(*args: str, log: IO[bytes] | None = None) -> Iterator[Sandbox]:
     """`reconciler sandbox serve` on a free port of 127.0.0.1, stopped afterwards.
@@ -56,16 +71,7 @@ def sandbox_server(*args: str, log: IO[bytes] | None = None) -> Iterator[Sandbox
         stderr=log or subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            httpx.get(f"{url}/__sandbox__/stats", timeout=1)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the sandbox server did not start") from None
-            time.sleep(0.05)
+    wait_until_serving(process, f"{url}/__sandbox__/stats", "the sandbox server", timeout=15)
     try:
         yield Sandbox(url, process)
     finally:

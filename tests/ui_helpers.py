@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.e2e import TOKEN, free_port
+from tests.e2e import TOKEN, free_port, wait_until_serving
 
 UI_TOKEN = "ui-secret-token-7d21e0"  # distinctive: tests assert it never appears in an answer
 
@@ -38,16 +37,7 @@ def ui_server(
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{url}/static/ui.css", timeout=1)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(f"reconciler ui did not start: {process.communicate()[1]!r}") from None
-            time.sleep(0.05)
+    wait_until_serving(process, f"{url}/static/ui.css", "reconciler ui", timeout=20)
     try:
         yield url
     finally:
